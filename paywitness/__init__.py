@@ -1,4 +1,4 @@
-"""paywitness: proves that a social-storefront purchase is paid for in a separate commerce back end."""
+"""paywitness: proves a social-storefront purchase is paid for in a separate commerce back end."""
 
 from __future__ import annotations
 

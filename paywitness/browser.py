@@ -1,0 +1,129 @@
+"""Finding a Chromium: Playwright's own if installed, else the system's; never a download."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from paywitness.errors import ConfigError
+
+__all__ = [
+    "CHROMIUM_ARGS",
+    "SYSTEM_CANDIDATES",
+    "browser_version",
+    "ensure_chromium",
+    "find_chromium",
+    "playwright_chromium",
+]
+
+SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+# Quiet the browser's own background traffic (update checks, sign-in, safe browsing) and keep
+# every request on TCP through our proxy (no QUIC). Whatever still leaks is classified `browser`.
+CHROMIUM_ARGS = (
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--metrics-recording-only",
+)
+
+
+def playwright_chromium() -> Path | None:
+    """Playwright's own Chromium, if `playwright install chromium` put one on this machine."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    try:
+        with sync_playwright() as pw:
+            path = Path(pw.chromium.executable_path)
+    except Exception:  # a broken driver means "not installed", never a crash here
+        return None
+    return path if path.is_file() else None
+
+
+def _system_chromium() -> Path | None:
+    for name in SYSTEM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    for fixed in ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/snap/bin/chromium"):
+        if Path(fixed).is_file():
+            return Path(fixed)
+    return None
+
+
+def find_chromium(explicit: str | None = None, *, prefer_playwright: bool = True) -> Path | None:
+    """An explicit path, else Playwright's own browser, else a system Chromium (None: use
+    Playwright's default and let it report)."""
+    if explicit:
+        p = Path(explicit)
+        if not (p.is_file() and os.access(p, os.X_OK)):
+            raise ConfigError(
+                f"the browser {explicit!r} does not exist or is not executable; pass the path "
+                "of a Chromium binary (e.g. /usr/bin/chromium) or leave the option out"
+            )
+        return p
+    if prefer_playwright and playwright_chromium() is not None:
+        return None  # Playwright finds its own
+    return _system_chromium()
+
+
+def browser_version(path: Path) -> str:
+    try:
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def ensure_chromium() -> str:
+    """Make sure a Chromium is usable (installing Debian's as root); return what was found."""
+    own = playwright_chromium()
+    if own is not None:
+        return f"Playwright's own Chromium: {own}"
+    system = _system_chromium()
+    if system is not None:
+        return f"system Chromium: {system} ({browser_version(system)})"
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("paywitness: no Chromium found; installing Debian's chromium (apt-get)", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "chromium", "fonts-liberation"],
+        ):
+            rc = subprocess.run(cmd, env=env, check=False).returncode
+            if rc != 0:
+                break
+        system = _system_chromium()
+        if system is not None:
+            return f"system Chromium: {system} ({browser_version(system)})"
+    raise ConfigError(
+        "no Chromium was found and none could be installed. Install one, then run again: "
+        "`playwright install chromium` where Playwright's download works, or "
+        "`sudo apt-get install chromium fonts-liberation` on Debian/Ubuntu "
+        "(or pass --paywitness-browser PATH)"
+    )
+
+
+def main() -> int:
+    try:
+        print(f"paywitness: browser ok: {ensure_chromium()}")
+    except ConfigError as e:
+        print(f"paywitness: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Classifying a flow: which role served it, by which rule, and whether it is payment-class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paywitness.patterns import host_matches, path_matches
+from paywitness.profile import Profile
+
+__all__ = ["MARKER_HOST", "Classification", "Classifier"]
+
+# Step marks and other control requests go to this name (RFC 6761: `.invalid` never resolves);
+# the recorder answers them itself and they never reach a target.
+MARKER_HOST = "paywitness.invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    role: str
+    rule: str
+    payment_class: str | None
+
+
+class Classifier:
+    """Pure function object: (host, method, path) -> role, rule and payment endpoint."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._role_rules = [
+            (role.name, f"roles[{i}].hosts[{j}]={pattern}", pattern)
+            for i, role in enumerate(profile.roles)
+            for j, pattern in enumerate(role.hosts)
+        ]
+        self._noise_rules = [
+            (f"noise.hosts[{j}]={pattern}", pattern)
+            for j, pattern in enumerate(profile.noise.hosts)
+        ]
+
+    def role_of(self, host: str) -> tuple[str, str]:
+        """The role a host belongs to, and the rule that said so (first match wins)."""
+        h = host.lower().rstrip(".")
+        if h == MARKER_HOST:
+            return "paywitness", "marker"
+        for name, rule, pattern in self._role_rules:
+            if host_matches(pattern, h):
+                return name, rule
+        for rule, pattern in self._noise_rules:
+            if host_matches(pattern, h):
+                return "browser", rule
+        return "unknown", "no-rule"
+
+    def payment_endpoint(self, host: str, method: str, path: str) -> str | None:
+        m = method.upper()
+        for ep in self.profile.payment.endpoints:
+            if ep.method not in ("*", m):
+                continue
+            if ep.host is not None and not host_matches(ep.host, host):
+                continue
+            if path_matches(ep.path, path):
+                return ep.name
+        return None
+
+    def classify(self, host: str, method: str, path: str) -> Classification:
+        role, rule = self.role_of(host)
+        pay = (
+            None if role in ("browser", "paywitness") else self.payment_endpoint(host, method, path)
+        )
+        return Classification(role=role, rule=rule, payment_class=pay)

@@ -1,0 +1,181 @@
+"""The `paywitness` command: demo, run (and, as they land, witness, verify, report)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from paywitness.errors import ConfigError, PaywitnessError
+
+__all__ = ["main"]
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
+def _project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _scenarios_dir() -> Path:
+    d = _project_root() / "scenarios"
+    if not d.is_dir():
+        raise ConfigError(
+            f"the standard scenarios were not found at {d}; paywitness runs them from its "
+            "checkout, so install it with `pip install -e .` from a clone"
+        )
+    return d
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="paywitness",
+        description="Prove that a social-storefront purchase is paid in the commerce back end.",
+        epilog="Exit codes: 0 pass, 1 fail, 2 usage or configuration error, 3 inconclusive.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="Run the suite against the built-in demo shop")
+    demo.add_argument(
+        "--violation",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Make the demo shop misbehave in this named way (repeatable; see --list-violations)",
+    )
+    demo.add_argument(
+        "--baseline", action="store_true", help="Run the demo shop as before the migration"
+    )
+    demo.add_argument(
+        "--list-violations", action="store_true", help="Print the violation catalog and exit"
+    )
+    _common(demo)
+
+    run = sub.add_parser("run", help="Run the standard scenarios against a target profile")
+    run.add_argument("--profile", required=True, metavar="PATH", help="Target profile (YAML)")
+    _common(run)
+    return p
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", metavar="DIR", help="Evidence folder (default reports/<time>/)")
+    p.add_argument("--seed", type=int, metavar="INT", help="Seed for buyers, cards, canaries")
+    p.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
+    p.add_argument("--headed", action="store_true", help="Show the browser")
+    p.add_argument(
+        "-k", dest="keyword", metavar="EXPR", help="Only run scenarios matching EXPR (pytest -k)"
+    )
+    p.add_argument("-n", dest="workers", metavar="N", help="Parallel workers (pytest-xdist)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="Extra pytest arguments")
+
+
+def _list_violations() -> int:
+    from paywitness.demo.violations import CATALOG
+
+    width = max(len(n) for n in CATALOG)
+    for v in CATALOG.values():
+        print(f"{v.name.ljust(width)}  {v.category:<12}  {v.description}")
+    return EXIT_PASS
+
+
+def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
+    args = [str(_scenarios_dir()), f"--paywitness-output={output}", "-p", "no:cacheprovider"]
+    if ns.command == "demo":
+        args.append("--paywitness-demo")
+        args += [f"--paywitness-violation={v}" for v in ns.violation]
+        if ns.baseline:
+            args.append("--paywitness-baseline")
+    else:
+        args.append(f"--paywitness-profile={ns.profile}")
+    if ns.seed is not None:
+        args.append(f"--paywitness-seed={ns.seed}")
+    if ns.browser:
+        args.append(f"--paywitness-browser={ns.browser}")
+    if ns.headed:
+        args.append("--headed")
+    if ns.keyword:
+        args += ["-k", ns.keyword]
+    if ns.workers:
+        args += ["-n", ns.workers]
+    extra = list(ns.pytest_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return args + extra
+
+
+def _preflight(ns: argparse.Namespace) -> Path:
+    """Check what can be checked before a browser starts: every bad input is exit 2."""
+    from paywitness.browser import find_chromium
+    from paywitness.profile import load_profile
+    from paywitness.run import default_output_dir, ensure_writable
+
+    if ns.command == "demo":
+        from paywitness.demo.violations import get_violation
+
+        for v in ns.violation:
+            get_violation(v)
+        if ns.violation and ns.baseline:
+            raise ConfigError(
+                "--baseline and --violation both change the demo shop; use one at a time"
+            )
+    else:
+        load_profile(ns.profile)
+    output = Path(ns.output) if ns.output else default_output_dir()
+    ensure_writable(output)
+    if find_chromium(ns.browser) is None:
+        from paywitness.browser import playwright_chromium
+
+        if playwright_chromium() is None:
+            raise ConfigError(
+                "no Chromium was found: run `make demo` once (it installs one), or "
+                "`playwright install chromium`, or pass --browser PATH"
+            )
+    return output
+
+
+def _run_suite(ns: argparse.Namespace) -> int:
+    import pytest
+
+    from paywitness.run import update_latest_link
+
+    output = _preflight(ns)
+    rc = pytest.main(_pytest_args(ns, output))
+    if rc in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
+        return EXIT_USAGE
+    verdict_file = output / "verdict.json"
+    if not verdict_file.is_file():
+        print(
+            f"paywitness: nothing was recorded (pytest exit code {int(rc)}); "
+            "the run is inconclusive",
+            file=sys.stderr,
+        )
+        return EXIT_INCONCLUSIVE
+    if not ns.output:
+        update_latest_link(output)
+    verdict = json.loads(verdict_file.read_text(encoding="utf-8"))["verdict"]
+    code = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}[verdict]
+    print(f"paywitness: verdict {verdict} (exit {code}); evidence in {output}")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = _parser().parse_args(argv)
+    try:
+        if ns.command == "demo" and ns.list_violations:
+            return _list_violations()
+        return _run_suite(ns)
+    except ConfigError as e:
+        print(f"paywitness: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except PaywitnessError as e:
+        print(f"paywitness: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("paywitness: interrupted; what was recorded so far is kept", file=sys.stderr)
+        return EXIT_INCONCLUSIVE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,205 @@
+"""pytest plugin (entry point `paywitness`): options, markers, run setup and the run verdict.
+
+Fixtures live in `paywitness.pytest_fixtures`, registered from `pytest_configure` so that they are
+parsed after pytest-playwright's and our `browser_type_launch_args` wins over its default, while
+a user's own conftest override (`{**browser_type_launch_args, ...}`) still wins over ours.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paywitness.errors import ConfigError
+from paywitness.profile import demo_profile_path, load_profile
+from paywitness.run import RunContext, default_output_dir, ensure_writable, update_latest_link
+from paywitness.verdict import Verdict
+
+__all__ = ["RUN_KEY"]
+
+RUN_KEY = pytest.StashKey[RunContext]()
+_VERDICT_KEY = pytest.StashKey[Verdict | None]()
+_OUTCOMES_KEY = pytest.StashKey["_ScenarioOutcomes"]()
+SCENARIO_PROPERTY = "paywitness-scenario"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("paywitness", "paywitness: payment routing evidence")
+    group.addoption(
+        "--paywitness-profile",
+        default=None,
+        metavar="PATH",
+        help="Target profile (YAML); default: the built-in demo shop's profile",
+    )
+    group.addoption(
+        "--paywitness-demo",
+        action="store_true",
+        default=False,
+        help="Start the built-in demo shop (implied when no profile is given)",
+    )
+    group.addoption(
+        "--paywitness-violation",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Make the demo shop misbehave in this named way (repeatable)",
+    )
+    group.addoption(
+        "--paywitness-baseline",
+        action="store_true",
+        default=False,
+        help="Run the demo shop as it was before the migration",
+    )
+    group.addoption(
+        "--paywitness-output",
+        default=None,
+        metavar="DIR",
+        help="Evidence bundle folder; default: reports/<timestamp>/ (also reports/latest)",
+    )
+    group.addoption(
+        "--paywitness-seed",
+        type=int,
+        default=None,
+        metavar="INT",
+        help="Seed for buyers, cards and canaries; default: random, shown in the report",
+    )
+    group.addoption(
+        "--paywitness-browser",
+        default=None,
+        metavar="PATH",
+        help="Chromium binary; default: Playwright's own, else the system's",
+    )
+    parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
+    parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
+
+
+def _resolve_run(config: pytest.Config) -> RunContext:
+    # Precedence: command line > ini > built-in default.
+    profile_opt = config.getoption("--paywitness-profile") or config.getini("paywitness_profile")
+    demo = bool(config.getoption("--paywitness-demo")) or not profile_opt
+    profile_path = Path(profile_opt) if profile_opt else demo_profile_path()
+    violations = tuple(config.getoption("--paywitness-violation"))
+    baseline = bool(config.getoption("--paywitness-baseline"))
+    if (violations or baseline) and not demo:
+        raise ConfigError(
+            "--paywitness-violation and --paywitness-baseline change the built-in demo shop; "
+            "add --paywitness-demo or leave --paywitness-profile out"
+        )
+    if violations:
+        from paywitness.demo.violations import get_violation
+
+        for v in violations:
+            get_violation(v)
+    profile = load_profile(profile_path)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        output = Path(workerinput["paywitness_output"])
+        seed = int(workerinput["paywitness_seed"])
+        worker = str(workerinput["workerid"])
+    else:
+        out_opt = config.getoption("--paywitness-output")
+        output = (
+            Path(out_opt)
+            if out_opt
+            else default_output_dir(Path(config.getini("paywitness_output")))
+        )
+        seed_opt = config.getoption("--paywitness-seed")
+        seed = seed_opt if seed_opt is not None else random.SystemRandom().randrange(1, 10**9)
+        worker = "main"
+    return RunContext(
+        output=output.resolve(),
+        profile=profile,
+        profile_path=profile_path,
+        seed=seed,
+        worker=worker,
+        demo=demo,
+        violations=violations,
+        baseline=baseline,
+    )
+
+
+class _XdistHooks:
+    """Hand the controller's output folder and seed to every worker."""
+
+    @staticmethod
+    def pytest_configure_node(node: Any) -> None:
+        run = node.config.stash[RUN_KEY]
+        node.workerinput["paywitness_output"] = str(run.output)
+        node.workerinput["paywitness_seed"] = run.seed
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "paywitness_category(name): the evidence category a scenario judges"
+    )
+    config.addinivalue_line(
+        "markers", "payment_method(name): the payment method a scenario pays with"
+    )
+    try:
+        config.stash[RUN_KEY] = _resolve_run(config)
+    except ConfigError as e:
+        raise pytest.UsageError(f"paywitness: {e}") from e
+    from paywitness import pytest_fixtures
+
+    config.pluginmanager.register(pytest_fixtures, "paywitness.pytest_fixtures")
+    tracker = _ScenarioOutcomes()
+    config.stash[_OUTCOMES_KEY] = tracker
+    config.pluginmanager.register(tracker, "paywitness.outcomes")
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_XdistHooks(), "paywitness.xdist")
+
+
+class _ScenarioOutcomes:
+    """Collects how each scenario ended (on the xdist controller too: reports travel)."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not any(name == SCENARIO_PROPERTY for name, _ in report.user_properties):
+            return
+        if report.failed:
+            self.outcomes[report.nodeid] = "failed" if report.when == "call" else "error"
+        elif report.skipped:
+            self.outcomes.setdefault(report.nodeid, "skipped")
+        elif report.when == "call":
+            self.outcomes.setdefault(report.nodeid, "passed")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or RUN_KEY not in config.stash:
+        return
+    run = config.stash[RUN_KEY]
+    outcomes = config.stash[_OUTCOMES_KEY].outcomes
+    unfinished = sorted(n for n, o in outcomes.items() if o in ("failed", "error"))
+    verdict = run.judge_and_write(
+        {"scenarios": dict(sorted(outcomes.items()))}, unfinished=unfinished
+    )
+    config.stash[_VERDICT_KEY] = verdict
+    if verdict is not None and config.getoption("--paywitness-output") is None:
+        update_latest_link(run.output)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    verdict = config.stash.get(_VERDICT_KEY, None)
+    if verdict is None:
+        return
+    from paywitness.report_text import verdict_table
+
+    run = config.stash[RUN_KEY]
+    terminalreporter.section("paywitness")
+    for line in verdict_table(verdict).splitlines():
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"evidence: {run.output}")
+
+
+def ensure_output(run: RunContext) -> None:
+    """Create the output folder on first use (a run that records nothing leaves none)."""
+    try:
+        ensure_writable(run.output)
+    except ConfigError as e:
+        raise pytest.UsageError(f"paywitness: {e}") from e

@@ -1,0 +1,259 @@
+"""Target profiles: which host is which role, what is payment-class, how to drive a purchase."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from paywitness.errors import ProfileError
+from paywitness.patterns import compile_host_pattern, compile_path_pattern
+
+__all__ = [
+    "ROLE_NAMES",
+    "EndpointSpec",
+    "FieldSpec",
+    "FlowHints",
+    "PaymentPolicy",
+    "Profile",
+    "RoleName",
+    "RoleSpec",
+    "demo_profile_path",
+    "load_profile",
+    "profile_digest",
+]
+
+RoleName = Literal["social", "commerce", "gateway", "third_party", "unknown"]
+ROLE_NAMES: tuple[str, ...] = ("social", "commerce", "gateway", "third_party", "unknown")
+
+_HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleSpec(_Model):
+    """One logical back end and the hosts that belong to it."""
+
+    name: RoleName
+    hosts: list[str] = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_patterns(cls, hosts: list[str]) -> list[str]:
+        for h in hosts:
+            compile_host_pattern(h)
+        return [h.lower() for h in hosts]
+
+
+class EndpointSpec(_Model):
+    """A payment-class request: method plus path glob, optionally restricted to a host pattern."""
+
+    name: str = Field(min_length=1)
+    method: str = "POST"
+    path: str
+    host: str | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _method_known(cls, method: str) -> str:
+        m = method.upper()
+        if m not in _HTTP_METHODS:
+            raise ValueError(f"{method!r} is not an HTTP method (use GET, POST, PUT, ... or '*')")
+        return m
+
+    @field_validator("path")
+    @classmethod
+    def _path_glob(cls, path: str) -> str:
+        compile_path_pattern(path)
+        return path
+
+    @field_validator("host")
+    @classmethod
+    def _host_glob(cls, host: str | None) -> str | None:
+        if host is not None:
+            compile_host_pattern(host)
+        return host
+
+
+class PaymentPolicy(_Model):
+    """Which requests are payment-class and which roles may serve them."""
+
+    allowed_roles: list[RoleName] = Field(min_length=1)
+    endpoints: list[EndpointSpec] = Field(min_length=1)
+    invoice_endpoint: str | None = "invoice"
+    minimum_flows: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _social_never_allowed(self) -> PaymentPolicy:
+        if "social" in self.allowed_roles:
+            raise ValueError(
+                "allowed_roles contains 'social': social commerce may not process payments "
+                "(remove it; use 'commerce' and 'gateway')"
+            )
+        names = [e.name for e in self.endpoints]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"endpoint names must be unique, repeated: {', '.join(dupes)}")
+        if self.invoice_endpoint is not None and self.invoice_endpoint not in names:
+            raise ValueError(
+                f"invoice_endpoint {self.invoice_endpoint!r} names no endpoint "
+                f"(known: {', '.join(names)}; or set it to null)"
+            )
+        return self
+
+
+class FieldSpec(_Model):
+    """Where to type one buyer value: a selector, inside a chain of iframes."""
+
+    selector: str = Field(min_length=1)
+    frames: list[str] | None = None  # None: the flow's checkout_frames
+
+
+class FlowHints(_Model):
+    """Selectors for the standard purchase scenario; a simple shop needs no Python."""
+
+    start_url: str | None = None
+    product_ready: str
+    buy: str
+    checkout_frames: list[str] = Field(default_factory=list)
+    checkout_ready: str
+    fields: dict[
+        Literal["name", "email", "phone", "address", "card_number", "card_expiry", "card_cvc"],
+        FieldSpec,
+    ]
+    pay: str
+    confirmation: str
+    order_number: str | None = None
+    invoice_link: str | None = None
+    payment_error: str | None = None
+
+
+class NoiseSpec(_Model):
+    """Traffic the browser makes on its own: classified `browser`, never judged as the target's."""
+
+    hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_patterns(cls, hosts: list[str]) -> list[str]:
+        for h in hosts:
+            compile_host_pattern(h)
+        return [h.lower() for h in hosts]
+
+
+class Profile(_Model):
+    """A target: its roles, payment policy, browser noise and purchase flow hints."""
+
+    version: Literal[1] = 1
+    name: str = Field(min_length=1)
+    description: str = ""
+    start_url: str
+    roles: list[RoleSpec] = Field(min_length=1)
+    payment: PaymentPolicy
+    noise: NoiseSpec = Field(default_factory=NoiseSpec)
+    flow: FlowHints | None = None
+
+    @field_validator("start_url")
+    @classmethod
+    def _start_url_is_http(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"{url!r} is not an http(s) URL (e.g. 'https://shop.example.com/')")
+        return url
+
+    @model_validator(mode="after")
+    def _roles_consistent(self) -> Profile:
+        names = [r.name for r in self.roles]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"each role appears once; repeated: {', '.join(dupes)}")
+        missing = [r for r in self.payment.allowed_roles if r not in names]
+        if missing:
+            raise ValueError(
+                f"payment.allowed_roles names {', '.join(missing)}, which no entry of roles "
+                "defines (add the role with its hosts, or remove it)"
+            )
+        return self
+
+    def role_hosts(self, role: str) -> list[str]:
+        return [h for r in self.roles if r.name == role for h in r.hosts]
+
+
+def demo_profile_path() -> Path:
+    """The built-in demo shop's profile (fixtures/profiles/demo.yaml beside the package)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (
+        here.parent / "fixtures" / "profiles" / "demo.yaml",
+        here / "demo" / "demo.yaml",
+    ):
+        if candidate.is_file():
+            return candidate
+    raise ProfileError(
+        "the built-in demo profile was not found next to the paywitness package "
+        f"(looked in {here.parent / 'fixtures' / 'profiles'}); reinstall from a checkout with "
+        "`pip install -e .`"
+    )
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-after", "function-before", "literal[")):
+            continue
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def _format_validation(path: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        msg = e["msg"].removeprefix("Value error, ")
+        where = _loc(e["loc"])
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling against the documented profile keys)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        elif e["type"] == "literal_error":
+            msg = f"{e.get('input')!r} is not allowed: {msg}"
+        lines.append(f"  {where}: {msg}")
+    return f"profile {path} is invalid:\n" + "\n".join(lines)
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Load and validate a profile; every problem is a ProfileError naming file, key and fix."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ProfileError(
+            f"profile {p} does not exist; pass the path of a YAML profile "
+            "(the demo's is fixtures/profiles/demo.yaml)"
+        ) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProfileError(f"profile {p} cannot be read: {e}") from e
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ProfileError(f"profile {p} is not valid YAML: {e}".replace("\n", " ")) from e
+    if not isinstance(data, dict):
+        raise ProfileError(
+            f"profile {p} must be a YAML mapping with keys name, start_url, roles and payment "
+            f"(got {type(data).__name__})"
+        )
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as e:
+        raise ProfileError(_format_validation(p, e)) from e
+
+
+def profile_digest(path: Path) -> str:
+    """SHA-256 of the profile file as loaded, for run metadata."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,193 @@
+"""mitmproxy in-process: one Master on a background thread with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from paywitness.errors import ConfigError
+
+__all__ = ["ProxyRunner", "spki_sha256_b64"]
+
+_START_TIMEOUT = 15.0
+
+
+def spki_sha256_b64(cert_pem: Path) -> str:
+    """Base64 SHA-256 of a certificate's SubjectPublicKeyInfo (Chromium's SPKI trust list)."""
+    cert = x509.load_pem_x509_certificate(cert_pem.read_bytes())
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _Ready:
+    """Addon that tells the starting thread when the proxy servers are up."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def running(self) -> None:
+        self.event.set()
+
+
+class ProxyRunner:
+    """Start/stop an intercepting proxy with our addons; the CA lives in a per-run confdir."""
+
+    def __init__(
+        self,
+        addons: Sequence[Any],
+        *,
+        confdir: Path,
+        listen_host: str = "127.0.0.1",
+        listen_port: int = 0,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.addons = list(addons)
+        self.confdir = confdir
+        self.listen_host = listen_host
+        self.listen_port = listen_port
+        self.options = dict(options or {})
+        self.port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._master: Any = None
+        self._failure: BaseException | None = None
+
+    @property
+    def ca_cert_path(self) -> Path:
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    @property
+    def ca_spki(self) -> str:
+        return spki_sha256_b64(self.ca_cert_path)
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("proxy not started")
+        return f"http://{self.listen_host}:{self.port}"
+
+    def start(self) -> None:
+        from mitmproxy import options as mopts
+        from mitmproxy.addons import (
+            core,
+            disable_h2c,
+            dns_resolver,
+            next_layer,
+            proxyauth,
+            proxyserver,
+            tlsconfig,
+        )
+        from mitmproxy.master import Master
+
+        self.confdir.mkdir(parents=True, exist_ok=True)
+        ready = _Ready()
+        errors = _ErrorCollector()
+        mlog = logging.getLogger("mitmproxy")
+        mlog.addHandler(errors)
+        started = threading.Event()
+
+        async def main() -> None:
+            opts = mopts.Options(
+                listen_host=self.listen_host,
+                listen_port=self.listen_port,
+                confdir=str(self.confdir),
+            )
+            master = Master(opts)
+            master.addons.add(
+                core.Core(),
+                proxyauth.ProxyAuth(),
+                proxyserver.Proxyserver(),
+                dns_resolver.DnsResolver(),
+                next_layer.NextLayer(),
+                tlsconfig.TlsConfig(),
+                disable_h2c.DisableH2C(),
+                *self.addons,
+                ready,
+            )
+            # Addon options exist only once the addons are added.
+            master.options.update(connection_strategy="lazy", upstream_cert=False, **self.options)
+            self._master = master
+            started.set()
+            await master.run()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(main())
+            except BaseException as e:  # reported to the starting thread
+                self._failure = e
+            finally:
+                started.set()
+                ready.event.set()
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="paywitness-proxy", daemon=True)
+        self._thread.start()
+        try:
+            if not ready.event.wait(_START_TIMEOUT):
+                raise ConfigError(
+                    f"the proxy did not start within {_START_TIMEOUT:.0f} s on "
+                    f"{self.listen_host}:{self.listen_port}"
+                )
+            if self._failure is not None:
+                raise ConfigError(f"the proxy could not start: {self._failure}") from self._failure
+            from mitmproxy.addons.proxyserver import Proxyserver
+
+            ps = self._master.addons.get("proxyserver")
+            assert isinstance(ps, Proxyserver)
+            addrs = ps.listen_addrs()
+            if not addrs:
+                detail = (
+                    "; ".join(m.splitlines()[0] for m in errors.messages) or "no listening address"
+                )
+                self.stop()
+                hint = (
+                    "choose another port or stop what uses it"
+                    if self.listen_port
+                    else "check that 127.0.0.1 is usable"
+                )
+                raise ConfigError(
+                    f"the proxy could not listen on {self.listen_host}:{self.listen_port}: "
+                    f"{detail} ({hint})"
+                )
+            self.port = int(addrs[0][1])
+        finally:
+            mlog.removeHandler(errors)
+
+    def stop(self) -> None:
+        """Shut the proxy down and wait for its thread: the port is free when this returns."""
+        if self._master is not None and self._thread is not None and self._thread.is_alive():
+            self._master.shutdown()
+            self._thread.join(timeout=10)
+        self._master = None
+        self._thread = None
+        self.port = None
+
+    def __enter__(self) -> ProxyRunner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,227 @@
+"""Fixtures of the paywitness pytest plugin (registered by `paywitness.plugin`).
+
+Layered like pytest-playwright: session settings (`paywitness_run`, `paywitness_profile`), the
+expensive services started once per worker (`paywitness_target`, `paywitness_proxy`), then
+per-test handles (`witness`, `buyer`, `card`). The proxy joins pytest-playwright's own seam:
+`browser_type_launch_args` gains `proxy`, the trusted CA and the quiet-browser flags.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from paywitness.browser import CHROMIUM_ARGS, find_chromium
+from paywitness.classify import Classifier
+from paywitness.errors import ConfigError
+from paywitness.ledger import LedgerWriter
+from paywitness.plugin import RUN_KEY, SCENARIO_PROPERTY, ensure_output
+from paywitness.profile import Profile
+from paywitness.proxy import ProxyRunner
+from paywitness.run import RunContext
+from paywitness.witness import Witness
+from proxy_addons.backend_recorder import BackendRecorder
+from proxy_addons.host_map import HostMap
+
+if TYPE_CHECKING:
+    from paywitness.buyers import Buyer, TestCard
+    from paywitness.demo import DemoShop
+
+__all__ = [
+    "Target",
+    "browser_context_args",
+    "browser_type_launch_args",
+    "buyer",
+    "card",
+    "paywitness_profile",
+    "paywitness_proxy",
+    "paywitness_recorder",
+    "paywitness_run",
+    "paywitness_seed",
+    "paywitness_target",
+    "witness",
+]
+
+
+@dataclass
+class Target:
+    """The system under test as the proxy needs it: host map and upstream trust."""
+
+    host_map: list[str] = field(default_factory=list)
+    block_unmapped: bool = False
+    upstream_ca: Path | None = None
+    demo: DemoShop | None = None
+
+
+@pytest.fixture(scope="session")
+def paywitness_run(pytestconfig: pytest.Config) -> RunContext:
+    """The run: output folder, profile, seed and worker of this pytest session."""
+    return pytestconfig.stash[RUN_KEY]
+
+
+@pytest.fixture(scope="session")
+def paywitness_profile(paywitness_run: RunContext) -> Profile:
+    """The validated target profile of this run."""
+    return paywitness_run.profile
+
+
+@pytest.fixture(scope="session")
+def paywitness_target(
+    paywitness_run: RunContext, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    """The target: the built-in demo shop (started here, once per worker) or the profile's."""
+    if not paywitness_run.demo:
+        yield Target()
+        return
+    from paywitness.demo import DemoShop
+
+    shop = DemoShop(
+        violations=paywitness_run.violations,
+        baseline=paywitness_run.baseline,
+        data_dir=tmp_path_factory.mktemp("demo-shop"),
+    )
+    try:
+        shop.start()
+    except ConfigError as e:
+        raise pytest.UsageError(f"paywitness: the demo shop could not start: {e}") from e
+    try:
+        yield Target(
+            host_map=[f"{host}={url}" for host, url in sorted(shop.host_map.items())],
+            block_unmapped=True,  # the demo never lets the browser reach beyond loopback
+            upstream_ca=shop.ca_cert_path,
+            demo=shop,
+        )
+    finally:
+        shop.stop()
+
+
+@pytest.fixture(scope="session")
+def paywitness_recorder(paywitness_run: RunContext) -> Iterator[BackendRecorder]:
+    """The backend recorder writing this worker's ledger."""
+    ensure_output(paywitness_run)
+    ledger = LedgerWriter(paywitness_run.ledger_path)
+    recorder = BackendRecorder(
+        classifier=Classifier(paywitness_run.profile), ledger=ledger, worker=paywitness_run.worker
+    )
+    try:
+        yield recorder
+    finally:
+        ledger.close()
+
+
+@pytest.fixture(scope="session")
+def paywitness_proxy(
+    paywitness_target: Target,
+    paywitness_recorder: BackendRecorder,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ProxyRunner]:
+    """The intercepting proxy (mitmproxy in-process, port 0) with the recorder and host map."""
+    options: dict[str, Any] = {
+        "paywitness_host_map": paywitness_target.host_map,
+        "paywitness_block_unmapped": paywitness_target.block_unmapped,
+    }
+    if paywitness_target.upstream_ca is not None:
+        options["ssl_verify_upstream_trusted_ca"] = str(paywitness_target.upstream_ca)
+    # The CA is made per run in a private confdir: nothing is installed system-wide.
+    proxy = ProxyRunner(
+        [paywitness_recorder, HostMap()],
+        confdir=tmp_path_factory.mktemp("proxy-ca"),
+        options=options,
+    )
+    try:
+        proxy.start()
+    except ConfigError as e:
+        raise pytest.UsageError(f"paywitness: {e}") from e
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any],
+    browser_name: str | None,
+    paywitness_proxy: ProxyRunner,
+    pytestconfig: pytest.Config,
+) -> dict[str, Any]:
+    """pytest-playwright's launch args plus our proxy, CA trust and a quiet Chromium."""
+    args: dict[str, Any] = {**browser_type_launch_args, "proxy": {"server": paywitness_proxy.url}}
+    if browser_name in (None, "chromium"):
+        extra = [
+            *CHROMIUM_ARGS,
+            # Trust exactly this run's proxy CA (leaf certs share the CA key), nothing else.
+            f"--ignore-certificate-errors-spki-list={paywitness_proxy.ca_spki}",
+        ]
+        args["args"] = [*args.get("args", []), *extra]
+        if "executable_path" not in args and not args.get("channel"):
+            try:
+                path = find_chromium(pytestconfig.getoption("--paywitness-browser"))
+            except ConfigError as e:
+                raise pytest.UsageError(f"paywitness: {e}") from e
+            if path is not None:
+                args["executable_path"] = str(path)
+    return args
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(
+    browser_context_args: dict[str, Any], browser_name: str | None
+) -> dict[str, Any]:
+    """pytest-playwright's context args; Firefox/WebKit cannot take an SPKI list, so they
+    accept the proxy's certificates instead."""
+    if browser_name in (None, "chromium"):
+        return {**browser_context_args}
+    return {**browser_context_args, "ignore_https_errors": True}
+
+
+@pytest.fixture
+def paywitness_seed(paywitness_run: RunContext, request: pytest.FixtureRequest) -> int:
+    """This test's seed: the run seed mixed with the test id, so a failure reproduces."""
+    return (paywitness_run.seed * 1_000_003 + zlib.crc32(request.node.nodeid.encode())) % 2**31
+
+
+@pytest.fixture
+def buyer(paywitness_seed: int) -> Buyer:
+    """A seeded Faker id_ID buyer whose values are this test's canaries."""
+    from paywitness.buyers import make_buyer
+
+    return make_buyer(paywitness_seed)
+
+
+@pytest.fixture
+def card(paywitness_seed: int) -> TestCard:
+    """A seeded, Luhn-valid test card that the demo gateway approves."""
+    from paywitness.buyers import make_card
+
+    return make_card(paywitness_seed, "success")
+
+
+@pytest.fixture
+def witness(
+    paywitness_recorder: BackendRecorder,
+    paywitness_proxy: ProxyRunner,
+    paywitness_run: RunContext,
+    paywitness_seed: int,
+    request: pytest.FixtureRequest,
+) -> Iterator[Witness]:
+    """This test's witness: label steps, record shown links, judge the test's own flows."""
+    request.node.user_properties.append((SCENARIO_PROPERTY, paywitness_run.worker))
+    paywitness_recorder.test = request.node.nodeid
+    w = Witness(
+        recorder=paywitness_recorder,
+        profile=paywitness_run.profile,
+        ledger_path=paywitness_run.ledger_path,
+        test_id=request.node.nodeid,
+        seed=paywitness_run.seed,
+    )
+    try:
+        yield w
+    finally:
+        paywitness_recorder.set_step("unlabelled")
+        paywitness_recorder.test = None

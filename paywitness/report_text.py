@@ -1,0 +1,40 @@
+"""The verdict as a terminal table (pytest summary and CLI)."""
+
+from __future__ import annotations
+
+from paywitness.verdict import Verdict
+
+__all__ = ["verdict_table"]
+
+_CATEGORY_TITLES = {
+    "payment": "Payment",
+    "data": "Data separation",
+    "merchant_ops": "Merchant operations",
+    "seamless": "Seamless",
+}
+
+
+def verdict_table(verdict: Verdict) -> str:
+    rows = [("category", "checks passed", "status")]
+    for name, cat in verdict.categories.items():
+        judged = [c for c in cat.checks if c.status != "not_observed"]
+        passed = sum(c.status == "pass" for c in judged)
+        rows.append((_CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    pay = verdict.categories.get("payment")
+    if pay is not None:
+        by_role = pay.observed.get("payment_flows_by_role", {})
+        total = pay.observed.get("payment_flows", 0)
+        spread = ", ".join(f"{n} to {role}" for role, n in by_role.items()) or "none"
+        out.append(f"payment-class flows: {total} ({spread})")
+    for cat in verdict.categories.values():
+        for ch in cat.checks:
+            out.append(f"  {ch.status:<12} {ch.id}: {ch.summary}")
+    for f in verdict.findings:
+        out.append(f"  FINDING [{f.category}/{f.severity}] {f.rule_id}: {f.message}")
+    for r in verdict.reasons:
+        out.append(f"  reason: {r}")
+    out.append(f"verdict: {verdict.verdict}")
+    return "\n".join(out)

@@ -1,0 +1,134 @@
+"""A run: its output folder (the evidence bundle), its ledgers and its judgement."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from paywitness.analysers import judge
+from paywitness.errors import ConfigError
+from paywitness.ledger import read_ledgers
+from paywitness.profile import Profile, profile_digest
+from paywitness.verdict import Verdict
+
+__all__ = ["LEDGER_GLOB", "RunContext", "default_output_dir", "judge_bundle", "update_latest_link"]
+
+LEDGER_GLOB = "ledger*.jsonl"
+
+
+def default_output_dir(base: Path = Path("reports")) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    out = base / stamp
+    n = 1
+    while out.exists():
+        n += 1
+        out = base / f"{stamp}-{n}"
+    return out
+
+
+def update_latest_link(output: Path) -> None:
+    """Point `<parent>/latest` at this run (a symlink; ignored where links are impossible)."""
+    latest = output.parent / "latest"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(output.name, target_is_directory=True)
+    except OSError:
+        return
+
+
+def ensure_writable(output: Path) -> None:
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError(
+            f"the output folder {output} is not writable ({e.strerror or e}); pass a folder you "
+            "can write to with --output / --paywitness-output"
+        ) from e
+
+
+@dataclass
+class RunContext:
+    """Everything one run (one pytest session, possibly several xdist workers) shares."""
+
+    output: Path
+    profile: Profile
+    profile_path: Path
+    seed: int
+    worker: str = "main"
+    demo: bool = False
+    violations: tuple[str, ...] = ()
+    baseline: bool = False
+    started: float = field(default_factory=time.time)
+
+    @property
+    def ledger_path(self) -> Path:
+        name = "ledger.jsonl" if self.worker == "main" else f"ledger-{self.worker}.jsonl"
+        return self.output / name
+
+    def ledger_paths(self) -> list[Path]:
+        return sorted(self.output.glob(LEDGER_GLOB))
+
+    def meta(self) -> dict[str, Any]:
+        from paywitness import __version__
+
+        return {
+            "tool": "paywitness",
+            "version": __version__,
+            "profile": {
+                "name": self.profile.name,
+                "path": str(self.profile_path),
+                "sha256": profile_digest(self.profile_path),
+            },
+            "target": "demo" if self.demo else self.profile.start_url,
+            "violations": list(self.violations),
+            "baseline": self.baseline,
+            "seed": self.seed,
+            "started": datetime.fromtimestamp(self.started, UTC).isoformat(),
+            "finished": datetime.now(UTC).isoformat(),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "command": [os.path.basename(sys.argv[0]), *sys.argv[1:]],
+        }
+
+    def judge_and_write(
+        self, extra_meta: dict[str, Any] | None = None, *, unfinished: list[str] | None = None
+    ) -> Verdict | None:
+        """Judge every ledger of the run and write verdict.json; None if nothing was recorded.
+
+        A scenario that failed or errored for any reason other than a finding never lets the
+        run pass: what it did not get to do was not observed.
+        """
+        paths = self.ledger_paths()
+        if not paths:
+            return None
+        verdict = judge(
+            read_ledgers(paths), self.profile, meta={**self.meta(), **(extra_meta or {})}
+        )
+        if unfinished and verdict.verdict == "pass":
+            verdict.verdict = "inconclusive"
+            verdict.reasons.append(
+                f"{len(unfinished)} scenario(s) did not complete: {', '.join(unfinished)}"
+            )
+        (self.output / "verdict.json").write_text(
+            json.dumps(verdict.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        return verdict
+
+
+def judge_bundle(bundle: Path, profile: Profile) -> Verdict:
+    """Re-judge a stored bundle's ledgers offline."""
+    paths = sorted(bundle.glob(LEDGER_GLOB))
+    if not paths:
+        raise ConfigError(f"{bundle} holds no ledger ({LEDGER_GLOB}); is it a paywitness bundle?")
+    return judge(read_ledgers(paths), profile)

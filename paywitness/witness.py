@@ -1,0 +1,83 @@
+"""The per-test handle a scenario uses: label steps, record what the buyer saw, judge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from paywitness.analysers import judge
+from paywitness.ledger import FlowRecord, read_ledger
+from paywitness.profile import Profile
+from paywitness.verdict import Verdict
+from proxy_addons.backend_recorder import BackendRecorder
+
+__all__ = ["Witness", "format_findings"]
+
+
+def format_findings(verdict: Verdict, *, seed: int | None = None) -> str:
+    """A failure message: verdict, reasons and every finding's offending flows."""
+    lines = [f"paywitness verdict: {verdict.verdict}"]
+    lines += [f"  reason: {r}" for r in verdict.reasons]
+    for f in verdict.findings:
+        lines.append(f"  [{f.category}/{f.severity}] {f.rule_id}: {f.message}")
+        for ev in f.evidence:
+            lines.append(
+                f"      step={ev.get('step')} {ev.get('method')} {ev.get('url')} "
+                f"role={ev.get('role')} status={ev.get('status')} flow={ev.get('flow_id')}"
+            )
+    if seed is not None:
+        lines.append(f"  reproduce with --paywitness-seed {seed}")
+    return "\n".join(lines)
+
+
+class Witness:
+    """Ties a test to the run's recorder: steps, links, and this test's own judgement."""
+
+    def __init__(
+        self,
+        *,
+        recorder: BackendRecorder,
+        profile: Profile,
+        ledger_path: Path,
+        test_id: str,
+        seed: int,
+    ) -> None:
+        self.recorder = recorder
+        self.profile = profile
+        self.ledger_path = ledger_path
+        self.test_id = test_id
+        self.seed = seed
+        self.steps: list[str] = []
+
+    @property
+    def start_url(self) -> str:
+        hints = self.profile.flow
+        return (hints.start_url if hints and hints.start_url else None) or self.profile.start_url
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Label every flow that starts inside the block with `name`."""
+        self.recorder.set_step(name)
+        self.steps.append(name)
+        yield
+
+    def link(self, kind: str, url: str) -> FlowRecord:
+        """Record a link shown to the buyer (e.g. `invoice`) so its host's role is judged."""
+        return self.recorder.record_link(kind, url)
+
+    def records(self) -> list[FlowRecord]:
+        """This test's records, read back from the ledger on disk."""
+        if not self.ledger_path.exists():
+            return []
+        return [r for r in read_ledger(self.ledger_path) if r.test == self.test_id]
+
+    def judge(self) -> Verdict:
+        return judge(self.records(), self.profile, meta={"test": self.test_id, "seed": self.seed})
+
+    def assert_pass(self) -> Verdict:
+        """Judge this test's flows; anything but `pass` fails the test with the evidence."""
+        verdict = self.judge()
+        if verdict.verdict != "pass":
+            raise AssertionError(format_findings(verdict, seed=self.seed))
+        return verdict

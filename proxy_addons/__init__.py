@@ -1,0 +1,1 @@
+"""mitmproxy addons of paywitness; each module also runs standalone under `mitmdump -s`."""

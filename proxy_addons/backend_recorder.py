@@ -1,0 +1,294 @@
+"""Backend recorder: one flow record per finished flow, appended to the run's ledger.
+
+Every record carries the step it happened in, the role that served it (by the profile) and the
+server address actually dialled. Step marks arrive in-process (`set_step`) or as requests to
+`https://paywitness.invalid/step/NAME`, which the recorder answers itself.
+
+Standalone: mitmdump -s proxy_addons/backend_recorder.py \
+    --set paywitness_profile=fixtures/profiles/demo.yaml --set paywitness_ledger=run.jsonl
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
+
+from paywitness.classify import MARKER_HOST, Classifier
+from paywitness.errors import ProfileError
+from paywitness.ledger import FlowRecord, LedgerWriter
+from paywitness.profile import load_profile
+from paywitness.redact import redact_url
+
+__all__ = ["STEP_NAME", "BackendRecorder"]
+
+STEP_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_META = "paywitness."
+
+
+def _addr(addr: Any) -> str | None:
+    if not addr:
+        return None
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+class BackendRecorder:
+    """Writes the ledger: which back end every request reached, in which step."""
+
+    def __init__(
+        self,
+        *,
+        classifier: Classifier | None = None,
+        ledger: LedgerWriter | None = None,
+        worker: str = "main",
+    ) -> None:
+        self.classifier = classifier
+        self.ledger = ledger
+        self.worker = worker
+        self.step = "unlabelled"
+        self.test: str | None = None
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+        self._owns_ledger = ledger is None
+
+    # -- options (standalone use) -------------------------------------------------------------
+    def load(self, loader: Loader) -> None:
+        loader.add_option("paywitness_profile", str, "", "Path of the target profile (YAML)")
+        loader.add_option("paywitness_ledger", str, "", "Path of the JSONL ledger to append to")
+        loader.add_option("paywitness_step", str, "unlabelled", "Step label until a step mark")
+        loader.add_option("paywitness_worker", str, "main", "Worker name stamped on each record")
+
+    def configure(self, updated: set[str]) -> None:
+        if "paywitness_profile" in updated and ctx.options.paywitness_profile:
+            try:
+                self.classifier = Classifier(load_profile(ctx.options.paywitness_profile))
+            except ProfileError as e:
+                raise exceptions.OptionsError(str(e)) from e
+        if "paywitness_ledger" in updated and ctx.options.paywitness_ledger:
+            path = Path(ctx.options.paywitness_ledger)
+            try:
+                new = LedgerWriter(path)
+            except OSError as e:
+                raise exceptions.OptionsError(
+                    f"paywitness_ledger {str(path)!r} cannot be opened for appending: {e}"
+                ) from e
+            if self.ledger is not None and self._owns_ledger:
+                self.ledger.close()
+            self.ledger, self._owns_ledger = new, True
+        if "paywitness_step" in updated:
+            step = ctx.options.paywitness_step
+            if not STEP_NAME.match(step):
+                raise exceptions.OptionsError(
+                    f"paywitness_step {step!r} is not a step name (lowercase letters, digits, - _)"
+                )
+            self.step = step
+        if "paywitness_worker" in updated:
+            self.worker = ctx.options.paywitness_worker
+
+    # -- in-process API -----------------------------------------------------------------------
+    def next_id(self) -> str:
+        return f"{self.worker}-{next(self._seq):06d}"
+
+    def write(self, record: FlowRecord) -> None:
+        if self.ledger is not None:
+            self.ledger.write(record)
+
+    def set_step(self, step: str, *, source: str = "api") -> None:
+        """Label the flows that start from now on; the change itself is recorded as a mark."""
+        if not STEP_NAME.match(step):
+            raise ValueError(f"{step!r} is not a step name (lowercase letters, digits, - _)")
+        with self._lock:
+            self.step = step
+        now = time.time()
+        self.write(
+            FlowRecord(
+                id=self.next_id(),
+                kind="mark",
+                ts_start=now,
+                ts_end=now,
+                step=step,
+                worker=self.worker,
+                test=self.test,
+                extra={"source": source},
+            )
+        )
+
+    def record_link(self, link: str, url: str) -> FlowRecord:
+        """Record a link the buyer was shown (e.g. the invoice link) with the role of its host."""
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(url).hostname or "").lower()
+        role, rule = self.classifier.role_of(host) if self.classifier else ("unknown", "")
+        now = time.time()
+        rec = FlowRecord(
+            id=self.next_id(),
+            kind="link",
+            ts_start=now,
+            ts_end=now,
+            step=self.step,
+            method="LINK",
+            url=redact_url(url),
+            host=host,
+            role=role,
+            rule=rule,
+            worker=self.worker,
+            test=self.test,
+            extra={"link": link},
+        )
+        self.write(rec)
+        return rec
+
+    # -- mitmproxy events ---------------------------------------------------------------------
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        req = flow.request
+        flow.metadata[_META + "step"] = self.step
+        flow.metadata[_META + "test"] = self.test
+        # Before any host mapping: the name the client asked for, and where it said it was going.
+        flow.metadata[_META + "host"] = req.pretty_host.lower()
+        flow.metadata[_META + "authority"] = req.host.lower()
+        flow.metadata[_META + "port"] = req.port
+        flow.metadata[_META + "scheme"] = req.scheme
+        if req.pretty_host.lower() == MARKER_HOST:
+            self._answer_marker(flow)
+
+    def _answer_marker(self, flow: http.HTTPFlow) -> None:
+        parts = [p for p in flow.request.path.split("?", 1)[0].split("/") if p]
+        if len(parts) == 2 and parts[0] == "step" and STEP_NAME.match(parts[1]):
+            self.set_step(parts[1], source="marker-url")
+            flow.response = http.Response.make(
+                200,
+                f"paywitness: step is now {parts[1]}\n".encode(),
+                {"content-type": "text/plain"},
+            )
+        else:
+            flow.response = http.Response.make(
+                404, b"paywitness: use /step/NAME\n", {"content-type": "text/plain"}
+            )
+        flow.metadata[_META + "marker"] = True
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._record(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._record(flow)
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        ws = flow.websocket
+        if ws is None or not ws.messages:
+            return
+        msg = ws.messages[-1]
+        host = str(flow.metadata.get(_META + "host") or flow.request.pretty_host)
+        role, rule = self.classifier.role_of(host) if self.classifier else ("unknown", "")
+        self.write(
+            FlowRecord(
+                id=self.next_id(),
+                kind="websocket",
+                ts_start=msg.timestamp,
+                ts_end=msg.timestamp,
+                step=self.step,
+                method="WS",
+                url=redact_url(flow.request.pretty_url),
+                scheme=flow.request.scheme,
+                host=host,
+                path=flow.request.path,
+                server_addr=_addr(flow.server_conn.peername),
+                request_size=len(msg.content) if msg.from_client else 0,
+                response_size=0 if msg.from_client else len(msg.content),
+                role=role,
+                rule=rule,
+                worker=self.worker,
+                test=self.test,
+                extra={"direction": "client->server" if msg.from_client else "server->client"},
+            )
+        )
+
+    def done(self) -> None:
+        if self.ledger is not None and self._owns_ledger:
+            self.ledger.close()
+
+    # -- the record ---------------------------------------------------------------------------
+    def _record(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(_META + "recorded"):
+            return
+        flow.metadata[_META + "recorded"] = True
+        if flow.metadata.get(_META + "marker"):
+            return
+        req, resp = flow.request, flow.response
+        host = str(flow.metadata.get(_META + "host") or req.pretty_host).lower()
+        scheme = str(flow.metadata.get(_META + "scheme") or req.scheme)
+        port = int(flow.metadata.get(_META + "port") or req.port)
+        default_port = {"http": 80, "https": 443}.get(scheme)
+        netloc = host if port == default_port else f"{host}:{port}"
+        url = f"{scheme}://{netloc}{req.path}"
+        if self.classifier is not None:
+            c = self.classifier.classify(host, req.method, req.path)
+            role, rule, pay = c.role, c.rule, c.payment_class
+        else:
+            role, rule, pay = "unknown", "", None
+        if flow.metadata.get(_META + "blocked") and role == "unknown":
+            role, rule = "browser", "unmapped-host-blocked"
+        extra: dict[str, Any] = {}
+        authority = flow.metadata.get(_META + "authority")
+        if authority and authority != host and not flow.metadata.get(_META + "mapped_to"):
+            extra["host_mismatch"] = {"host_header": host, "authority": authority}
+        if flow.metadata.get(_META + "mapped_to"):
+            extra["mapped_to"] = flow.metadata[_META + "mapped_to"]
+        if flow.metadata.get(_META + "blocked"):
+            extra["blocked"] = True
+        if flow.client_conn.tls_version:
+            extra["client_tls"] = flow.client_conn.tls_version
+        if flow.server_conn.tls_version:
+            extra["server_tls"] = flow.server_conn.tls_version
+        certs = flow.server_conn.certificate_list
+        if certs:
+            leaf = certs[0]
+            extra["server_cert"] = {
+                "cn": leaf.cn,
+                "organization": leaf.organization,
+                "issuer": dict(leaf.issuer).get("O") if leaf.issuer else None,
+                "sha256": leaf.fingerprint().hex(),
+            }
+        if flow.websocket is not None:
+            extra["websocket"] = True
+        ts_end = (
+            resp.timestamp_end
+            if resp is not None and resp.timestamp_end
+            else (flow.error.timestamp if flow.error else time.time())
+        )
+        rec = FlowRecord(
+            id=self.next_id(),
+            kind="http",
+            ts_start=req.timestamp_start,
+            ts_end=float(ts_end),
+            step=str(flow.metadata.get(_META + "step") or self.step),
+            method=req.method,
+            url=redact_url(url),
+            scheme=scheme,
+            host=host,
+            port=port,
+            path=redact_url(req.path),
+            server_addr=_addr(flow.server_conn.peername),
+            http_version=req.http_version,
+            status=resp.status_code if resp is not None else None,
+            request_size=len(req.raw_content or b""),
+            response_size=len(resp.raw_content or b"") if resp is not None else 0,
+            content_type=resp.headers.get("content-type") if resp is not None else None,
+            role=role,
+            rule=rule,
+            payment_class=pay,
+            error=flow.error.msg if flow.error else None,
+            worker=self.worker,
+            test=flow.metadata.get(_META + "test"),
+            extra=extra,
+        )
+        self.write(rec)
+
+
+addons = [BackendRecorder()]
