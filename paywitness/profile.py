@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from paywitness.errors import ProfileError
 from paywitness.patterns import compile_host_pattern, compile_path_pattern
@@ -32,6 +40,14 @@ ROLE_NAMES: tuple[str, ...] = ("social", "commerce", "gateway", "third_party", "
 _HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"}
 
 
+def _host_pattern(value: str) -> str:
+    compile_host_pattern(value)
+    return value.lower()
+
+
+HostPattern = Annotated[str, AfterValidator(_host_pattern)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,15 +56,8 @@ class RoleSpec(_Model):
     """One logical back end and the hosts that belong to it."""
 
     name: RoleName
-    hosts: list[str] = Field(min_length=1)
+    hosts: list[HostPattern] = Field(min_length=1)
     description: str = ""
-
-    @field_validator("hosts")
-    @classmethod
-    def _hosts_are_patterns(cls, hosts: list[str]) -> list[str]:
-        for h in hosts:
-            compile_host_pattern(h)
-        return [h.lower() for h in hosts]
 
 
 class EndpointSpec(_Model):
@@ -137,14 +146,7 @@ class FlowHints(_Model):
 class NoiseSpec(_Model):
     """Traffic the browser makes on its own: classified `browser`, never judged as the target's."""
 
-    hosts: list[str] = Field(default_factory=list)
-
-    @field_validator("hosts")
-    @classmethod
-    def _hosts_are_patterns(cls, hosts: list[str]) -> list[str]:
-        for h in hosts:
-            compile_host_pattern(h)
-        return [h.lower() for h in hosts]
+    hosts: list[HostPattern] = Field(default_factory=list)
 
 
 class Profile(_Model):

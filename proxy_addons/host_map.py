@@ -11,7 +11,7 @@ Standalone: mitmdump -s proxy_addons/host_map.py \
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
@@ -24,8 +24,9 @@ from paywitness.patterns import compile_host_pattern, host_matches
 __all__ = ["HostMap", "MapEntry", "parse_host_map"]
 
 
-@dataclass(frozen=True, slots=True)
-class MapEntry:
+# A NamedTuple, not a dataclass: mitmdump loads scripts outside sys.modules, which dataclasses
+# with postponed annotations cannot handle.
+class MapEntry(NamedTuple):
     pattern: str
     scheme: str
     host: str
