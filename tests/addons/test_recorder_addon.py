@@ -55,7 +55,8 @@ def test_recorder_marker_url_sets_step_and_is_answered_locally(tmp_path):
         f.request.headers["host"] = "paywitness.invalid"
         f.request.path = "/step/checkout"
         rec.requestheaders(f)
-        assert f.response is not None and f.response.status_code == 200
+        assert f.response is not None
+        assert f.response.status_code == 200
         rec.response(f)
     assert rec.step == "checkout"
     assert [r.kind for r in read_ledger(ledger)] == ["mark"]
@@ -64,9 +65,9 @@ def test_recorder_marker_url_sets_step_and_is_answered_locally(tmp_path):
 def test_recorder_bad_options(tmp_path):
     rec = BackendRecorder()
     with taddons.context(rec) as tctx:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("name: x\nstart_url: https://a/\nroles: []\npayment: {}\n")
         with pytest.raises(exceptions.OptionsError, match="is invalid"):
-            bad = tmp_path / "bad.yaml"
-            bad.write_text("name: x\nstart_url: https://a/\nroles: []\npayment: {}\n")
             tctx.configure(rec, paywitness_profile=str(bad))
         with pytest.raises(exceptions.OptionsError, match="not a step name"):
             tctx.configure(rec, paywitness_step="Not A Step")
@@ -88,7 +89,8 @@ def test_host_map_keeps_host_header_and_blocks_unmapped():
         g = _flow("update.googleapis.com", "/")
         g.response = None
         hm.requestheaders(g)
-        assert g.response is not None and g.response.status_code == 502
+        assert g.response is not None
+        assert g.response.status_code == 502
         assert g.metadata["paywitness.blocked"] is True
 
 
