@@ -16,6 +16,7 @@ from aiohttp import web
 __all__ = [
     "BACKEND_HEADER",
     "COMPANY_HOSTS",
+    "LOG_NOW",
     "ORGANISATIONS",
     "AccessLog",
     "AccessLogEntry",
@@ -187,6 +188,9 @@ class Context:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# A long-lived answer (a websocket) logs itself when it starts: LOG_NOW(request)(101).
+LOG_NOW: web.RequestKey[Callable[[int], None]] = web.RequestKey("paywitness_log_now")
+
 
 def _cors_headers(request: web.Request) -> dict[str, str]:
     origin = request.headers.get("Origin", "")
@@ -206,8 +210,27 @@ def company_app(ctx: Context, company: str, hosts: dict[str, web.Application]) -
     async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
         via: Via = "backend" if request.headers.get(BACKEND_HEADER) == "1" else "browser"
         host = request.host.rsplit(":", 1)[0].lower() if request.host else ""
-        status = 500
         raw = b""
+        logged = False
+
+        def log(status: int) -> None:
+            nonlocal logged
+            if logged:
+                return
+            logged = True
+            entry = AccessLogEntry(
+                company=company,
+                host=host,
+                method=request.method,
+                path=request.path_qs,
+                status=status,
+                ts=time.time(),
+                via=via,
+            )
+            ctx.log.add(entry, raw)
+
+        request[LOG_NOW] = log
+        status = 500
         try:
             raw = await _raw_request(request)
             response = await handler(request)
@@ -217,18 +240,7 @@ def company_app(ctx: Context, company: str, hosts: dict[str, web.Application]) -
             status = e.status
             raise
         finally:
-            ctx.log.add(
-                AccessLogEntry(
-                    company=company,
-                    host=host,
-                    method=request.method,
-                    path=request.path_qs,
-                    status=status,
-                    ts=time.time(),
-                    via=via,
-                ),
-                raw,
-            )
+            log(status)
 
     @web.middleware
     async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:

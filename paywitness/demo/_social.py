@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from paywitness.demo._context import Context, company_app, origin, url
+from paywitness.demo._context import LOG_NOW, Context, company_app, origin, url
 from paywitness.demo._orders import OrderApi, checkout_page, invoice_response
 from paywitness.demo._pages import html_page
 from paywitness.demo._store import MERCHANTS, OrderStore
@@ -219,6 +219,7 @@ class _Social:
         user = self.state.user(request)
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
+        request[LOG_NOW](101)
         self.state.chats.add(ws)
         if user is None:
             await ws.close(code=4401, message=b"login required")
