@@ -13,7 +13,7 @@ from aiohttp import web
 
 __all__ = ["html_page", "idr", "render", "to_script_json"]
 
-_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+_PLACEHOLDER = re.compile(r"\{\{([A-Z0-9_]+)\}\}")
 
 
 @functools.cache

@@ -7,6 +7,7 @@ import re
 import socket
 import ssl
 from collections.abc import Callable
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -547,3 +548,88 @@ def test_beacons_accept_only_promotion_fields(shop: DemoShop, call: Call) -> Non
     )
     assert leaky.status == 400
     assert [b["event"] for b in shop.beacons()] == ["product_click"]
+
+
+def test_every_page_renders_without_template_leftovers(
+    call: Call, make_card: Callable[[str], str]
+) -> None:
+    order = create_order(call)
+    challenge = card_charge(call, order, make_card("400003")).json()
+    va = call(
+        "POST",
+        f"https://api.commerce.test/api/orders/{create_order(call)['order_id']}/pay",
+        {"method": "va"},
+    ).json()["va"]
+    wallet = call(
+        "POST",
+        f"https://api.commerce.test/api/orders/{create_order(call)['order_id']}/pay",
+        {"method": "ewallet"},
+    ).json()["ewallet"]
+    paid = paid_by_card(call, make_card("424242"))
+    pages = [
+        "https://shop.social.test/",
+        "https://shop.social.test/shop/m-kopi",
+        "https://shop.social.test/product/KOP-001",
+        "https://shop.social.test/orders",
+        "https://shop.social.test/cart",
+        "https://checkout.commerce.test/checkout?items=KOP-001:2,RMH-001:1",
+        "https://pay.gateway.test/fields?account=commerce&origin=https://checkout.commerce.test",
+        challenge["next_action"]["url"],
+        va["simulator_url"],
+        wallet["approve_url"],
+        paid["invoice_url"],
+    ]
+    for url in pages:
+        answer = call("GET", url)
+        assert answer.status == 200, url
+        assert answer.headers["Content-Type"].startswith("text/html"), url
+        assert "{{" not in answer.body.decode(), url
+    unknown = call("GET", "https://checkout.commerce.test/checkout?sku=NOPE-1")
+    assert unknown.status == 404
+
+
+def test_plain_http_mode_runs_a_card_payment(make_card: Callable[[str], str]) -> None:
+    def post(shop: DemoShop, host: str, path: str, payload: Any, **headers: str) -> Any:
+        port = int(shop.host_map[host].rsplit(":", 1)[1])
+        conn = HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(
+            "POST",
+            path,
+            json.dumps(payload),
+            {"Host": host, "Content-Type": "application/json", **headers},
+        )
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        return body
+
+    with DemoShop(tls=False) as shop:
+        order = post(
+            shop,
+            "api.commerce.test",
+            "/api/orders",
+            {"items": [{"sku": "GDG-002", "qty": 2}], "buyer": BUYER},
+        )
+        assert order["amount"] == 2 * 199_000
+        charge = post(
+            shop,
+            "pay.gateway.test",
+            "/v1/charges",
+            {
+                "method": "card",
+                "account": "commerce",
+                "order_id": order["order_id"],
+                "amount": order["amount"],
+                "card": {"number": make_card("424242"), "expiry": "12/34", "cvc": "123"},
+            },
+            **{"Idempotency-Key": order["idempotency_key"]},
+        )
+        paid = post(
+            shop,
+            "api.commerce.test",
+            f"/api/orders/{order['order_id']}/pay",
+            {"method": "card", "charge_id": charge["id"]},
+        )
+        assert paid["status"] == "paid"
+        backend = [e for e in shop.access_log() if e.via == "backend"]
+        assert [(e.company, e.method) for e in backend] == [("gateway", "GET")]
