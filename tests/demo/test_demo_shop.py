@@ -91,6 +91,9 @@ def test_start_binds_loopback_ports_and_stop_frees_them(tmp_path: Path) -> None:
             s.bind(("127.0.0.1", port))  # would raise EADDRINUSE if still held
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    shop.start()  # a stopped shop starts again, on new ports, with its data kept
+    assert len(shop.companies) == 3
+    shop.stop()
 
 
 def test_context_manager_and_temp_data_dir_cleanup() -> None:
