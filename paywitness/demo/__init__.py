@@ -13,6 +13,7 @@ import asyncio
 import secrets
 import shutil
 import socket
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -117,7 +118,7 @@ class DemoShop:
         except ConfigError:
             self.stop()
             raise
-        except (OSError, RuntimeError, TimeoutError, ValueError) as e:
+        except (OSError, RuntimeError, TimeoutError, ValueError, sqlite3.Error) as e:
             self.stop()
             raise ConfigError(f"the demo shop could not start: {e}") from e
 

@@ -91,6 +91,9 @@ def test_start_binds_loopback_ports_and_stop_frees_them(tmp_path: Path) -> None:
             s.bind(("127.0.0.1", port))  # would raise EADDRINUSE if still held
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    shop.start()  # a stopped shop starts again, on new ports, with its data kept
+    assert len(shop.companies) == 3
+    shop.stop()
 
 
 def test_context_manager_and_temp_data_dir_cleanup() -> None:
@@ -633,3 +636,15 @@ def test_plain_http_mode_runs_a_card_payment(make_card: Callable[[str], str]) ->
         assert paid["status"] == "paid"
         backend = [e for e in shop.access_log() if e.via == "backend"]
         assert [(e.company, e.method) for e in backend] == [("gateway", "GET")]
+
+
+def test_denied_ewallet_payment_fails_the_order(shop: DemoShop, call: Call) -> None:
+    order = create_order(call)
+    pay_url = f"https://api.commerce.test/api/orders/{order['order_id']}/pay"
+    wallet = call("POST", pay_url, {"method": "ewallet", "provider": "dana"}).json()["ewallet"]
+    denied = call("POST", wallet["approve_url"] + "/deny", {})
+    assert denied.json()["status"] == "failed"
+    row = shop.order(order["order_id"])
+    assert row is not None
+    assert row["status"] == "payment_failed"
+    assert row["paid_at"] is None
