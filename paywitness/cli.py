@@ -67,6 +67,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-k", dest="keyword", metavar="EXPR", help="Only run scenarios matching EXPR (pytest -k)"
     )
+    p.add_argument(
+        "--method",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Only pay with these methods of the profile's flow (repeatable)",
+    )
     p.add_argument("-n", dest="workers", metavar="N", help="Parallel workers (pytest-xdist)")
     p.add_argument_group(
         "pytest", "Any other argument (e.g. -x, --slowmo 300, -p no:warnings) is passed to pytest"
@@ -99,6 +106,7 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
         args.append("--headed")
     if ns.keyword:
         args += ["-k", ns.keyword]
+    args += [f"--paywitness-method={m}" for m in ns.method]
     if ns.workers:
         args += ["-n", ns.workers]
     extra = list(ns.pytest_args)

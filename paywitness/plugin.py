@@ -72,6 +72,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="Chromium binary; default: Playwright's own, else the system's",
     )
+    group.addoption(
+        "--paywitness-method",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Only run these payment methods of the profile's flow (repeatable)",
+    )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
 
@@ -150,6 +157,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(tracker, "paywitness.outcomes")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(_XdistHooks(), "paywitness.xdist")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`payment_method` runs once per method the profile's flow describes."""
+    if "payment_method" not in metafunc.fixturenames:
+        return
+    run = metafunc.config.stash.get(RUN_KEY, None)
+    flow = run.profile.flow if run is not None else None
+    methods = list(flow.methods) if flow is not None else ["card"]
+    chosen = metafunc.config.getoption("--paywitness-method")
+    unknown = [m for m in chosen if m not in methods]
+    if unknown:
+        raise pytest.UsageError(
+            f"paywitness: --paywitness-method {', '.join(unknown)} is not a payment method of "
+            f"the profile (known: {', '.join(methods)})"
+        )
+    selected = [m for m in methods if not chosen or m in chosen]
+    metafunc.parametrize("payment_method", selected, ids=selected)
 
 
 class _ScenarioOutcomes:

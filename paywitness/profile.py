@@ -22,9 +22,11 @@ from paywitness.patterns import compile_host_pattern, compile_path_pattern
 
 __all__ = [
     "ROLE_NAMES",
+    "Action",
     "EndpointSpec",
     "FieldSpec",
     "FlowHints",
+    "MethodHints",
     "PaymentPolicy",
     "Profile",
     "RoleName",
@@ -124,6 +126,50 @@ class FieldSpec(_Model):
     frames: list[str] | None = None  # None: the flow's checkout_frames
 
 
+class Action(_Model):
+    """One buyer action of a payment method: exactly one of click/fill/check/select/wait/open_link.
+
+    Selectors resolve inside `frames` (default: the flow's checkout_frames; `[]` is the top page).
+    `value` may name a test-instrument field in braces, e.g. "{otp}". `open_link` opens the
+    link's href in a new tab (as a buyer would) and runs `then` there.
+    """
+
+    click: str | None = None
+    fill: str | None = None
+    check: str | None = None
+    select: str | None = None
+    wait: str | None = None
+    open_link: str | None = None
+    value: str | None = None
+    frames: list[str] | None = None
+    then: list[Action] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_verb(self) -> Action:
+        verbs = [
+            v for v in ("click", "fill", "check", "select", "wait", "open_link") if getattr(self, v)
+        ]
+        if len(verbs) != 1:
+            raise ValueError(
+                "an action has exactly one of click, fill, check, select, wait, open_link "
+                f"(got {', '.join(verbs) or 'none'})"
+            )
+        if (self.fill or self.select) and self.value is None:
+            raise ValueError("fill and select actions need a value")
+        if self.then and not self.open_link:
+            raise ValueError("only open_link actions take `then`")
+        return self
+
+
+class MethodHints(_Model):
+    """How to pay with one method: the test instrument and the actions around the Pay click."""
+
+    instrument: str | None = "success"  # a card behaviour of fixtures/instruments.yaml; null: none
+    before_pay: list[Action] = Field(default_factory=list)
+    after_pay: list[Action] = Field(default_factory=list)
+    expect: Literal["confirmation", "payment_error"] = "confirmation"
+
+
 class FlowHints(_Model):
     """Selectors for the standard purchase scenario; a simple shop needs no Python."""
 
@@ -141,6 +187,18 @@ class FlowHints(_Model):
     order_number: str | None = None
     invoice_link: str | None = None
     payment_error: str | None = None
+    methods: dict[str, MethodHints] = Field(
+        default_factory=lambda: {"card": MethodHints()}, min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _error_selector_when_expected(self) -> FlowHints:
+        for name, m in self.methods.items():
+            if m.expect == "payment_error" and not self.payment_error:
+                raise ValueError(
+                    f"methods.{name} expects a payment error but payment_error is unset"
+                )
+        return self
 
 
 class NoiseSpec(_Model):
