@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     _common(demo)
 
+    matrix = sub.add_parser(
+        "matrix", help="Run the demo once compliant and once per violation; print the matrix"
+    )
+    matrix.add_argument("--write", metavar="PATH", help="Write the matrix as Markdown to PATH")
+    matrix.add_argument(
+        "--check", metavar="PATH", help="Exit 1 if PATH differs from the regenerated matrix"
+    )
+
     run = sub.add_parser("run", help="Run the standard scenarios against a target profile")
     run.add_argument("--profile", required=True, metavar="PATH", help="Target profile (YAML)")
     _common(run)
@@ -87,6 +95,20 @@ def _list_violations() -> int:
     for v in CATALOG.values():
         print(f"{v.name.ljust(width)}  {v.category:<12}  {v.description}")
     return EXIT_PASS
+
+
+def _matrix(ns: argparse.Namespace) -> int:
+    from paywitness.matrix import render_markdown, run_matrix
+
+    rows = run_matrix()
+    text = render_markdown(rows)
+    print(text, end="")
+    if ns.write:
+        Path(ns.write).write_text(text, encoding="utf-8")
+    if ns.check and Path(ns.check).read_text(encoding="utf-8") != text:
+        print(f"paywitness: {ns.check} is out of date; regenerate it with --write", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_PASS if all(r.ok for r in rows) else EXIT_FAIL
 
 
 def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
@@ -176,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.command == "demo" and ns.list_violations:
             return _list_violations()
+        if ns.command == "matrix":
+            return _matrix(ns)
         return _run_suite(ns)
     except ConfigError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)
