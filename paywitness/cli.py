@@ -56,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="Run the standard scenarios against a target profile")
     run.add_argument("--profile", required=True, metavar="PATH", help="Target profile (YAML)")
     _common(run)
+
+    verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
+    verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
+
+    report = sub.add_parser(
+        "report", help="Re-judge a stored bundle offline and re-render its reports"
+    )
+    report.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
+    report.add_argument(
+        "--profile", metavar="PATH", help="Profile to judge with (default: the bundle's copy)"
+    )
     return p
 
 
@@ -165,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.command == "demo" and ns.list_violations:
             return _list_violations()
+        if ns.command in ("verify", "report"):
+            from paywitness.evidence import commands
+
+            return commands.main(ns)
         return _run_suite(ns)
     except ConfigError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)

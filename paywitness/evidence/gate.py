@@ -1,0 +1,44 @@
+"""The CI gate: the verdict filtered through the profile's gate policy (fail or warn)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paywitness.profile import GatePolicy
+
+__all__ = ["evaluate_gate", "gate_exit_code"]
+
+
+def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]:
+    """`fail`, `warn` or `pass`, with the reasons, for a verdict dict."""
+    failing: list[str] = []
+    warning: list[str] = []
+    findings = verdict.get("findings") or []
+    for name, cat in (verdict.get("categories") or {}).items():
+        if cat.get("status") != "fail":
+            continue
+        own = [f for f in findings if f.get("category") == name]
+        counted = [f for f in own if f.get("severity") in policy.severities]
+        # A failing category without findings (a failed check alone) always counts.
+        blocking = bool(counted) or not own
+        reason = f"{name} failed" + (
+            f" ({', '.join(sorted({str(f.get('rule_id')) for f in counted or own}))})"
+            if own
+            else ""
+        )
+        if blocking and policy.action(name) == "fail":
+            failing.append(reason)
+        else:
+            warning.append(reason)
+    if verdict.get("verdict") == "inconclusive":
+        (failing if policy.inconclusive == "fail" else warning).append("run inconclusive")
+    result = "fail" if failing else "warn" if warning else "pass"
+    return {"result": result, "reasons": failing + [f"warn: {w}" for w in warning]}
+
+
+def gate_exit_code(verdict: dict[str, Any], gate: dict[str, Any] | None) -> int:
+    """DESIGN.md's exit code, relaxed to 0 where the gate policy only warns."""
+    code = {"pass": 0, "fail": 1, "inconclusive": 3}[str(verdict.get("verdict"))]
+    if gate is not None and gate.get("result") in ("pass", "warn"):
+        return 0
+    return code
