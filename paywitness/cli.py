@@ -79,7 +79,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         "-k", dest="keyword", metavar="EXPR", help="Only run scenarios matching EXPR (pytest -k)"
     )
     p.add_argument("-n", dest="workers", metavar="N", help="Parallel workers (pytest-xdist)")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="Extra pytest arguments")
+    p.add_argument_group(
+        "pytest", "Any other argument (e.g. -x, --slowmo 300, -p no:warnings) is passed to pytest"
+    )
 
 
 def _list_violations() -> int:
@@ -172,7 +174,8 @@ def _run_suite(ns: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(argv)
+    ns, extra = _parser().parse_known_args(argv)
+    ns.pytest_args = extra
     try:
         if ns.command == "demo" and ns.list_violations:
             return _list_violations()

@@ -1,0 +1,60 @@
+"""The one catalog of ways the demo shop can be told to misbehave.
+
+Adding a violation is one entry here plus the switch where it acts (search for
+``mode.has("<name>")`` in the demo servers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from paywitness.errors import ConfigError
+
+__all__ = ["CATALOG", "Category", "Violation", "get_violation", "validate_violations"]
+
+Category = Literal["payment", "data", "merchant_ops", "seamless"]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One named misbehaviour of the demo shop and the category that must catch it."""
+
+    name: str
+    category: Category
+    description: str
+
+
+def _catalog(*entries: Violation) -> dict[str, Violation]:
+    return {v.name: v for v in entries}
+
+
+CATALOG: dict[str, Violation] = _catalog(
+    Violation(
+        "payment-on-social",
+        "payment",
+        "The checkout sends the pay call to api.social.test, which forwards it to commerce.",
+    ),
+    Violation(
+        "invoice-on-social",
+        "payment",
+        "The confirmation's invoice link points to shop.social.test, which proxies commerce's.",
+    ),
+)
+
+
+def get_violation(name: str) -> Violation:
+    """The catalog entry called `name`; ConfigError listing the valid names otherwise."""
+    try:
+        return CATALOG[name]
+    except KeyError:
+        valid = ", ".join(sorted(CATALOG))
+        raise ConfigError(f"unknown demo violation {name!r}; valid names are: {valid}") from None
+
+
+def validate_violations(names: Iterable[str]) -> frozenset[str]:
+    """Check every name against the catalog (a bare string is refused: pass a list)."""
+    if isinstance(names, str):
+        raise ConfigError(f"violations must be a list of names, got the string {names!r}")
+    return frozenset(get_violation(n).name for n in names)

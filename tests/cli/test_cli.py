@@ -1,0 +1,68 @@
+"""The `paywitness` command end to end: real Chromium, real proxy, the built-in demo shop."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PAYWITNESS = [sys.executable, "-m", "paywitness.cli"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PAYWITNESS, *args], capture_output=True, text=True, timeout=300, cwd=cwd, check=False
+    )
+
+
+def test_demo_passes_and_names_roles(tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    r = run("demo", "--output", str(out), "--seed", "7")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "verdict: pass" in r.stdout
+    assert "payment-class flows: 4 (3 to commerce, 1 to gateway)" in r.stdout
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["verdict"] == "pass"
+    assert verdict["meta"]["seed"] == 7
+    assert (out / "ledger.jsonl").stat().st_size > 0
+
+
+def test_payment_on_social_fails_with_the_offending_url(tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    r = run("demo", "--violation", "payment-on-social", "--output", str(out))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "payment.role-not-allowed" in r.stdout
+    assert "POST https://api.social.test/api/orders/" in r.stdout
+    verdict = json.loads((out / "verdict.json").read_text())
+    (finding,) = verdict["findings"]
+    assert finding["category"] == "payment"
+    assert finding["evidence"][0]["role"] == "social"
+    assert finding["flow_ids"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["demo", "--violation", "nope"], "unknown demo violation"),
+        (["run", "--profile", "missing.yaml"], "missing.yaml does not exist"),
+        (["demo", "--browser", "/no/such/chromium"], "/no/such/chromium"),
+        (["demo", "--output", "/proc/paywitness"], "not writable"),
+        (["demo", "--baseline", "--violation", "payment-on-social"], "one at a time"),
+    ],
+)
+def test_bad_input_is_exit_2_without_traceback(args: list[str], message: str) -> None:
+    r = run(*args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    assert r.stderr.startswith("paywitness: error: ")
+
+
+def test_list_violations() -> None:
+    r = run("demo", "--list-violations")
+    assert r.returncode == 0
+    assert "payment-on-social" in r.stdout
+    assert "invoice-on-social" in r.stdout
