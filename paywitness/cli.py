@@ -115,7 +115,9 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
     extra = list(ns.pytest_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    return args + extra
+    from paywitness.evidence.gate import evidence_pytest_args
+
+    return args + evidence_pytest_args(output, extra, allure=ns.command == "demo") + extra
 
 
 def _preflight(ns: argparse.Namespace) -> Path:
@@ -169,6 +171,9 @@ def _run_suite(ns: argparse.Namespace) -> int:
         update_latest_link(output)
     verdict = json.loads(verdict_file.read_text(encoding="utf-8"))["verdict"]
     code = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}[verdict]
+    from paywitness.evidence.gate import exit_code_of_bundle
+
+    code = exit_code_of_bundle(output, code)
     print(f"paywitness: verdict {verdict} (exit {code}); evidence in {output}")
     return code
 

@@ -14,9 +14,7 @@ def verify_command(bundle: Path) -> int:
     """Exit 0 if every file matches the manifest, 1 naming each difference."""
     result = verify_bundle(bundle)
     if result.intact:
-        print(
-            f"paywitness: {bundle}: intact ({result.checked} files match {bundle.name}'s manifest)"
-        )
+        print(f"paywitness: {bundle}: intact ({result.checked} files match the manifest)")
         return 0
     print(f"paywitness: {bundle}: NOT intact")
     for line in result.lines():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from paywitness.profile import GatePolicy
 
-__all__ = ["evaluate_gate", "gate_exit_code"]
+__all__ = ["evaluate_gate", "evidence_pytest_args", "exit_code_of_bundle", "gate_exit_code"]
 
 
 def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]:
@@ -42,3 +44,22 @@ def gate_exit_code(verdict: dict[str, Any], gate: dict[str, Any] | None) -> int:
     if gate is not None and gate.get("result") in ("pass", "warn"):
         return 0
     return code
+
+
+def exit_code_of_bundle(bundle: Path, code: int) -> int:
+    """The verdict's exit code, relaxed to 0 when the bundle's scorecard says the gate warns."""
+    path = bundle / "scorecard.json"
+    if not path.is_file():
+        return code
+    gate = json.loads(path.read_text(encoding="utf-8")).get("gate") or {}
+    return 0 if gate.get("result") in ("pass", "warn") else code
+
+
+def evidence_pytest_args(output: Path, extra: list[str], *, allure: bool) -> list[str]:
+    """JUnit XML (and Allure results) into the bundle unless the user chose elsewhere."""
+    args = []
+    if not any(a.startswith(("--junitxml", "--junit-xml")) for a in extra):
+        args.append(f"--junitxml={output / 'junit.xml'}")
+    if allure and not any(a.startswith("--alluredir") for a in extra):
+        args.append(f"--alluredir={output / 'allure-results'}")
+    return args

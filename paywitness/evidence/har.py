@@ -170,6 +170,11 @@ def build_har(records: Sequence[FlowRecord], captured: dict[str, dict[str, Any]]
         entries.append(entry)
     entries.sort(key=lambda e: str(e["startedDateTime"]))
     ordered = sorted(pages.values(), key=lambda p: str(p["startedDateTime"]))
+    renumber = {p["id"]: f"page_{n}" for n, p in enumerate(ordered, 1)}  # ids in time order
+    for p in ordered:
+        p["id"] = renumber[p["id"]]
+    for e in entries:
+        e["pageref"] = renumber[e["pageref"]]
     return {
         "log": {
             "version": "1.2",
