@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,12 @@ def render_bundle(bundle: Path, profile: Profile) -> dict[str, Any]:
     return card
 
 
-def finalize_bundle(run: RunContext, extra: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def finalize_bundle(
+    run: RunContext,
+    extra: dict[str, Any] | None = None,
+    *,
+    before_manifest: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any] | None:
     """After everything else of a run: run.json, HAR, scorecard, report, history, manifest."""
     out = run.output
     if not (out / "verdict.json").is_file():
@@ -57,6 +63,8 @@ def finalize_bundle(run: RunContext, extra: dict[str, Any] | None = None) -> dic
     write_har(out, browser=browsers[0] if browsers else None)
     card = render_bundle(out, run.profile)
     append_history(history_path(out), out, card)
+    if before_manifest is not None:
+        before_manifest(meta)
     write_manifest(out)
     return card
 

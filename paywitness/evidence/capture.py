@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Error, Page
@@ -38,6 +38,8 @@ class StepCapture:
         self.contexts: list[BrowserContext] = []
         self.listeners: list[CaptureListener] = []
         self.files: list[Path] = []
+        # Wraps each step and takes its screenshot itself (Allure: screenshot inside the step).
+        self.outer_step: Callable[[str, int], AbstractContextManager[None]] | None = None
 
     def add_context(self, context: BrowserContext) -> None:
         if self.trace:
@@ -74,6 +76,10 @@ class StepCapture:
     @contextmanager
     def step_hook(self, name: str, index: int) -> Iterator[None]:
         """Witness step hook: screenshot when the step ends, also when it fails."""
+        if self.outer_step is not None:
+            with self.outer_step(name, index):
+                yield
+            return
         try:
             yield
         finally:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext
 
 from paywitness.canaries import Canary, CanarySet
+from paywitness.evidence.allure_evidence import AllureEvidence, write_allure_meta
 from paywitness.evidence.bundle import finalize_bundle
 from paywitness.evidence.capture import StepCapture
 from paywitness.evidence.har import har_entries_path
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 _CARD_KEY = pytest.StashKey[dict[str, Any] | None]()
+_ALLURE_KEY = pytest.StashKey["AllureEvidence"]()
 ContextFactory = Callable[..., BrowserContext]
 
 
@@ -91,7 +94,11 @@ def paywitness_capture(
     _register_canaries(request, paywitness_redactor, paywitness_run)
     # pytest-playwright's own --tracing owns the trace when it is on: one tracer per context.
     own_trace = pytestconfig.getoption("--tracing", default="off") == "off"
-    return StepCapture(paywitness_run.output, request.node.nodeid, trace=own_trace)
+    capture = StepCapture(paywitness_run.output, request.node.nodeid, trace=own_trace)
+    allure_evidence = pytestconfig.stash.get(_ALLURE_KEY, None)
+    if allure_evidence is not None:
+        allure_evidence.attach(capture, request.node, paywitness_run.worker)
+    return capture
 
 
 @pytest.fixture
@@ -128,6 +135,12 @@ def new_context(
         capture.stop()  # before pytest-playwright's own teardown closes the contexts
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Allure is an optional listener: only when allure-pytest writes results.
+    if config.getoption("allure_report_dir", default=None):
+        config.stash[_ALLURE_KEY] = AllureEvidence()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
@@ -139,8 +152,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "junitxml": config.getoption("xmlpath", default=None),
         "alluredir": config.getoption("allure_report_dir", default=None),
     }
+    alluredir = config.getoption("allure_report_dir", default=None)
+
+    def before_manifest(meta: dict[str, Any]) -> None:
+        if alluredir:
+            write_allure_meta(Path(alluredir), meta)
+
     try:
-        card = finalize_bundle(run, extra)
+        card = finalize_bundle(run, extra, before_manifest=before_manifest)
     except (OSError, ValueError, json.JSONDecodeError) as e:
         config.issue_config_time_warning(
             pytest.PytestWarning(f"paywitness: the evidence bundle could not be finished: {e}"), 2
