@@ -46,7 +46,12 @@ def _step_har(output: Path, worker: str, test: str, step: str) -> dict[str, Any]
                 e["pageref"] = "page_1"
                 entries.append(e)
     started = entries[0]["startedDateTime"] if entries else "1970-01-01T00:00:00+00:00"
-    page: dict[str, Any] = {"startedDateTime": started, "id": "page_1", "title": step, "pageTimings": {}}
+    page: dict[str, Any] = {
+        "startedDateTime": started,
+        "id": "page_1",
+        "title": step,
+        "pageTimings": {},
+    }
     return {
         "log": {
             "version": "1.2",
