@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Bytecode caching makes every later start faster; some environments switch it off.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo allure-report test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "paywitness needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -22,7 +22,17 @@ setup: $(STAMP)
 	@$(BIN)/python -m paywitness.browser
 
 demo: setup
-	$(BIN)/paywitness demo
+	@$(BIN)/paywitness demo; rc=$$?; $(MAKE) --no-print-directory allure-report; exit $$rc
+
+# Allure 3 (Node) report of reports/latest: one file, analytics off, opens from disk.
+# Allure 3 has no --clean: the output folder is emptied first so reports never nest.
+allure-report:
+	@if ! command -v npm >/dev/null; then echo "npm not found: Allure report skipped (install Node 20)"; exit 0; fi; \
+	test -x node_modules/.bin/allure || npm ci --no-audit --no-fund --loglevel=error; \
+	test -d reports/latest/allure-results || { echo "no reports/latest/allure-results: run make demo"; exit 0; }; \
+	rm -rf reports/allure-report; \
+	ALLURE_NO_ANALYTICS=true node_modules/.bin/allure generate reports/latest/allure-results --config allurerc.mjs >/dev/null && \
+	echo "allure report: $$(pwd)/reports/allure-report/index.html"
 
 lint: setup
 	$(BIN)/ruff check .

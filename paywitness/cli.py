@@ -64,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="Run the standard scenarios against a target profile")
     run.add_argument("--profile", required=True, metavar="PATH", help="Target profile (YAML)")
     _common(run)
+
+    verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
+    verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
+
+    report = sub.add_parser(
+        "report", help="Re-judge a stored bundle offline and re-render its reports"
+    )
+    report.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
+    report.add_argument(
+        "--profile", metavar="PATH", help="Profile to judge with (default: the bundle's copy)"
+    )
     return p
 
 
@@ -134,7 +145,9 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
     extra = list(ns.pytest_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    return args + extra
+    from paywitness.evidence.gate import evidence_pytest_args
+
+    return args + evidence_pytest_args(output, extra, allure=ns.command == "demo") + extra
 
 
 def _preflight(ns: argparse.Namespace) -> Path:
@@ -188,6 +201,9 @@ def _run_suite(ns: argparse.Namespace) -> int:
         update_latest_link(output)
     verdict = json.loads(verdict_file.read_text(encoding="utf-8"))["verdict"]
     code = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}[verdict]
+    from paywitness.evidence.gate import exit_code_of_bundle
+
+    code = exit_code_of_bundle(output, code)
     print(f"paywitness: verdict {verdict} (exit {code}); evidence in {output}")
     return code
 
@@ -200,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list_violations()
         if ns.command == "matrix":
             return _matrix(ns)
+        if ns.command in ("verify", "report"):
+            from paywitness.evidence import commands
+
+            return commands.main(ns)
         return _run_suite(ns)
     except ConfigError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)

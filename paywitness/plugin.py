@@ -152,6 +152,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from paywitness import pytest_fixtures
 
     config.pluginmanager.register(pytest_fixtures, "paywitness.pytest_fixtures")
+    from paywitness.evidence import pytest_evidence
+
+    config.pluginmanager.register(pytest_evidence, "paywitness.evidence")
     tracker = _ScenarioOutcomes()
     config.stash[_OUTCOMES_KEY] = tracker
     config.pluginmanager.register(tracker, "paywitness.outcomes")

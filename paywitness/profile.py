@@ -26,6 +26,7 @@ __all__ = [
     "EndpointSpec",
     "FieldSpec",
     "FlowHints",
+    "GatePolicy",
     "MethodHints",
     "PaymentPolicy",
     "Profile",
@@ -207,6 +208,24 @@ class NoiseSpec(_Model):
     hosts: list[HostPattern] = Field(default_factory=list)
 
 
+GateCategory = Literal["payment", "data", "merchant_ops", "seamless"]
+GateSeverity = Literal["critical", "major", "minor", "info"]
+_SEVERITIES: tuple[GateSeverity, ...] = ("critical", "major", "minor", "info")
+
+
+class GatePolicy(_Model):
+    """CI gate: which categories fail the build and which only warn; which severities count."""
+
+    categories: dict[GateCategory, Literal["fail", "warn"]] = Field(default_factory=dict)
+    severities: list[GateSeverity] = Field(default_factory=lambda: list(_SEVERITIES), min_length=1)
+    inconclusive: Literal["fail", "warn"] = "fail"
+
+    def action(self, category: str) -> str:
+        """`fail` unless the profile says `warn` (the default: every category fails)."""
+        actions = {str(k): str(v) for k, v in self.categories.items()}
+        return actions.get(category, "fail")
+
+
 class Profile(_Model):
     """A target: its roles, payment policy, browser noise and purchase flow hints."""
 
@@ -218,6 +237,7 @@ class Profile(_Model):
     payment: PaymentPolicy
     noise: NoiseSpec = Field(default_factory=NoiseSpec)
     flow: FlowHints | None = None
+    gate: GatePolicy = Field(default_factory=GatePolicy)
 
     @field_validator("start_url")
     @classmethod

@@ -26,11 +26,13 @@ from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
+from proxy_addons.har_capture import HarCapture
 from proxy_addons.host_map import HostMap
 
 if TYPE_CHECKING:
     from paywitness.buyers import Buyer, TestCard
     from paywitness.demo import DemoShop
+    from paywitness.evidence.capture import StepCapture
 
 __all__ = [
     "Target",
@@ -118,6 +120,7 @@ def paywitness_recorder(paywitness_run: RunContext) -> Iterator[BackendRecorder]
 def paywitness_proxy(
     paywitness_target: Target,
     paywitness_recorder: BackendRecorder,
+    paywitness_har_capture: HarCapture,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ProxyRunner]:
     """The intercepting proxy (mitmproxy in-process, port 0) with the recorder and host map."""
@@ -129,7 +132,7 @@ def paywitness_proxy(
         options["ssl_verify_upstream_trusted_ca"] = str(paywitness_target.upstream_ca)
     # The CA is made per run in a private confdir: nothing is installed system-wide.
     proxy = ProxyRunner(
-        [paywitness_recorder, HostMap()],
+        [paywitness_recorder, HostMap(), paywitness_har_capture],
         confdir=tmp_path_factory.mktemp("proxy-ca"),
         options=options,
     )
@@ -208,6 +211,7 @@ def witness(
     paywitness_proxy: ProxyRunner,
     paywitness_run: RunContext,
     paywitness_seed: int,
+    paywitness_capture: StepCapture,
     request: pytest.FixtureRequest,
 ) -> Iterator[Witness]:
     """This test's witness: label steps, record shown links, judge the test's own flows."""
@@ -220,6 +224,7 @@ def witness(
         test_id=request.node.nodeid,
         seed=paywitness_run.seed,
     )
+    w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
     try:
         yield w
     finally:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 from paywitness.analysers import judge
@@ -12,7 +12,10 @@ from paywitness.profile import Profile
 from paywitness.verdict import Verdict
 from proxy_addons.backend_recorder import BackendRecorder
 
-__all__ = ["Witness", "format_findings"]
+__all__ = ["StepHook", "Witness", "format_findings"]
+
+#: Wraps a step (name, 1-based index): screenshots, Allure steps. Entered in list order.
+StepHook = Callable[[str, int], AbstractContextManager[None]]
 
 
 def format_findings(verdict: Verdict, *, seed: int | None = None) -> str:
@@ -49,6 +52,7 @@ class Witness:
         self.test_id = test_id
         self.seed = seed
         self.steps: list[str] = []
+        self.step_hooks: list[StepHook] = []
 
     @property
     def start_url(self) -> str:
@@ -60,7 +64,10 @@ class Witness:
         """Label every flow that starts inside the block with `name`."""
         self.recorder.set_step(name)
         self.steps.append(name)
-        yield
+        with ExitStack() as hooks:
+            for hook in self.step_hooks:
+                hooks.enter_context(hook(name, len(self.steps)))
+            yield
 
     def link(self, kind: str, url: str) -> FlowRecord:
         """Record a link shown to the buyer (e.g. `invoice`) so its host's role is judged."""

@@ -14,6 +14,7 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ class BackendRecorder:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._owns_ledger = ledger is None
+        # Extra masking for URLs (e.g. this run's canaries), set by the evidence layer.
+        self.mask_text: Callable[[str], str] | None = None
 
     # -- options (standalone use) -------------------------------------------------------------
     def load(self, loader: Loader) -> None:
@@ -93,6 +96,10 @@ class BackendRecorder:
             self.worker = ctx.options.paywitness_worker
 
     # -- in-process API -----------------------------------------------------------------------
+    def _url(self, url: str) -> str:
+        masked = redact_url(url)
+        return self.mask_text(masked) if self.mask_text is not None else masked
+
     def next_id(self) -> str:
         return f"{self.worker}-{next(self._seq):06d}"
 
@@ -134,7 +141,7 @@ class BackendRecorder:
             ts_end=now,
             step=self.step,
             method="LINK",
-            url=redact_url(url),
+            url=self._url(url),
             host=host,
             role=role,
             rule=rule,
@@ -194,10 +201,10 @@ class BackendRecorder:
                 ts_end=msg.timestamp,
                 step=self.step,
                 method="WS",
-                url=redact_url(flow.request.pretty_url),
+                url=self._url(flow.request.pretty_url),
                 scheme=flow.request.scheme,
                 host=host,
-                path=flow.request.path,
+                path=self._url(flow.request.path),
                 server_addr=_addr(flow.server_conn.peername),
                 request_size=len(msg.content) if msg.from_client else 0,
                 response_size=0 if msg.from_client else len(msg.content),
@@ -269,11 +276,11 @@ class BackendRecorder:
             ts_end=float(ts_end),
             step=str(flow.metadata.get(_META + "step") or self.step),
             method=req.method,
-            url=redact_url(url),
+            url=self._url(url),
             scheme=scheme,
             host=host,
             port=port,
-            path=redact_url(req.path),
+            path=self._url(req.path),
             server_addr=_addr(flow.server_conn.peername),
             http_version=req.http_version,
             status=resp.status_code if resp is not None else None,
@@ -288,6 +295,7 @@ class BackendRecorder:
             test=flow.metadata.get(_META + "test"),
             extra=extra,
         )
+        flow.metadata[_META + "record_id"] = rec.id  # ties other addons' output to the record
         self.write(rec)
 
 

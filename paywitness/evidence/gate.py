@@ -1,0 +1,65 @@
+"""The CI gate: the verdict filtered through the profile's gate policy (fail or warn)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from paywitness.profile import GatePolicy
+
+__all__ = ["evaluate_gate", "evidence_pytest_args", "exit_code_of_bundle", "gate_exit_code"]
+
+
+def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]:
+    """`fail`, `warn` or `pass`, with the reasons, for a verdict dict."""
+    failing: list[str] = []
+    warning: list[str] = []
+    findings = verdict.get("findings") or []
+    for name, cat in (verdict.get("categories") or {}).items():
+        if cat.get("status") != "fail":
+            continue
+        own = [f for f in findings if f.get("category") == name]
+        counted = [f for f in own if f.get("severity") in policy.severities]
+        # A failing category without findings (a failed check alone) always counts.
+        blocking = bool(counted) or not own
+        reason = f"{name} failed" + (
+            f" ({', '.join(sorted({str(f.get('rule_id')) for f in counted or own}))})"
+            if own
+            else ""
+        )
+        if blocking and policy.action(name) == "fail":
+            failing.append(reason)
+        else:
+            warning.append(reason)
+    if verdict.get("verdict") == "inconclusive":
+        (failing if policy.inconclusive == "fail" else warning).append("run inconclusive")
+    result = "fail" if failing else "warn" if warning else "pass"
+    return {"result": result, "reasons": failing + [f"warn: {w}" for w in warning]}
+
+
+def gate_exit_code(verdict: dict[str, Any], gate: dict[str, Any] | None) -> int:
+    """DESIGN.md's exit code, relaxed to 0 where the gate policy only warns."""
+    code = {"pass": 0, "fail": 1, "inconclusive": 3}[str(verdict.get("verdict"))]
+    if gate is not None and gate.get("result") in ("pass", "warn"):
+        return 0
+    return code
+
+
+def exit_code_of_bundle(bundle: Path, code: int) -> int:
+    """The verdict's exit code, relaxed to 0 when the bundle's scorecard says the gate warns."""
+    path = bundle / "scorecard.json"
+    if not path.is_file():
+        return code
+    gate = json.loads(path.read_text(encoding="utf-8")).get("gate") or {}
+    return 0 if gate.get("result") in ("pass", "warn") else code
+
+
+def evidence_pytest_args(output: Path, extra: list[str], *, allure: bool) -> list[str]:
+    """JUnit XML (and Allure results) into the bundle unless the user chose elsewhere."""
+    args = []
+    if not any(a.startswith(("--junitxml", "--junit-xml")) for a in extra):
+        args.append(f"--junitxml={output / 'junit.xml'}")
+    if allure and not any(a.startswith("--alluredir") for a in extra):
+        args.append(f"--alluredir={output / 'allure-results'}")
+    return args

@@ -1,0 +1,143 @@
+"""Masking of everything the bundle stores: cookies, credentials, tokens, cards and canaries.
+
+A masked secret keeps a salted-hash prefix (`[masked:1a2b3c4d5e6f]`), a masked canary keeps its
+kind and salted-hash prefix (`[canary:email:1a2b3c4d]`): the same value masks the same way, so a
+match can be proven with the salt stored in the bundle without disclosing the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from paywitness.canaries import Canary, CanaryScanner, CanarySet, new_salt
+from paywitness.redact import SECRET_PARAM, mask_card_numbers, redact_url
+
+__all__ = ["CANARIES_FILE", "SECRET_HEADERS", "Redactor"]
+
+CANARIES_FILE = "canaries.jsonl"
+
+#: Headers whose whole value is a credential.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "x-auth-token",
+        "x-csrf-token",
+        "x-xsrf-token",
+        "x-session-id",
+    }
+)
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# "token": "value" in JSON, token=value in forms and query strings.
+_JSON_SECRET = re.compile(
+    r'("(?:[A-Za-z0-9_-]*?)(?:token|session|secret|password|passwd|auth|cvc|cvv|otp|api_?key)'
+    r'(?:[A-Za-z0-9_-]*)"\s*:\s*)"([^"\\]{1,4096})"',
+    re.IGNORECASE,
+)
+_FORM_SECRET = re.compile(
+    r"(?<![A-Za-z0-9_])((?:[A-Za-z0-9_-]*?)(?:token|session|secret|password|passwd|cvc|cvv|otp)"
+    r"(?:[A-Za-z0-9_-]*)=)([^&\s\"'<>]{1,4096})",
+    re.IGNORECASE,
+)
+
+
+class Redactor:
+    """Masks secrets and this run's canaries in text, headers, cookies and HAR entries."""
+
+    def __init__(self, salt: bytes | None = None) -> None:
+        self.salt = salt if salt is not None else new_salt()
+        self._canaries: list[Canary] = []
+        self._scanner: CanaryScanner | None = None
+        self._lock = threading.Lock()
+
+    # -- canaries -----------------------------------------------------------------------------
+    def add_canaries(self, canaries: Iterable[Canary]) -> CanarySet:
+        """Mask these values from now on; returns them as a set under this run's salt."""
+        new = [c for c in canaries if c not in self._canaries]
+        with self._lock:
+            self._canaries.extend(new)
+            self._scanner = CanaryScanner(self.canary_set()) if self._canaries else None
+        return CanarySet(tuple(new), self.salt)
+
+    def canary_set(self) -> CanarySet:
+        return CanarySet(tuple(self._canaries), self.salt)
+
+    def write_canaries(self, path: Path, canaries: CanarySet, **context: Any) -> None:
+        """Append kinds and salted hashes (never values) plus the salt to a JSONL file."""
+        line = {**context, **canaries.manifest()}
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, sort_keys=True) + "\n")
+
+    # -- primitives ---------------------------------------------------------------------------
+    def digest(self, value: str) -> str:
+        return hashlib.sha256(self.salt + value.encode("utf-8")).hexdigest()
+
+    def mask(self, value: str) -> str:
+        """A whole secret value: replaced by a salted-hash prefix (equal values, equal masks)."""
+        if not value:
+            return value
+        return f"[masked:{self.digest(value)[:12]}]"
+
+    def text(self, text: str) -> str:
+        """Free text: canaries, card numbers, bearer/JWT tokens, secret-named fields masked."""
+        if not text:
+            return text
+        scanner = self._scanner
+        out = scanner.redact(text) if scanner is not None else mask_card_numbers(text)
+        out = _BEARER.sub(lambda m: f"{m.group(1)} {self.mask(m.group(0))}", out)
+        out = _JWT.sub(lambda m: self.mask(m.group(0)), out)
+        out = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{self.mask(m.group(2))}"', out)
+        return _FORM_SECRET.sub(lambda m: m.group(1) + self.mask(m.group(2)), out)
+
+    def url(self, url: str) -> str:
+        return self.text(redact_url(url))
+
+    def header(self, name: str, value: str) -> str:
+        if name.lower() in SECRET_HEADERS or SECRET_PARAM.search(name):
+            return self.mask(value)
+        return self.text(value)
+
+    def param(self, name: str, value: str) -> str:
+        if value and SECRET_PARAM.search(name):
+            return self.mask(value)
+        return self.text(value)
+
+    # -- HAR ----------------------------------------------------------------------------------
+    def har_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A HAR entry with every header, cookie, parameter, URL and body masked in place."""
+        for side in ("request", "response"):
+            msg = entry.get(side) or {}
+            for h in msg.get("headers", []):
+                h["value"] = self.header(h["name"], str(h["value"]))
+            for c in msg.get("cookies", []):
+                c["value"] = self.mask(str(c["value"]))
+            for q in msg.get("queryString", []):
+                q["value"] = self.param(q["name"], str(q["value"]))
+        req = entry.get("request") or {}
+        if "url" in req:
+            req["url"] = self.url(req["url"])
+        post = req.get("postData")
+        if post:
+            post["text"] = self.text(post.get("text") or "")
+            for p in post.get("params", []):
+                p["value"] = self.param(p["name"], str(p["value"]))
+        resp = entry.get("response") or {}
+        if resp.get("redirectURL"):
+            resp["redirectURL"] = self.url(resp["redirectURL"])
+        content = resp.get("content") or {}
+        if content.get("text"):
+            content["text"] = self.text(content["text"])
+        for msg in entry.get("_webSocketMessages", []):
+            if isinstance(msg.get("data"), str):
+                msg["data"] = self.text(msg["data"])
+        return entry

@@ -1,0 +1,44 @@
+"""Nothing raw in the bundle: canaries, cards and the session cookie are masked everywhere."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from paywitness.canaries import Canary
+from paywitness.evidence.manifest import bundle_files
+from paywitness.evidence.redaction import CANARIES_FILE, Redactor
+
+from .conftest import CARD, EMAIL, SESSION
+
+
+def test_no_raw_canary_or_cookie_value_anywhere_in_the_bundle(bundle: Path) -> None:
+    raw = [EMAIL, CARD, "4111 1111 1111 1111", SESSION]
+    for rel in bundle_files(bundle):
+        data = (bundle / rel).read_bytes()
+        for value in raw:
+            assert value.encode() not in data, f"{value!r} in {rel}"
+
+
+def test_a_masked_canary_can_still_be_proven_with_the_salt_in_the_bundle(bundle: Path) -> None:
+    line = json.loads((bundle / CANARIES_FILE).read_text().splitlines()[0])
+    salt = bytes.fromhex(line["salt"])
+    proof = hashlib.sha256(salt + EMAIL.encode()).hexdigest()
+    assert {"kind": "email", "hash": proof} in line["canaries"]
+    assert f"[canary:email:{proof[:8]}]" in (bundle / "flows.har").read_text()
+
+
+def test_secrets_are_masked_the_same_way_each_time() -> None:
+    r = Redactor(salt=b"s")
+    r.add_canaries([Canary("phone", "081234567890")])
+    text = (
+        'Authorization: Bearer abcdef0123456789 {"session_token": "zzz-111"} '
+        "card=4111-1111-1111-1111&otp=123456 call 081234567890"
+    )
+    out = r.text(text)
+    for secret in ("abcdef0123456789", "zzz-111", "4111-1111-1111-1111", "123456", "081234567890"):
+        assert secret not in out
+    assert r.text(text) == out
+    assert r.header("Cookie", "sid=1") == r.header("cookie", "sid=1") != "sid=1"
+    assert r.header("Accept", "text/html") == "text/html"
