@@ -20,7 +20,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 def test_demo_passes_and_names_roles(tmp_path: Path) -> None:
     out = tmp_path / "bundle"
-    r = run("demo", "--output", str(out), "--seed", "7")
+    r = run("demo", "--output", str(out), "--seed", "7", "--method", "card")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "verdict: pass" in r.stdout
     assert "payment-class flows: 4 (3 to commerce, 1 to gateway)" in r.stdout
@@ -32,7 +32,7 @@ def test_demo_passes_and_names_roles(tmp_path: Path) -> None:
 
 def test_payment_on_social_fails_with_the_offending_url(tmp_path: Path) -> None:
     out = tmp_path / "bundle"
-    r = run("demo", "--violation", "payment-on-social", "--output", str(out))
+    r = run("demo", "--violation", "payment-on-social", "--output", str(out), "--method", "card")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "payment.role-not-allowed" in r.stdout
     assert "POST https://api.social.test/api/orders/" in r.stdout

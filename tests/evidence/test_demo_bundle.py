@@ -21,7 +21,18 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "bundle"
-    cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(out), "--seed", "7"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paywitness.cli",
+        "demo",
+        "--output",
+        str(out),
+        "--seed",
+        "7",
+        "--method",
+        "card",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "migration progress" in proc.stdout
