@@ -354,10 +354,15 @@ def _merged_forms(forms: list[_Form]) -> list[_MergedForm]:
                 text,
                 all(f.partial for f in group),
                 bool(deriving),
-                deriving[-1].chain if deriving else first.chain,
+                _most_normalised(deriving) if deriving else first.chain,
             )
         )
     return merged
+
+
+def _most_normalised(forms: list[_Form]) -> str:
+    lowered = [f.chain for f in forms if f.chain.startswith("lower(")]
+    return lowered[0] if lowered else forms[0].chain
 
 
 def _b64_aligned(data: bytes, offset: int, urlsafe: bool) -> str:
@@ -476,6 +481,7 @@ class CanaryHit:
     canary_hash: str
     excerpt: str
     encoding: str = ""
+    count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -506,7 +512,8 @@ _B64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX_RUN = re.compile(rb"^(?:[0-9a-fA-F]{2})+$")
 _PCT = re.compile(rb"%[0-9A-Fa-f]{2}")
 _ENTITY = re.compile(rb"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[A-Za-z]{2,8});")
-_FORM = re.compile(rb"^[^=&\s]{1,256}=[^&\s]*(?:&[^=&\s]{1,256}=?[^&\s]*)*$")
+_FORM = re.compile(rb"^[\w.\-\[\]%]{1,64}=[^&\s]*(?:&[\w.\-\[\]%]{1,64}=?[^&\s]*)*$")
+_PADDED = re.compile(rb"^[A-Za-z0-9+/_-]+={1,2}$")  # base64 padding, not a form field
 _DIGIT_RUN = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 _JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n" + bytes(range(0x80, 0x100))
@@ -552,6 +559,10 @@ def _decompress(data: bytes, coding: str, limit: int) -> bytes | None:
     except (zlib.error, brotli.error):
         return None
     return None
+
+
+def _looks_like_form(data: bytes) -> bool:
+    return len(data) < 1 << 20 and not _PADDED.match(data) and _FORM.match(data) is not None
 
 
 def _json_path(parent: str, key: str | int) -> str:
@@ -843,24 +854,23 @@ class CanaryScanner:
         low_loc = view.location.lower()
         query: bytes | None = None
         container = "form"
-        if low_loc.startswith("url") or stripped[:8].lower().startswith(
+        at_root = view.depth == 0
+        if (at_root and low_loc.startswith("url")) or stripped[:8].lower().startswith(
             (b"http://", b"https://", b"ws://", b"wss://", b"/")
         ):
             if b"?" in data or b"#" in data:
                 query = re.split(rb"[?#]", data, maxsplit=1)[1].replace(b"#", b"&")
                 container = "query"
-            elif low_loc.startswith("url") and _FORM.match(stripped.strip()):
+            elif at_root and low_loc.startswith("url") and _looks_like_form(stripped.strip()):
                 query, container = stripped.strip(), "query"
-        elif "cookie" in low_loc:
-            structured = True
+        elif at_root and "cookie" in low_loc:
             for pair in data.split(b";"):
                 name_b, eq, value = pair.strip().partition(b"=")
                 if eq:
+                    structured = True
                     name = name_b.decode("utf-8", "replace")
                     child(value, f"cookie:{name}", _field_location(view.location, "cookie", name))
-        elif "x-www-form-urlencoded" in ctype or (
-            not structured and len(data) < 1 << 20 and _FORM.match(stripped.strip())
-        ):
+        elif "x-www-form-urlencoded" in ctype or _looks_like_form(stripped.strip()):
             query = stripped.strip()
         if query is not None:
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
@@ -989,24 +999,31 @@ class CanaryScanner:
         hits: list[CanaryHit] = []
         for vid in sorted(found):
             view = views[vid]
+            # Repeats of one variant in one view make one hit with a count.
+            first: dict[int, _Match] = {}
+            counts: dict[int, int] = {}
             for m in found[vid]:
                 c = canary_of(m.variant)
                 if any(
                     c == ec and m.start < ee and es < m.end for ec, es, ee in explained.get(vid, ())
                 ):
                     continue
-                variant = self.variants[m.variant]
-                decoding = [self.redact(step) for step in view.decoding]
+                first.setdefault(m.variant, m)
+                counts[m.variant] = counts.get(m.variant, 0) + 1
+            for vi, m in first.items():
+                c = canary_of(vi)
+                variant = self.variants[vi]
                 hits.append(
                     CanaryHit(
                         kind=self._kinds[c],
                         chain=variant.chain,
-                        decoding=">".join(decoding),
+                        decoding=">".join(self.redact(step) for step in view.decoding),
                         location=self.redact(view.location),
                         partial=variant.partial,
                         canary_hash=self._hashes[c],
                         excerpt=self._excerpt(view.data, m),
                         encoding=_encoding_chain(variant.chain, view.decoding),
+                        count=counts[vi],
                     )
                 )
         return hits
