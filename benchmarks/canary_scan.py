@@ -60,7 +60,8 @@ def _html(rng: random.Random, size: int) -> bytes:
         chunk = (
             f'<div class="card p-{rng.randrange(9)}" data-id="{rng.getrandbits(64):x}">'
             f"<h3>{_text(rng, 4)}</h3><p>{_text(rng, rng.randrange(8, 40))}</p>"
-            f'<a href="/p/{rng.getrandbits(40):x}?ref=home&amp;t={token}">Rp {rng.randrange(10**6)}</a>'
+            f'<a href="/p/{rng.getrandbits(40):x}?ref=home&amp;t={token}">'
+            f"Rp {rng.randrange(10**6)}</a>"
             "</div>"
         )
         parts.append(chunk)
