@@ -519,6 +519,9 @@ class _View:
     span: tuple[int, int] | None  # where it came from in the parent (None: all of it)
     content_type: str | None = None
     content_encoding: str | None = None
+    # JSON string values that appear verbatim in ``data`` and need no further decoding: not
+    # searched again as views, only used to name the JSON path of a hit in this view.
+    fields: list[tuple[str, bytes]] | None = None
 
 
 @dataclass(slots=True)
@@ -581,6 +584,14 @@ def _decompress(data: bytes, coding: str, limit: int) -> bytes | None:
     except (zlib.error, brotli.error):
         return None
     return None
+
+
+_DECODABLE = re.compile(rb"[%&=?#;]|^\s*[\[{\"]|^--|[A-Za-z0-9+/_-]{16}")
+
+
+def _may_decode(data: bytes) -> bool:
+    """Cheap test: could any decoder find something in ``data``?"""
+    return _compressed_magic(data) is not None or _DECODABLE.search(data) is not None
 
 
 def _looks_like_form(data: bytes) -> bool:
@@ -805,6 +816,8 @@ class CanaryScanner:
         data = view.data
         if len(data) < _MIN_KEY:
             return []
+        if view.depth > 0 and not view.content_type and not _may_decode(data):
+            return []
         out: list[_View] = []
 
         def child(
@@ -852,8 +865,15 @@ class CanaryScanner:
                 doc = None
             if isinstance(doc, dict | list):
                 structured = True
+                verbatim = b"\\" not in data
+                fields: list[tuple[str, bytes]] = []
                 for path, text in _json_strings(doc):
-                    child(text.encode("utf-8"), f"json:{path}", f"{view.location}:{path}")
+                    payload = text.encode("utf-8")
+                    if verbatim and not _may_decode(payload):
+                        fields.append((path, payload))
+                    else:
+                        child(payload, f"json:{path}", f"{view.location}:{path}")
+                view.fields = fields
         # Multipart: each part with its own headers.
         boundary = None
         bm = re.search(r'boundary="?([^";,]+)"?', view.content_type or "")
@@ -949,7 +969,8 @@ class CanaryScanner:
         if urlsafe and (b"+" in body or b"/" in body):
             return None
         # The run may start mid-token: try each of the four character alignments.
-        for skip in range(4 if len(body) >= 24 else 1):
+        shifts = 4 if len(body) >= 24 and len(run) % 4 else 1
+        for skip in range(shifts):
             chunk = body[skip:]
             chunk = chunk[: len(chunk) - len(chunk) % 4] if len(chunk) % 4 == 1 else chunk
             try:
@@ -1046,12 +1067,17 @@ class CanaryScanner:
             for vi, m in first.items():
                 c = canary_of(vi)
                 variant = self.variants[vi]
+                decoding, location = view.decoding, view.location
+                field_path = self._field_of(view, m)
+                if field_path is not None:
+                    decoding = (*decoding, f"json:{field_path}")
+                    location = f"{location}:{field_path}"
                 hits.append(
                     CanaryHit(
                         kind=self._kinds[c],
                         chain=variant.chain,
-                        decoding=">".join(self.redact(step) for step in view.decoding),
-                        location=self.redact(view.location),
+                        decoding=">".join(self.redact(step) for step in decoding),
+                        location=self.redact(location),
                         partial=variant.partial,
                         canary_hash=self._hashes[c],
                         excerpt=self._excerpt(view.data, m),
@@ -1060,6 +1086,17 @@ class CanaryScanner:
                     )
                 )
         return hits
+
+    @staticmethod
+    def _field_of(view: _View, match: _Match) -> str | None:
+        """The JSON path of the verbatim string value that holds ``match``, if any."""
+        if not view.fields:
+            return None
+        found = view.data[match.start : match.end]
+        for path, text in view.fields:
+            if found in text:
+                return path
+        return None
 
     def _canary_of(self, variant: int) -> int:
         return self.variants[variant].canary
