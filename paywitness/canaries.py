@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import hashlib
 import html
 import json
@@ -959,11 +960,15 @@ class CanaryScanner:
         return out
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # session ids and tokens repeat across flows
     def _decode_run(run: bytes) -> tuple[str, bytes] | None:
         if _HEX_RUN.match(run):
             payload = binascii.unhexlify(run)
             if _texty(payload) or _compressed_magic(payload):
                 return "hex", payload
+            return None  # a hex digest, not base64
+        if run.lower() == run or run.upper() == run:
+            return None  # base64 of anything is mixed-case; this is an identifier
         body = run.rstrip(b"=")
         urlsafe = b"-" in body or b"_" in body
         if urlsafe and (b"+" in body or b"/" in body):
