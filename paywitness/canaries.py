@@ -282,6 +282,7 @@ def _phone_forms(value: str) -> list[_Form]:
         ("national_spaced(phone)", national_typed.replace("-", " ")),
         ("national_dashed(phone)", national_typed.replace(" ", "-")),
         ("dashed(phone)", typed.replace(" ", "-")),
+        ("nospace(phone)", typed.replace(" ", "")),
     ):
         forms.append(_Form(label, text, derive=False))
     return forms

@@ -444,6 +444,7 @@ def test_phone_prefixes(scanner: CanaryScanner, buyer: Buyer) -> None:
         buyer.phone: "phone",
         "0" + buyer.phone[4:]: "national_typed(phone)",
         ("0" + buyer.phone[4:]).replace("-", " "): "national_spaced(phone)",
+        buyer.phone.replace(" ", ""): "nospace(phone)",
     }
     for text, chain in expected.items():
         hit = only(scanner.scan(f"tel: {text} .", "response.body", decode=False), "phone")
@@ -564,3 +565,18 @@ def test_redact(scanner: CanaryScanner, buyer: Buyer, card: TestCard) -> None:
     assert "5555" not in out
     assert "1234567890123" in out  # not Luhn-valid: an order number stays readable
     assert out.count("[canary:") == 5
+
+
+def test_postmessage_payload_names_both_kinds(scanner: CanaryScanner, buyer: Buyer) -> None:
+    message = json.dumps({"type": "checkout:done", "holder": buyer.name, "tel": buyer.phone})
+    hits = scanner.scan(message, "client:postMessage")
+    assert {(h.kind, h.location) for h in hits} == {
+        ("name", "client:postMessage:$.holder"),
+        ("phone", "client:postMessage:$.tel"),
+    }
+
+
+def test_decompression_is_bounded(scanner: CanaryScanner, card: TestCard) -> None:
+    bomb = gzip.compress(b"\0" * (64 << 20) + card.number.encode())
+    assert len(bomb) < 1 << 20
+    assert scanner.scan(bomb, "response.body", content_encoding="gzip") == []
