@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,10 @@ class TestCard:
         return self.number[-4:]
 
 
+_FAKER_LOCK = threading.Lock()
+_FAKER: list[Faker] = []  # one id_ID instance, re-seeded per buyer (creating one is slow)
+
+
 def make_marker(seed: int) -> str:
     """A short lowercase marker, unique per seed (the seed's hex digits are part of it)."""
     digest = hashlib.sha256(f"paywitness-marker:{seed}".encode()).hexdigest()
@@ -102,11 +107,17 @@ def make_marker(seed: int) -> str:
 
 def make_buyer(seed: int) -> Buyer:
     """A reproducible Indonesian buyer for ``seed`` (Faker ``id_ID``), email unique per seed."""
-    fake = Faker("id_ID")
-    fake.seed_instance(seed)
+    with _FAKER_LOCK:
+        if not _FAKER:
+            _FAKER.append(Faker("id_ID"))
+        fake = _FAKER[0]
+        fake.seed_instance(seed)
+        first = fake.first_name()
+        last = fake.last_name()
+        street_address = fake.street_address()
+        city = fake.city()
+        postcode = fake.postcode()
     rng = random.Random(f"paywitness-buyer:{seed}")
-    first = fake.first_name()
-    last = fake.last_name()
     marker = make_marker(seed)
     local = "".join(ch for ch in f"{first}.{last}".lower() if ch.isalnum() or ch == ".")
     email = f"{local}.{marker}@example.com"
@@ -114,14 +125,14 @@ def make_buyer(seed: int) -> Buyer:
     rest = f"{rng.randrange(10**8):08d}"
     phone = f"+62 {prefix}-{rest[:4]}-{rest[4:]}"
     rt, rw = rng.randrange(1, 20), rng.randrange(1, 15)
-    street = f"{fake.street_address()} RT {rt:03d}/RW {rw:03d}"
+    street = f"{street_address} RT {rt:03d}/RW {rw:03d}"
     return Buyer(
         name=f"{first} {last}",
         email=email,
         phone=phone,
         street_address=street,
-        city=fake.city(),
-        postcode=fake.postcode(),
+        city=city,
+        postcode=postcode,
         marker=marker,
         seed=seed,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import hashlib
 import html
 import json
@@ -281,6 +282,7 @@ def _phone_forms(value: str) -> list[_Form]:
         ("national_spaced(phone)", national_typed.replace("-", " ")),
         ("national_dashed(phone)", national_typed.replace(" ", "-")),
         ("dashed(phone)", typed.replace(" ", "-")),
+        ("nospace(phone)", typed.replace(" ", "")),
     ):
         forms.append(_Form(label, text, derive=False))
     return forms
@@ -354,10 +356,15 @@ def _merged_forms(forms: list[_Form]) -> list[_MergedForm]:
                 text,
                 all(f.partial for f in group),
                 bool(deriving),
-                deriving[-1].chain if deriving else first.chain,
+                _most_normalised(deriving) if deriving else first.chain,
             )
         )
     return merged
+
+
+def _most_normalised(forms: list[_Form]) -> str:
+    lowered = [f.chain for f in forms if f.chain.startswith("lower(")]
+    return lowered[0] if lowered else forms[0].chain
 
 
 def _b64_aligned(data: bytes, offset: int, urlsafe: bool) -> str:
@@ -476,9 +483,32 @@ class CanaryHit:
     canary_hash: str
     excerpt: str
     encoding: str = ""
+    count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Rarest first in web traffic: an automaton key starts at the rarest byte of its pattern, so
+# the root has few children and the automaton rarely leaves it (pyahocorasick looks children
+# up linearly; this keeps the raw pass near its single-pattern speed).
+_ANCHOR_ORDER = b"@%#&;=+~^|!$*<>[]{}\\`?:()'\"\t\r\nqzjxkvwyfb976843g5hcumpdl20r1noitsae/_,.- "
+_ANCHOR_RANK = [len(_ANCHOR_ORDER) // 2] * 256
+for _rank, _byte in enumerate(_ANCHOR_ORDER):
+    _ANCHOR_RANK[_byte] = _rank
+_KEY_LEN = 8
+
+
+def _pick_key(region: bytes) -> tuple[int, bytes]:
+    """(offset, key): the key is the slice of ``region`` that starts at its rarest byte."""
+    size = len(region)
+    klen = _KEY_LEN if size >= _KEY_LEN + 3 else max(_MIN_KEY, size - 3)
+    klen = min(klen, size)
+    best = 0
+    for i in range(1, size - klen + 1):
+        if _ANCHOR_RANK[region[i]] < _ANCHOR_RANK[region[best]]:
+            best = i
+    return best, region[best : best + klen]
 
 
 @dataclass(slots=True)
@@ -491,6 +521,9 @@ class _View:
     span: tuple[int, int] | None  # where it came from in the parent (None: all of it)
     content_type: str | None = None
     content_encoding: str | None = None
+    # JSON string values that appear verbatim in ``data`` and need no further decoding: not
+    # searched again as views, only used to name the JSON path of a hit in this view.
+    fields: list[tuple[str, bytes]] | None = None
 
 
 @dataclass(slots=True)
@@ -506,7 +539,8 @@ _B64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX_RUN = re.compile(rb"^(?:[0-9a-fA-F]{2})+$")
 _PCT = re.compile(rb"%[0-9A-Fa-f]{2}")
 _ENTITY = re.compile(rb"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[A-Za-z]{2,8});")
-_FORM = re.compile(rb"^[^=&\s]{1,256}=[^&\s]*(?:&[^=&\s]{1,256}=?[^&\s]*)*$")
+_FORM = re.compile(rb"^[\w.\-\[\]%]{1,64}=[^&\s]*(?:&[\w.\-\[\]%]{1,64}=?[^&\s]*)*$")
+_PADDED = re.compile(rb"^[A-Za-z0-9+/_-]+={1,2}$")  # base64 padding, not a form field
 _DIGIT_RUN = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 _JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n" + bytes(range(0x80, 0x100))
@@ -552,6 +586,18 @@ def _decompress(data: bytes, coding: str, limit: int) -> bytes | None:
     except (zlib.error, brotli.error):
         return None
     return None
+
+
+_DECODABLE = re.compile(rb"[%&=?#;]|^\s*[\[{\"]|^--|[A-Za-z0-9+/_-]{16}")
+
+
+def _may_decode(data: bytes) -> bool:
+    """Cheap test: could any decoder find something in ``data``?"""
+    return _compressed_magic(data) is not None or _DECODABLE.search(data) is not None
+
+
+def _looks_like_form(data: bytes) -> bool:
+    return len(data) < 1 << 20 and not _PADDED.match(data) and _FORM.match(data) is not None
 
 
 def _json_path(parent: str, key: str | int) -> str:
@@ -621,63 +667,74 @@ class CanaryScanner:
         self._hashes = [canary_set.salted_hash(c.value) for c in canary_set.canaries]
         self._kinds = [c.kind for c in canary_set.canaries]
         self._patterns = [v.pattern.encode("utf-8") for v in self.variants]
-        groups: dict[str, list[int]] = {}
-        for i, (variant, pat) in enumerate(zip(self.variants, self._patterns, strict=True)):
-            cap = _HASHED_KEY_CAP if variant.hashed else _KEY_CAP
-            key = pat[:cap].lower().decode("latin-1")
-            groups.setdefault(key, []).append(i)
-        self._groups: list[tuple[int, tuple[int, ...]]] = []
+        self._patterns_low = [p.lower() for p in self._patterns]
+        self._need = [
+            min(len(p), _HASHED_KEY_CAP if v.hashed else _KEY_CAP)
+            for v, p in zip(self.variants, self._patterns, strict=True)
+        ]
+        groups: dict[str, list[tuple[int, int]]] = {}
+        for i, low in enumerate(self._patterns_low):
+            offset, key_bytes = _pick_key(low[: self._need[i]])
+            groups.setdefault(key_bytes.decode("latin-1"), []).append((i, offset))
+        self._groups: list[tuple[int, tuple[tuple[int, int], ...]]] = []
         automaton = ahocorasick.Automaton()
         for key, members in groups.items():
             automaton.add_word(key, len(self._groups))
             self._groups.append((len(key), tuple(members)))
         automaton.make_automaton()
         self._automaton = automaton
-        self.max_pattern = max((len(k) for k in groups), default=0)
+        self.max_pattern = max(self._need, default=0)
 
     @property
     def pattern_count(self) -> int:
+        """Distinct automaton keys (variants sharing a key are told apart on verification)."""
         return len(self._groups)
 
     # ---------------------------------------------------------------- matching
     def _matches(self, data: bytes) -> list[_Match]:
         """All verified variant matches in ``data`` (one automaton pass)."""
         low_bytes = data.lower()
-        low = low_bytes.decode("latin-1")
         out: list[_Match] = []
-        for end, gid in self._automaton.iter(low):
+        size = len(data)
+        for end, gid in self._automaton.iter(low_bytes.decode("latin-1")):
             keylen, members = self._groups[gid]
-            start = end - keylen + 1
-            best: dict[int, tuple[tuple[int, int], int, int]] = {}
-            for vi in members:
+            key_start = end - keylen + 1
+            best: dict[int, tuple[tuple[int, int], int, int, int]] = {}
+            for vi, offset in members:
+                start = key_start - offset
+                if start < 0:
+                    continue
                 variant = self.variants[vi]
                 pat = self._patterns[vi]
-                exact_key = data.startswith(pat[:keylen], start)
-                if variant.case_sensitive and not exact_key:
-                    continue
+                need = self._need[vi]
                 if data.startswith(pat, start):
                     score, stop = (3, len(pat)), start + len(pat)
-                elif not variant.case_sensitive and low_bytes.startswith(pat.lower(), start):
+                elif need < len(pat) and data.startswith(pat[:need], start):
+                    score, stop = (1, need), start + need
+                elif variant.case_sensitive:
+                    continue
+                elif low_bytes.startswith(self._patterns_low[vi], start):
                     score, stop = (2, len(pat)), start + len(pat)
+                elif need < len(pat) and low_bytes.startswith(self._patterns_low[vi][:need], start):
+                    score, stop = (0, need), start + need
                 else:
-                    stop = end + 1
-                    if len(pat) > keylen:  # matched by its capped key: extend over the token
-                        while stop < len(data) and data[stop] in _TOKEN:
-                            stop += 1
-                    score = (1 if exact_key else 0, keylen)
+                    continue
+                if score[0] < 2:  # matched by its capped prefix: extend over the token
+                    while stop < size and data[stop] in _TOKEN:
+                        stop += 1
                 if (
                     variant.opaque
                     and len(pat) < _SHORT_TOKEN
                     and (
                         (start > 0 and data[start - 1] in _ALNUM)
-                        or (stop < len(data) and data[stop] in _ALNUM)
+                        or (stop < size and data[stop] in _ALNUM)
                     )
                 ):
                     continue
                 current = best.get(variant.canary)
                 if current is None or score > current[0]:
-                    best[variant.canary] = (score, vi, stop)
-            for _score, vi, stop in best.values():
+                    best[variant.canary] = (score, vi, start, stop)
+            for _score, vi, start, stop in best.values():
                 out.append(_Match(vi, start, stop))
         return out
 
@@ -761,6 +818,8 @@ class CanaryScanner:
         data = view.data
         if len(data) < _MIN_KEY:
             return []
+        if view.depth > 0 and not view.content_type and not _may_decode(data):
+            return []
         out: list[_View] = []
 
         def child(
@@ -808,8 +867,15 @@ class CanaryScanner:
                 doc = None
             if isinstance(doc, dict | list):
                 structured = True
+                verbatim = b"\\" not in data
+                fields: list[tuple[str, bytes]] = []
                 for path, text in _json_strings(doc):
-                    child(text.encode("utf-8"), f"json:{path}", f"{view.location}:{path}")
+                    payload = text.encode("utf-8")
+                    if verbatim and not _may_decode(payload):
+                        fields.append((path, payload))
+                    else:
+                        child(payload, f"json:{path}", f"{view.location}:{path}")
+                view.fields = fields
         # Multipart: each part with its own headers.
         boundary = None
         bm = re.search(r'boundary="?([^";,]+)"?', view.content_type or "")
@@ -843,24 +909,23 @@ class CanaryScanner:
         low_loc = view.location.lower()
         query: bytes | None = None
         container = "form"
-        if low_loc.startswith("url") or stripped[:8].lower().startswith(
+        at_root = view.depth == 0
+        if (at_root and low_loc.startswith("url")) or stripped[:8].lower().startswith(
             (b"http://", b"https://", b"ws://", b"wss://", b"/")
         ):
             if b"?" in data or b"#" in data:
                 query = re.split(rb"[?#]", data, maxsplit=1)[1].replace(b"#", b"&")
                 container = "query"
-            elif low_loc.startswith("url") and _FORM.match(stripped.strip()):
+            elif at_root and low_loc.startswith("url") and _looks_like_form(stripped.strip()):
                 query, container = stripped.strip(), "query"
-        elif "cookie" in low_loc:
-            structured = True
+        elif at_root and "cookie" in low_loc:
             for pair in data.split(b";"):
                 name_b, eq, value = pair.strip().partition(b"=")
                 if eq:
+                    structured = True
                     name = name_b.decode("utf-8", "replace")
                     child(value, f"cookie:{name}", _field_location(view.location, "cookie", name))
-        elif "x-www-form-urlencoded" in ctype or (
-            not structured and len(data) < 1 << 20 and _FORM.match(stripped.strip())
-        ):
+        elif "x-www-form-urlencoded" in ctype or _looks_like_form(stripped.strip()):
             query = stripped.strip()
         if query is not None:
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
@@ -896,17 +961,22 @@ class CanaryScanner:
         return out
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # session ids and tokens repeat across flows
     def _decode_run(run: bytes) -> tuple[str, bytes] | None:
         if _HEX_RUN.match(run):
             payload = binascii.unhexlify(run)
             if _texty(payload) or _compressed_magic(payload):
                 return "hex", payload
+            return None  # a hex digest, not base64
+        if run.lower() == run or run.upper() == run:
+            return None  # base64 of anything is mixed-case; this is an identifier
         body = run.rstrip(b"=")
         urlsafe = b"-" in body or b"_" in body
         if urlsafe and (b"+" in body or b"/" in body):
             return None
         # The run may start mid-token: try each of the four character alignments.
-        for skip in range(4 if len(body) >= 24 else 1):
+        shifts = 4 if len(body) >= 24 and len(run) % 4 else 1
+        for skip in range(shifts):
             chunk = body[skip:]
             chunk = chunk[: len(chunk) - len(chunk) % 4] if len(chunk) % 4 == 1 else chunk
             try:
@@ -989,27 +1059,50 @@ class CanaryScanner:
         hits: list[CanaryHit] = []
         for vid in sorted(found):
             view = views[vid]
+            # Repeats of one variant in one view make one hit with a count.
+            first: dict[int, _Match] = {}
+            counts: dict[int, int] = {}
             for m in found[vid]:
                 c = canary_of(m.variant)
                 if any(
                     c == ec and m.start < ee and es < m.end for ec, es, ee in explained.get(vid, ())
                 ):
                     continue
-                variant = self.variants[m.variant]
-                decoding = [self.redact(step) for step in view.decoding]
+                first.setdefault(m.variant, m)
+                counts[m.variant] = counts.get(m.variant, 0) + 1
+            for vi, m in first.items():
+                c = canary_of(vi)
+                variant = self.variants[vi]
+                decoding, location = view.decoding, view.location
+                field_path = self._field_of(view, m)
+                if field_path is not None:
+                    decoding = (*decoding, f"json:{field_path}")
+                    location = f"{location}:{field_path}"
                 hits.append(
                     CanaryHit(
                         kind=self._kinds[c],
                         chain=variant.chain,
-                        decoding=">".join(decoding),
-                        location=self.redact(view.location),
+                        decoding=">".join(self.redact(step) for step in decoding),
+                        location=self.redact(location),
                         partial=variant.partial,
                         canary_hash=self._hashes[c],
                         excerpt=self._excerpt(view.data, m),
                         encoding=_encoding_chain(variant.chain, view.decoding),
+                        count=counts[vi],
                     )
                 )
         return hits
+
+    @staticmethod
+    def _field_of(view: _View, match: _Match) -> str | None:
+        """The JSON path of the verbatim string value that holds ``match``, if any."""
+        if not view.fields:
+            return None
+        found = view.data[match.start : match.end]
+        for path, text in view.fields:
+            if found in text:
+                return path
+        return None
 
     def _canary_of(self, variant: int) -> int:
         return self.variants[variant].canary
