@@ -26,11 +26,14 @@ from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
+from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.har_capture import HarCapture
 from proxy_addons.host_map import HostMap
 
 if TYPE_CHECKING:
     from paywitness.buyers import Buyer, TestCard
+    from paywitness.client_channels import ClientChannels
+    from paywitness.data_watch import DataWatch
     from paywitness.demo import DemoShop
     from paywitness.evidence.capture import StepCapture
 
@@ -121,6 +124,7 @@ def paywitness_proxy(
     paywitness_target: Target,
     paywitness_recorder: BackendRecorder,
     paywitness_har_capture: HarCapture,
+    paywitness_canary_watch: CanaryWatch,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ProxyRunner]:
     """The intercepting proxy (mitmproxy in-process, port 0) with the recorder and host map."""
@@ -132,7 +136,8 @@ def paywitness_proxy(
         options["ssl_verify_upstream_trusted_ca"] = str(paywitness_target.upstream_ca)
     # The CA is made per run in a private confdir: nothing is installed system-wide.
     proxy = ProxyRunner(
-        [paywitness_recorder, HostMap(), paywitness_har_capture],
+        # The canary watch runs first: the recorder puts its hits into each record.
+        [paywitness_canary_watch, paywitness_recorder, HostMap(), paywitness_har_capture],
         confdir=tmp_path_factory.mktemp("proxy-ca"),
         options=options,
     )
@@ -212,6 +217,8 @@ def witness(
     paywitness_run: RunContext,
     paywitness_seed: int,
     paywitness_capture: StepCapture,
+    paywitness_data: DataWatch,
+    paywitness_client_channels: ClientChannels,
     request: pytest.FixtureRequest,
 ) -> Iterator[Witness]:
     """This test's witness: label steps, record shown links, judge the test's own flows."""
@@ -225,6 +232,8 @@ def witness(
         seed=paywitness_run.seed,
     )
     w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
+    w.step_hooks.append(paywitness_client_channels.step_hook)  # browser storage as it ends
+    w.plant_hooks.append(paywitness_data.plant)
     try:
         yield w
     finally:

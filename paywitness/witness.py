@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 from paywitness.analysers import judge
+from paywitness.canaries import Canary
 from paywitness.ledger import FlowRecord, read_ledger
 from paywitness.profile import Profile
 from paywitness.verdict import Verdict
@@ -53,6 +54,8 @@ class Witness:
         self.seed = seed
         self.steps: list[str] = []
         self.step_hooks: list[StepHook] = []
+        #: Told about canaries the test plants itself (the data fixtures search for them).
+        self.plant_hooks: list[Callable[[list[Canary]], None]] = []
 
     @property
     def start_url(self) -> str:
@@ -68,6 +71,12 @@ class Witness:
             for hook in self.step_hooks:
                 hooks.enter_context(hook(name, len(self.steps)))
             yield
+
+    def plant(self, canaries: Iterable[Canary]) -> None:
+        """Search all traffic for these values too, from now on (e.g. a card the test made)."""
+        items = list(canaries)
+        for hook in self.plant_hooks:
+            hook(items)
 
     def link(self, kind: str, url: str) -> FlowRecord:
         """Record a link shown to the buyer (e.g. `invoice`) so its host's role is judged."""

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paywitness.analysers.data import analyse_data
 from paywitness.analysers.payment import analyse_payment
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 from paywitness.verdict import Analyser, AnalysisContext, Verdict
 
-__all__ = ["ANALYSERS", "analyse_payment", "judge"]
+__all__ = ["ANALYSERS", "analyse_data", "analyse_payment", "judge"]
 
-ANALYSERS: tuple[Analyser, ...] = (analyse_payment,)
+ANALYSERS: tuple[Analyser, ...] = (analyse_payment, analyse_data)
 
 
 def judge(

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from paywitness.canaries import Canary, CanarySet
+from paywitness.client_channels import ClientChannels
 from paywitness.evidence.allure_evidence import AllureEvidence, write_allure_meta
 from paywitness.evidence.bundle import finalize_bundle
 from paywitness.evidence.capture import StepCapture
@@ -31,6 +32,7 @@ from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.har_capture import HarCapture
 
 __all__ = [
+    "TEST_CANARIES_KEY",
     "new_context",
     "paywitness_ca_saved",
     "paywitness_capture",
@@ -39,6 +41,8 @@ __all__ = [
 ]
 
 _CARD_KEY = pytest.StashKey[dict[str, Any] | None]()
+#: The test's canaries under the run's salt (read by the data fixtures), on the test item.
+TEST_CANARIES_KEY = pytest.StashKey[CanarySet]()
 _ALLURE_KEY = pytest.StashKey["AllureEvidence"]()
 ContextFactory = Callable[..., BrowserContext]
 
@@ -71,8 +75,11 @@ def paywitness_ca_saved(paywitness_run: RunContext, paywitness_proxy: ProxyRunne
 
 def _register_canaries(request: pytest.FixtureRequest, redactor: Redactor, run: RunContext) -> None:
     canaries: list[Canary] = []
+    seed = None
     if "buyer" in request.fixturenames:
-        canaries += CanarySet.from_buyer(request.getfixturevalue("buyer")).canaries
+        test_buyer = request.getfixturevalue("buyer")
+        seed = test_buyer.seed
+        canaries += CanarySet.from_buyer(test_buyer).canaries
     if "card" in request.fixturenames:
         canaries.append(Canary("card", request.getfixturevalue("card").number))
     if canaries:
@@ -80,6 +87,7 @@ def _register_canaries(request: pytest.FixtureRequest, redactor: Redactor, run: 
         redactor.write_canaries(
             run.output / CANARIES_FILE, added, test=request.node.nodeid, worker=run.worker
         )
+        request.node.stash[TEST_CANARIES_KEY] = CanarySet(tuple(canaries), redactor.salt, seed)
 
 
 @pytest.fixture
@@ -110,8 +118,10 @@ def new_context(
 ) -> Iterator[ContextFactory]:
     """pytest-playwright's context factory; a witnessed test's contexts are also traced."""
     capture: StepCapture | None = None
+    channels: ClientChannels | None = None
     if "witness" in request.fixturenames:
         capture = request.getfixturevalue("paywitness_capture")
+        channels = request.getfixturevalue("paywitness_client_channels")
 
     def factory(**kwargs: Any) -> BrowserContext:
         context = new_context(**kwargs)
@@ -128,6 +138,8 @@ def new_context(
             )
         if capture is not None:
             capture.add_context(context)
+        if channels is not None:
+            channels.attach(context)
         return context
 
     yield factory
