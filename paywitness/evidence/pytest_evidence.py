@@ -143,6 +143,8 @@ def new_context(
         return context
 
     yield factory
+    if channels is not None:
+        channels.snapshot()  # storage written after the last step still counts for the run
     if capture is not None:
         capture.stop()  # before pytest-playwright's own teardown closes the contexts
 
