@@ -25,6 +25,7 @@ from paywitness.evidence.har import har_entries_path
 from paywitness.evidence.redaction import CANARIES_FILE, Redactor
 from paywitness.evidence.runmeta import record_browser, save_ca_cert
 from paywitness.evidence.scorecard import scorecard_table
+from paywitness.evidence.trace_mask import mask_trace
 from paywitness.plugin import RUN_KEY
 from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
@@ -103,6 +104,7 @@ def paywitness_capture(
     # pytest-playwright's own --tracing owns the trace when it is on: one tracer per context.
     own_trace = pytestconfig.getoption("--tracing", default="off") == "off"
     capture = StepCapture(paywitness_run.output, request.node.nodeid, trace=own_trace)
+    capture.mask_trace = lambda path: mask_trace(path, paywitness_redactor.text)
     allure_evidence = pytestconfig.stash.get(_ALLURE_KEY, None)
     if allure_evidence is not None:
         allure_evidence.attach(capture, request.node, paywitness_run.worker)
