@@ -41,7 +41,7 @@ def compliant(c):
 def test_compliant_passes(demo_profile):
     c = Classifier(demo_profile)
     v = judge(compliant(c), demo_profile)
-    assert v.verdict == "pass"
+    assert v.categories["payment"].status == "pass"  # data: nothing planted, judged elsewhere
     pay = v.categories["payment"]
     assert pay.observed["payment_flows_by_role"] == {"commerce": 2, "gateway": 1}
 
@@ -76,7 +76,7 @@ def test_browser_noise_is_not_target_traffic(demo_profile):
     noise = rec(c, "update.googleapis.com", "POST", "/api/orders")
     assert noise.role == "browser"
     v = judge([*compliant(c), noise], demo_profile)
-    assert v.verdict == "pass"
+    assert v.categories["payment"].status == "pass"
     assert v.categories["payment"].observed["payment_flows"] == 3
 
 
