@@ -18,6 +18,7 @@ import pytest
 
 from paywitness.browser import CHROMIUM_ARGS, find_chromium
 from paywitness.classify import Classifier
+from paywitness.combinations import COMBINATION_PROPERTY, DESKTOP, combination_of
 from paywitness.errors import ConfigError
 from paywitness.ledger import LedgerWriter
 from paywitness.plugin import RUN_KEY, SCENARIO_PROPERTY, ensure_output
@@ -40,6 +41,8 @@ __all__ = [
     "browser_type_launch_args",
     "buyer",
     "card",
+    "paywitness_device",
+    "paywitness_locale",
     "paywitness_profile",
     "paywitness_proxy",
     "paywitness_recorder",
@@ -184,6 +187,18 @@ def browser_context_args(
 
 
 @pytest.fixture
+def paywitness_device() -> str:
+    """The emulated device (`desktop` or a Playwright device name); see --paywitness-device."""
+    return DESKTOP
+
+
+@pytest.fixture
+def paywitness_locale() -> str:
+    """The browser locale of this scenario; see --paywitness-locale."""
+    return "id-ID"
+
+
+@pytest.fixture
 def paywitness_seed(paywitness_run: RunContext, request: pytest.FixtureRequest) -> int:
     """This test's seed: the run seed mixed with the test id, so a failure reproduces."""
     return (paywitness_run.seed * 1_000_003 + zlib.crc32(request.node.nodeid.encode())) % 2**31
@@ -216,6 +231,9 @@ def witness(
 ) -> Iterator[Witness]:
     """This test's witness: label steps, record shown links, judge the test's own flows."""
     request.node.user_properties.append((SCENARIO_PROPERTY, paywitness_run.worker))
+    combo = combination_of(request.node)
+    if combo:
+        request.node.user_properties.append((COMBINATION_PROPERTY, combo))
     paywitness_recorder.test = request.node.nodeid
     w = Witness(
         recorder=paywitness_recorder,
