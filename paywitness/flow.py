@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from playwright.sync_api import FrameLocator, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from paywitness.errors import ConfigError
 from paywitness.profile import FieldSpec, FlowHints
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
 __all__ = ["BuyerValues", "PurchaseResult", "run_purchase", "scope_for"]
 
 _CONFIRM_TIMEOUT_MS = 30_000
+# Waiting for the checkout looks in every page of the context in turn (a shop that opens it in
+# a popup must still be paid, and judged): each look is a Playwright wait this long.
+_CHECKOUT_LOOK_MS = 400
+_CHECKOUT_LOOKS = 75
 
 
 class _Witness(Protocol):
@@ -72,22 +77,65 @@ def _field(page: Page, hints: FlowHints, spec: FieldSpec) -> Locator:
     return scope_for(page, frames).locator(spec.selector)
 
 
+def _moment(witness: _Witness, name: str, page: Page | None = None) -> None:
+    moment = getattr(witness, "moment", None)
+    if callable(moment):
+        moment(name, page)
+
+
+def _await_checkout(page: Page, hints: FlowHints) -> Page:
+    """The page whose checkout is ready: the buyer's own, or a window the shop opened."""
+    for _ in range(_CHECKOUT_LOOKS):
+        candidates = [p for p in reversed(page.context.pages) if not p.is_closed()]
+        for candidate in candidates:
+            ready = scope_for(candidate, hints.checkout_frames).locator(hints.checkout_ready)
+            try:
+                ready.wait_for(timeout=_CHECKOUT_LOOK_MS)
+            except PlaywrightTimeoutError:
+                continue
+            return candidate
+    raise PlaywrightTimeoutError(
+        f"the checkout ({hints.checkout_ready!r}) did not become ready in any page"
+    )
+
+
+def _open_tabs(page: Page, witness: _Witness, hints: FlowHints) -> None:
+    """After paying, the buyer opens the storefront's tabs (Shop, Orders) and waits for each."""
+    if not hints.tabs:
+        return
+    start = witness.start_url
+    for name, tab in hints.tabs.items():
+        with witness.step(name):
+            if hints.close_checkout and page.locator(hints.close_checkout).is_visible():
+                page.locator(hints.close_checkout).click()
+            if not page.url.startswith(start.rstrip("/")):
+                # The shop took the buyer away (a redirect checkout): going back is a navigation.
+                page.goto(start)
+            _moment(witness, f"{name}-open")
+            page.locator(tab.open).first.click()
+            page.locator(tab.ready).first.wait_for()
+            _moment(witness, f"{name}-ready", page)
+
+
 def run_purchase(
     page: Page, witness: _Witness, hints: FlowHints | None, buyer: BuyerValues
 ) -> PurchaseResult:
-    """browse -> checkout -> pay -> confirm, each step labelled, using only the hints."""
+    """browse -> checkout -> pay -> confirm (-> tabs), each step labelled, using only the hints."""
     if hints is None:
         raise ConfigError(
             "the profile has no `flow` section, so the standard purchase cannot be driven; "
             "add flow hints (see fixtures/profiles/demo.yaml) or write the scenario in Python"
         )
-    checkout = scope_for(page, hints.checkout_frames)
     with witness.step("browse"):
         page.goto(witness.start_url)
         page.locator(hints.product_ready).first.wait_for()
+        _moment(witness, "browse", page)
     with witness.step("checkout"):
+        _moment(witness, "buy")
         page.locator(hints.buy).first.click()
-        checkout.locator(hints.checkout_ready).wait_for()
+        checkout_page = _await_checkout(page, hints)
+        _moment(witness, "checkout-ready", checkout_page)
+        checkout = scope_for(checkout_page, hints.checkout_frames)
         values = {
             "name": buyer.name,
             "email": buyer.email,
@@ -98,10 +146,12 @@ def run_purchase(
             "card_cvc": buyer.card_cvc,
         }
         for kind, spec in hints.fields.items():
-            _field(page, hints, spec).fill(values[kind])
+            _field(checkout_page, hints, spec).fill(values[kind])
     with witness.step("pay"):
+        _moment(witness, "pay")
         checkout.locator(hints.pay).click()
         checkout.locator(hints.confirmation).wait_for(timeout=_CONFIRM_TIMEOUT_MS)
+        _moment(witness, "confirmation", checkout_page)
     order_number: str | None = None
     invoice_url: str | None = None
     with witness.step("confirm"):
@@ -117,4 +167,5 @@ def run_purchase(
                     invoice_page.goto(invoice_url)
                 finally:
                     invoice_page.close()
+    _open_tabs(page, witness, hints)
     return PurchaseResult(order_number=order_number, invoice_url=invoice_url)

@@ -24,6 +24,7 @@ from paywitness.plugin import RUN_KEY, SCENARIO_PROPERTY, ensure_output
 from paywitness.profile import Profile
 from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
+from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.host_map import HostMap
@@ -38,6 +39,8 @@ __all__ = [
     "browser_type_launch_args",
     "buyer",
     "card",
+    "paywitness_baseline",
+    "paywitness_probe",
     "paywitness_profile",
     "paywitness_proxy",
     "paywitness_recorder",
