@@ -168,7 +168,9 @@ def analyse_seamless(ctx: AnalysisContext) -> CategoryResult:
         bases,
     )
     _errors(j, runs, bases)
-    _vitals(j, runs, bases)
+    # With a baseline replay, vitals are judged on the runs that have one (a busy machine slows
+    # both alike); without any, every run is judged against the absolute thresholds.
+    _vitals(j, paired or runs, bases)
     _per_step(j, paired, bases)
     _timings(j, paired, bases)
     _screens(j, paired)
@@ -282,14 +284,16 @@ def _vitals(j: _Judge, runs: list[RunFigures], bases: dict[str, RunFigures]) -> 
             limit = poor
             if key == "cls" and base is not None:
                 limit = min(poor, base + p.cls_over_baseline)
+            elif base is not None:
+                limit = max(poor, base * p.timing_factor + p.timing_slack_ms)
             status = rating(worst, good, poor)
             exceeded = worst > limit
             if exceeded:
                 bad.append(scope)
             base_txt = f"; baseline {base:g}{unit}" if base is not None else ""
-            extra = (
-                f", baseline + {p.cls_over_baseline:g}" if key == "cls" and base is not None else ""
-            )
+            extra = ""
+            if base is not None:
+                extra = f", limit {limit:g}{unit}"
             parts.append(
                 f"{_SCOPE_NAMES[scope]} {worst:g}{unit} {status} "
                 f"(good <= {good:g}{unit}, poor > {poor:g}{unit}{extra}{base_txt})"

@@ -77,10 +77,10 @@ class RunFigures:
 
 
 def group_by_test(records: Iterable[FlowRecord], *, strip: str = "") -> dict[str, list[FlowRecord]]:
-    """Records per test id (client records and step marks), `strip` removed from the ids."""
+    """Records per test id (probe records, step marks, HTTP flows), `strip` removed from the ids."""
     out: dict[str, list[FlowRecord]] = defaultdict(list)
     for r in records:
-        if r.kind in ("client", "mark") and r.test:
+        if r.kind in ("client", "mark", "http") and r.test:
             out[r.test.removesuffix(strip) if strip else r.test].append(r)
     return dict(out)
 
@@ -122,7 +122,13 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
     interactions: dict[tuple[str, str, Any], float] = {}
     feedback: list[tuple[float, float]] = []
     last_input: dict[str, str] = {}
+    documents_ms: dict[str, float] = {}
     for r in sorted(records, key=lambda r: r.ts_start):
+        if r.kind == "http" and "html" in (r.content_type or "") and r.role != "browser":
+            # Server side of the hand-off, as the proxy timed it: CPU noise in the browser or
+            # the driver does not reach it, a back end answering late does.
+            step = steps.at(r.ts_start, r.step)
+            documents_ms[step] = max(documents_ms.get(step, 0.0), (r.ts_end - r.ts_start) * 1000)
         if r.kind != "client":
             continue
         fig.observed += 1
@@ -176,6 +182,8 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
         fig.inp_ms[scope] = round(
             max((v for (s, _, _), v in interactions.items() if s == scope), default=0.0)
         )
+    if "checkout" in documents_ms:
+        fig.timings_ms["checkout_document_ms"] = round(documents_ms["checkout"])
     moments = _moments(records)
     for name, start, end in TIMINGS:
         if start in moments and end in moments:
