@@ -25,6 +25,7 @@ from paywitness.plugin import RUN_KEY, SCENARIO_PROPERTY, ensure_output
 from paywitness.profile import Profile
 from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
+from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.har_capture import HarCapture
@@ -42,8 +43,10 @@ __all__ = [
     "buyer",
     "card",
     "connect_options",
+    "paywitness_baseline",
     "paywitness_device",
     "paywitness_locale",
+    "paywitness_probe",
     "paywitness_profile",
     "paywitness_proxy",
     "paywitness_recorder",
