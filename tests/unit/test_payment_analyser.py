@@ -41,8 +41,11 @@ def compliant(c):
 def test_compliant_passes(demo_profile):
     c = Classifier(demo_profile)
     v = judge(compliant(c), demo_profile)
-    assert v.categories["payment"].status == "pass"  # data: nothing planted, judged elsewhere
     pay = v.categories["payment"]
+    assert pay.status == "pass"
+    # Proxy flows alone show nothing of what the buyer saw: seamless cannot be judged.
+    assert v.verdict == "inconclusive"
+    assert any(r.startswith("seamless:") for r in v.reasons)
     assert pay.observed["payment_flows_by_role"] == {"commerce": 2, "gateway": 1}
 
 
