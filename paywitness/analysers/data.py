@@ -64,7 +64,10 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
                 if not hit.get("partial"):
                     observed[kind].add(r.role)
             elif hit.get("partial"):
-                partials.append((r, hit))
+                # Part of a card (first 6, last 4) is reported; a word of a name is too common
+                # (a product, a seller, another user) to be worth a finding.
+                if kind == "card":
+                    partials.append((r, hit))
             else:
                 observed[kind].add(r.role)
                 leaks.append((r, hit))
@@ -151,8 +154,8 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
                 severity="info",
                 rule_id="data.partial-match",
                 message=(
-                    f"part of the buyer's {hit.get('kind')} (`{chain}`, e.g. first 6 or last 4 "
-                    f"digits) reached role {r.role!r} in {hit.get('location')} ({_channel(r)}); "
+                    f"part of the buyer's card number (`{chain}`, first 6 or last 4 digits) "
+                    f"reached role {r.role!r} in {hit.get('location')} ({_channel(r)}); "
                     "not a leak of the whole value"
                 ),
                 flow_ids=[r.id],
