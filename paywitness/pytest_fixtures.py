@@ -270,6 +270,9 @@ def witness(
         test_id=request.node.nodeid,
         seed=paywitness_run.seed,
     )
+    w.categories = tuple(
+        str(m.args[0]) for m in request.node.iter_markers("paywitness_category") if m.args
+    )
     w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
     try:
         yield w
