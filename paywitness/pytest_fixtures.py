@@ -277,6 +277,9 @@ def witness(
         test_id=request.node.nodeid,
         seed=paywitness_run.seed,
     )
+    w.categories = tuple(
+        str(m.args[0]) for m in request.node.iter_markers("paywitness_category") if m.args
+    )
     w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
     w.step_hooks.append(paywitness_client_channels.step_hook)  # browser storage as it ends
     w.plant_hooks.append(paywitness_data.plant)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +62,7 @@ class Witness:
         self.test_id = test_id
         self.seed = seed
         self.steps: list[str] = []
+        self.categories: tuple[str, ...] = ()
         self.step_hooks: list[StepHook] = []
         #: Told about canaries the test plants itself (the data fixtures search for them).
         self.plant_hooks: list[Callable[[list[Canary]], None]] = []
@@ -121,9 +122,16 @@ class Witness:
             baseline=self.baseline_records(),
         )
 
-    def assert_pass(self) -> Verdict:
-        """Judge this test's flows; anything but `pass` fails the test with the evidence."""
+    def assert_pass(self, categories: Sequence[str] | None = None) -> Verdict:
+        """Judge this test's flows: any failing category fails the test with the evidence, and
+        the scenario's own categories (default: its `paywitness_category` markers, else all)
+        must pass; what a scenario does not exercise may stay unobserved here, never in the
+        run's verdict."""
         verdict = self.judge()
-        if verdict.verdict != "pass":
+        wanted = list(categories if categories is not None else self.categories)
+        statuses = {str(name): c.status for name, c in verdict.categories.items()}
+        failed = any(s == "fail" for s in statuses.values())
+        unjudged = any(statuses.get(c) != "pass" for c in wanted)
+        if failed or unjudged or (not wanted and verdict.verdict != "pass"):
             raise AssertionError(format_findings(verdict, seed=self.seed))
         return verdict

@@ -20,6 +20,7 @@ from paywitness.witness import Witness
 
 
 @pytest.mark.paywitness_category("payment")
+@pytest.mark.paywitness_category("data")  # the buyer types every canary here
 def test_purchase_is_paid_in_commerce(
     page: Page,
     witness: Witness,
