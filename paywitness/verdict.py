@@ -63,7 +63,11 @@ class CategoryResult:
 
     @property
     def status(self) -> VerdictName | Literal["not_judged"]:
-        if not self.checks:
+        if (
+            not self.checks
+            or (all(c.status == "not_observed" for c in self.checks)
+            and not any(c.required for c in self.checks))
+        ):
             return "not_judged"
         if any(c.status == "fail" for c in self.checks):
             return "fail"
