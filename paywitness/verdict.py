@@ -112,7 +112,14 @@ class Verdict:
     def decide(
         cls, results: Iterable[CategoryResult], *, meta: dict[str, Any] | None = None
     ) -> Verdict:
-        cats = {r.category: r for r in results}
+        cats: dict[Category, CategoryResult] = {}
+        for r in results:
+            if r.category in cats:  # several analysers may judge one category
+                cats[r.category].checks.extend(r.checks)
+                cats[r.category].findings.extend(r.findings)
+                cats[r.category].observed.update(r.observed)
+            else:
+                cats[r.category] = r
         statuses = {name: c.status for name, c in cats.items()}
         reasons: list[str] = []
         if any(s == "fail" for s in statuses.values()):

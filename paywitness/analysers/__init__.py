@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from paywitness.analysers.payment import analyse_payment
+from paywitness.analysers.resilience import analyse_resilience
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 from paywitness.verdict import Analyser, AnalysisContext, Verdict
 
-__all__ = ["ANALYSERS", "analyse_payment", "judge"]
+__all__ = ["ANALYSERS", "analyse_payment", "analyse_resilience", "judge"]
 
-ANALYSERS: tuple[Analyser, ...] = (analyse_payment,)
+ANALYSERS: tuple[Analyser, ...] = (analyse_payment, analyse_resilience)
 
 
 def judge(
