@@ -1,8 +1,10 @@
 """Fault rules: which requests the proxy makes fail, and how (parsed from a compact syntax).
 
-One rule is space-separated ``key=value`` words; every match key is optional::
+One rule is space-separated ``key=value`` words; every match key is optional (``role`` and
+``endpoint``, a payment endpoint's name in the profile, need the profile)::
 
     role=gateway method=POST path=/v1/charges status=502 first=1
+    endpoint=charge timeout=1500 phase=response first=1
     host=api.commerce.test path=/api/orders/*/pay reset phase=response
     role=gateway path=/v1/charges timeout=3000 phase=response
 
@@ -34,7 +36,7 @@ FaultAction = Literal["status", "delay", "timeout", "reset"]
 FaultPhase = Literal["request", "response"]
 FAULT_ACTIONS: tuple[FaultAction, ...] = ("status", "delay", "timeout", "reset")
 _ROLES = ("social", "commerce", "gateway", "third_party", "unknown")
-_KEYS = ("role", "host", "method", "path", "first", "phase", *FAULT_ACTIONS)
+_KEYS = ("role", "endpoint", "host", "method", "path", "first", "phase", *FAULT_ACTIONS)
 _MAX_MS = 600_000
 _EXAMPLE = "e.g. 'role=gateway method=POST path=/v1/charges status=502 first=1'"
 
@@ -48,15 +50,20 @@ class FaultRule:
     status: int = 0
     ms: int = 0
     role: str | None = None
+    endpoint: str | None = None
     host: str | None = None
     method: str | None = None
     path: str | None = None
     first: int | None = None
     phase: FaultPhase = "request"
 
-    def matches(self, *, role: str | None, host: str, method: str, path: str) -> bool:
+    def matches(
+        self, *, role: str | None, host: str, method: str, path: str, endpoint: str | None = None
+    ) -> bool:
         """Whether a request (role as classified, host as the client named it) is targeted."""
         if self.role is not None and role != self.role:
+            return False
+        if self.endpoint is not None and endpoint != self.endpoint:
             return False
         if self.host is not None and not host_matches(self.host, host):
             return False
@@ -147,6 +154,7 @@ def parse_fault_rule(text: str) -> FaultRule:
         status=status,
         ms=ms,
         role=role,
+        endpoint=seen.get("endpoint") or None,
         host=host,
         method=method,
         path=path,

@@ -39,13 +39,24 @@ class _Active:
         self.used = [0] * len(self.rules)
         self.lock = threading.Lock()
 
-    def take(self, phase: str, *, role: str | None, host: str, method: str, path: str) -> int:
+    def take(
+        self,
+        phase: str,
+        *,
+        role: str | None,
+        endpoint: str | None,
+        host: str,
+        method: str,
+        path: str,
+    ) -> int:
         """Index of the first matching rule with budget left (-1 if none); spends its budget."""
         with self.lock:
             for i, rule in enumerate(self.rules):
                 if rule.phase != phase:
                     continue
-                if not rule.matches(role=role, host=host, method=method, path=path):
+                if not rule.matches(
+                    role=role, host=host, method=method, path=path, endpoint=endpoint
+                ):
                     continue
                 if rule.first is not None and self.used[i] >= rule.first:
                     continue
@@ -92,9 +103,9 @@ class FaultInjector:
             self._base = _Active([*self._own, *rules])
 
     def _check_roles(self, rules: Sequence[FaultRule], source: str) -> None:
-        if self.classifier is None and any(r.role is not None for r in rules):
+        if self.classifier is None and any(r.role or r.endpoint for r in rules):
             raise exceptions.OptionsError(
-                f"{source}: rules with role= need the target profile to know the roles; "
+                f"{source}: rules with role= or endpoint= need the target profile; "
                 "set paywitness_profile=PATH (or match by host= instead)"
             )
 
@@ -132,11 +143,16 @@ class FaultInjector:
         host = str(flow.metadata.get("paywitness.host") or flow.request.pretty_host).lower()
         if host == MARKER_HOST:
             return None
-        role = self.classifier.role_of(host)[0] if self.classifier is not None else None
         method, path = flow.request.method, flow.request.path
+        role = endpoint = None
+        if self.classifier is not None:
+            c = self.classifier.classify(host, method, path)
+            role, endpoint = c.role, c.payment_class
         # Test rules first: a scenario's own faults are the ones it counts on.
         for active in (self._test, self._base):
-            i = active.take(phase, role=role, host=host, method=method, path=path)
+            i = active.take(
+                phase, role=role, endpoint=endpoint, host=host, method=method, path=path
+            )
             if i >= 0:
                 return active.rules[i]
         return None
@@ -153,10 +169,16 @@ class FaultInjector:
         if rule.action in ("delay", "timeout") and rule.ms:
             await asyncio.sleep(rule.ms / 1000)
         if rule.action == "status":
+            headers = {"content-type": "text/plain; charset=utf-8", "x-paywitness-fault": "1"}
+            origin = flow.request.headers.get("origin")
+            if origin:
+                # As a failing server of the target would: the page may read the error.
+                headers["access-control-allow-origin"] = origin
+                headers["access-control-allow-credentials"] = "true"
             flow.response = http.Response.make(
                 rule.status,
                 f"{rule.status} injected by paywitness fault rule: {rule.text}\n".encode(),
-                {"content-type": "text/plain; charset=utf-8", "x-paywitness-fault": "1"},
+                headers,
             )
         elif rule.action in ("timeout", "reset") and flow.killable:
             flow.kill()

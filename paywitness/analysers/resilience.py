@@ -30,8 +30,12 @@ def server_status(r: FlowRecord) -> int | None:
     fault = r.extra.get("fault")
     if isinstance(fault, dict) and isinstance(fault.get("upstream_status"), int):
         return int(fault["upstream_status"])
-    if isinstance(fault, dict) and fault.get("phase", "request") == "request":
-        return None  # answered by the proxy: the server never saw it
+    if (
+        isinstance(fault, dict)
+        and fault.get("phase", "request") == "request"
+        and fault.get("action") != "delay"
+    ):
+        return None  # answered or dropped by the proxy: the server never saw it
     return r.status
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from mitmproxy import exceptions
@@ -28,8 +29,13 @@ def _flow(host: str, path: str, method: str = "POST", *, resp: bool = False):
     return f
 
 
-def _run(coro) -> None:
-    asyncio.run(coro)
+def _run(coro):
+    """asyncio.run on its own thread: Playwright's sync API may own this thread's loop."""
+    out: list[object] = []
+    t = threading.Thread(target=lambda: out.append(asyncio.run(coro)))
+    t.start()
+    t.join()
+    return out[0] if out else None
 
 
 # -- the rule syntax ------------------------------------------------------------------------------
@@ -150,7 +156,7 @@ def test_delay_holds_only_that_flow() -> None:
         return order
 
     with taddons.context(fi):
-        assert asyncio.run(both()) == ["fast.test", "slow.test"]
+        assert _run(both()) == ["fast.test", "slow.test"]
 
 
 def test_fault_reaches_the_ledger_record(tmp_path, demo_profile: Profile) -> None:

@@ -109,3 +109,12 @@ def test_failure_then_retry_in_commerce_passes(demo_profile: Profile) -> None:
     checks = {ch.id: ch for ch in v.categories["payment"].checks}
     assert checks["payment.no-fallback"].status == "pass"
     assert checks["payment.no-fallback"].figures == {"failures": 1, "fallbacks": 0}
+
+
+def test_delayed_charge_still_counts(demo_profile: Profile) -> None:
+    c = Classifier(demo_profile)
+    delayed = rec(c, "pay.gateway.test", "POST", "/v1/charges", 200, idempotency_key="sha256:k",
+                  fault={"action": "delay", "phase": "request", "ms": 800})  # fmt: skip
+    v = judge([*_base(c), delayed], demo_profile)
+    checks = {ch.id: ch for ch in v.categories["payment"].checks}
+    assert checks["payment.single-charge"].figures["keys"] == 1
