@@ -39,10 +39,12 @@ def test_payment_on_social_fails_with_the_offending_url(tmp_path: Path) -> None:
     assert "payment.role-not-allowed" in r.stdout
     assert "POST https://api.social.test/api/orders/" in r.stdout
     verdict = json.loads((out / "verdict.json").read_text())
-    (finding,) = verdict["findings"]
-    assert finding["category"] == "payment"
-    assert finding["evidence"][0]["role"] == "social"
-    assert finding["flow_ids"]
+    # One finding per purchase: the resilience scenarios pay through social too.
+    assert verdict["findings"]
+    for finding in verdict["findings"]:
+        assert finding["category"] == "payment"
+        assert finding["evidence"][-1]["role"] == "social"
+        assert finding["flow_ids"]
 
 
 @pytest.mark.parametrize(
