@@ -179,6 +179,24 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
     return args + evidence_pytest_args(output, extra, allure=ns.command == "demo") + extra
 
 
+def _check_reachable(start_url: str) -> None:
+    """Fail fast (seconds, not a browser timeout) when nobody answers at the start URL's host."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(start_url)
+    host = u.hostname or ""
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as e:
+        raise ConfigError(
+            f"the target's start URL {start_url} cannot be reached ({host}:{port}: "
+            f"{e.strerror or e}); check the profile's start_url, that the shop is up and that "
+            "this machine can reach it"
+        ) from e
+
+
 def _preflight(ns: argparse.Namespace) -> Path:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
@@ -195,7 +213,7 @@ def _preflight(ns: argparse.Namespace) -> Path:
                 "--baseline and --violation both change the demo shop; use one at a time"
             )
     else:
-        load_profile(ns.profile)
+        _check_reachable(load_profile(ns.profile).start_url)
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
     if find_chromium(ns.browser) is None:

@@ -180,6 +180,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "payment_method(name): the payment method a scenario pays with"
     )
+    config.addinivalue_line(
+        "markers",
+        "faults(*rules): fault rules the proxy injects during this test only "
+        "(e.g. 'role=gateway endpoint=charge status=502 first=1')",
+    )
     try:
         config.stash[RUN_KEY] = _resolve_run(config)
     except ConfigError as e:

@@ -106,6 +106,8 @@ class PaymentPolicy(_Model):
     endpoints: list[EndpointSpec] = Field(min_length=1)
     invoice_endpoint: str | None = "invoice"
     minimum_flows: int = Field(default=1, ge=1)
+    # The endpoint that moves money (double charges are counted on it); default: `charge`.
+    charge_endpoint: str | None = None
 
     @model_validator(mode="after")
     def _social_never_allowed(self) -> PaymentPolicy:
@@ -118,6 +120,11 @@ class PaymentPolicy(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"endpoint names must be unique, repeated: {', '.join(dupes)}")
+        if self.charge_endpoint is not None and self.charge_endpoint not in names:
+            raise ValueError(
+                f"charge_endpoint {self.charge_endpoint!r} names no endpoint "
+                f"(known: {', '.join(names)}; or leave it out)"
+            )
         if self.invoice_endpoint is not None and self.invoice_endpoint not in names:
             raise ValueError(
                 f"invoice_endpoint {self.invoice_endpoint!r} names no endpoint "
@@ -341,6 +348,16 @@ class Profile(_Model):
     gate: GatePolicy = Field(default_factory=GatePolicy)
     seamless: SeamlessPolicy = Field(default_factory=SeamlessPolicy)
     displays: list[DisplaySpec] = Field(default_factory=list)
+    # Fault rules applied to the whole run (see paywitness.faults for the syntax).
+    faults: list[str] = Field(default_factory=list)
+
+    @field_validator("faults")
+    @classmethod
+    def _faults_parse(cls, faults: list[str]) -> list[str]:
+        from paywitness.faults import parse_fault_rules
+
+        parse_fault_rules(faults)
+        return faults
 
     @field_validator("start_url")
     @classmethod

@@ -28,6 +28,7 @@ from paywitness.run import RunContext
 from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
+from proxy_addons.fault_injector import FaultInjector
 from proxy_addons.har_capture import HarCapture
 from proxy_addons.host_map import HostMap
 
@@ -45,6 +46,8 @@ __all__ = [
     "connect_options",
     "paywitness_baseline",
     "paywitness_device",
+    "paywitness_fault_injector",
+    "paywitness_faults_marker",
     "paywitness_locale",
     "paywitness_probe",
     "paywitness_profile",
@@ -124,10 +127,47 @@ def paywitness_recorder(paywitness_run: RunContext) -> Iterator[BackendRecorder]
 
 
 @pytest.fixture(scope="session")
+def paywitness_fault_injector(paywitness_run: RunContext) -> FaultInjector:
+    """The proxy's fault injector: the profile's `faults` and the demo violations' own."""
+    from paywitness.faults import parse_fault_rules
+
+    texts = list(paywitness_run.profile.faults)
+    if paywitness_run.violations:
+        from paywitness.demo.violations import get_violation
+
+        texts += [f for v in paywitness_run.violations for f in get_violation(v).faults]
+    return FaultInjector(
+        classifier=Classifier(paywitness_run.profile), rules=parse_fault_rules(texts)
+    )
+
+
+@pytest.fixture(autouse=True)
+def paywitness_faults_marker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Apply `@pytest.mark.faults(RULE, ...)` to the running proxy for this test only."""
+    rules_text = [r for m in request.node.iter_markers("faults") for r in m.args]
+    if not rules_text:
+        yield
+        return
+    from paywitness.faults import parse_fault_rules
+
+    try:
+        rules = parse_fault_rules(rules_text)
+    except ValueError as e:
+        pytest.fail(f"paywitness: @pytest.mark.faults: {e}", pytrace=False)
+    injector: FaultInjector = request.getfixturevalue("paywitness_fault_injector")
+    injector.set_test_rules(rules)
+    try:
+        yield
+    finally:
+        injector.clear_test_rules()
+
+
+@pytest.fixture(scope="session")
 def paywitness_proxy(
     paywitness_target: Target,
     paywitness_recorder: BackendRecorder,
     paywitness_har_capture: HarCapture,
+    paywitness_fault_injector: FaultInjector,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ProxyRunner]:
     """The intercepting proxy (mitmproxy in-process, port 0) with the recorder and host map."""
@@ -139,7 +179,8 @@ def paywitness_proxy(
         options["ssl_verify_upstream_trusted_ca"] = str(paywitness_target.upstream_ca)
     # The CA is made per run in a private confdir: nothing is installed system-wide.
     proxy = ProxyRunner(
-        [paywitness_recorder, HostMap(), paywitness_har_capture],
+        # The injector first: the recorder then sees (and records) the fault it injected.
+        [paywitness_fault_injector, paywitness_recorder, HostMap(), paywitness_har_capture],
         confdir=tmp_path_factory.mktemp("proxy-ca"),
         options=options,
     )

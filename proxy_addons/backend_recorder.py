@@ -10,6 +10,7 @@ Standalone: mitmdump -s proxy_addons/backend_recorder.py \
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import threading
@@ -40,6 +41,22 @@ def _addr(addr: Any) -> str | None:
         return None
     host, port = addr[0], addr[1]
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def _resilience_facts(flow: http.HTTPFlow) -> dict[str, Any]:
+    """Injected fault, idempotency key (hashed: equality is all an analyser needs), replay."""
+    out: dict[str, Any] = {}
+    fault = flow.metadata.get(_META + "fault")
+    if fault:
+        out["fault"] = dict(fault)
+    key = flow.request.headers.get("idempotency-key", "").strip()
+    if key:
+        out["idempotency_key"] = "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    if flow.response is not None:
+        replayed = flow.response.headers.get("idempotent-replayed", "")
+        if replayed.lower() == "true":
+            out["idempotent_replayed"] = True
+    return out
 
 
 class BackendRecorder:
@@ -273,6 +290,10 @@ class BackendRecorder:
             digest = _display_digest(self.classifier, host, req.method, req.path, resp)
             if digest is not None:
                 extra["display_digest"] = digest
+        extra.update(_resilience_facts(flow))
+        if pay and resp is not None and resp.raw_content:
+            # Tells a replayed answer (same body) from a new one without storing the body.
+            extra["response_sha256"] = hashlib.sha256(resp.raw_content).hexdigest()[:24]
         ts_end = (
             resp.timestamp_end
             if resp is not None and resp.timestamp_end

@@ -7,15 +7,28 @@ from typing import Any
 
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
+from paywitness.analysers.resilience import analyse_resilience
 from paywitness.analysers.seamless import analyse_seamless
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 from paywitness.verdict import Analyser, AnalysisContext, Verdict
 
-__all__ = ["ANALYSERS", "analyse_merchant_ops", "analyse_payment", "analyse_seamless", "judge"]
+__all__ = [
+    "ANALYSERS",
+    "analyse_merchant_ops",
+    "analyse_payment",
+    "analyse_resilience",
+    "analyse_seamless",
+    "judge",
+]
 
-ANALYSERS: tuple[Analyser, ...] = (analyse_payment, analyse_merchant_ops, analyse_seamless)
+ANALYSERS: tuple[Analyser, ...] = (
+    analyse_payment,
+    analyse_resilience,
+    analyse_merchant_ops,
+    analyse_seamless,
+)
 
 
 def judge(

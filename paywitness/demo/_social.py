@@ -225,7 +225,7 @@ class _Social:
         mode = self.ctx.mode
         if mode.baseline:
             return await self.orders.pay(request)
-        if mode.has("payment-on-social"):
+        if mode.has("payment-on-social") or mode.has("fallback-to-social"):
             # The pre-migration pay endpoint kept alive: it forwards to commerce server-side,
             # so the buyer still sees success.
             order_id = request.match_info["order_id"]
