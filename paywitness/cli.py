@@ -61,9 +61,33 @@ def _parser() -> argparse.ArgumentParser:
         "--check", metavar="PATH", help="Exit 1 if PATH differs from the regenerated matrix"
     )
 
-    run = sub.add_parser("run", help="Run the standard scenarios against a target profile")
+    run = sub.add_parser(
+        "run",
+        help="Run the standard scenarios against a target profile",
+        fromfile_prefix_chars="@",
+    )
     run.add_argument("--profile", required=True, metavar="PATH", help="Target profile (YAML)")
+    run.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    run.add_argument(
+        "--scenarios",
+        metavar="PATH",
+        help="Run these scenario files or folders instead of the standard scenarios",
+    )
     _common(run)
+
+    from paywitness.profile_cli import add_profile_parser
+
+    add_profile_parser(sub)
+
+    drift = sub.add_parser("drift", help="List what appeared or disappeared between two runs")
+    drift.add_argument("bundle_a", metavar="BUNDLE_A", help="Earlier evidence bundle")
+    drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
 
     verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
     verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
@@ -123,7 +147,8 @@ def _matrix(ns: argparse.Namespace) -> int:
 
 
 def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
-    args = [str(_scenarios_dir()), f"--paywitness-output={output}", "-p", "no:cacheprovider"]
+    scenarios = getattr(ns, "scenarios", None) or str(_scenarios_dir())
+    args = [scenarios, f"--paywitness-output={output}", "-p", "no:cacheprovider"]
     if ns.command == "demo":
         args.append("--paywitness-demo")
         args += [f"--paywitness-violation={v}" for v in ns.violation]
@@ -131,6 +156,7 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
             args.append("--paywitness-baseline")
     else:
         args.append(f"--paywitness-profile={ns.profile}")
+        args += [f"--paywitness-resolve={r}" for r in ns.resolve]
     if ns.seed is not None:
         args.append(f"--paywitness-seed={ns.seed}")
     if ns.browser:
@@ -167,6 +193,11 @@ def _preflight(ns: argparse.Namespace) -> Path:
             )
     else:
         load_profile(ns.profile)
+        from paywitness.target import parse_overrides
+
+        parse_overrides(ns.resolve)
+        if ns.scenarios and not Path(ns.scenarios).exists():
+            raise ConfigError(f"--scenarios {ns.scenarios} does not exist; pass a file or folder")
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
     if find_chromium(ns.browser) is None:
@@ -216,6 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list_violations()
         if ns.command == "matrix":
             return _matrix(ns)
+        if ns.command == "profile":
+            from paywitness.profile_cli import profile_main
+
+            return profile_main(ns)
+        if ns.command == "drift":
+            from paywitness.inventory import drift_main
+
+            return drift_main(ns.bundle_a, ns.bundle_b)
         if ns.command in ("verify", "report"):
             from paywitness.evidence import commands
 

@@ -79,6 +79,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="Only run these payment methods of the profile's flow (repeatable)",
     )
+    group.addoption(
+        "--paywitness-resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
 

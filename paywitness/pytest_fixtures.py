@@ -74,11 +74,20 @@ def paywitness_profile(paywitness_run: RunContext) -> Profile:
 
 @pytest.fixture(scope="session")
 def paywitness_target(
-    paywitness_run: RunContext, tmp_path_factory: pytest.TempPathFactory
+    paywitness_run: RunContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Target]:
     """The target: the built-in demo shop (started here, once per worker) or the profile's."""
     if not paywitness_run.demo:
-        yield Target()
+        from paywitness.target import host_overrides
+
+        resolve = request.config.getoption("--paywitness-resolve")
+        try:
+            overrides = host_overrides(paywitness_run.profile, resolve)
+        except ConfigError as e:
+            raise pytest.UsageError(f"paywitness: {e}") from e
+        yield Target(host_map=overrides)
         return
     from paywitness.demo import DemoShop
 

@@ -112,9 +112,11 @@ class RunContext:
         paths = self.ledger_paths()
         if not paths:
             return None
-        verdict = judge(
-            read_ledgers(paths), self.profile, meta={**self.meta(), **(extra_meta or {})}
-        )
+        records = read_ledgers(paths)
+        verdict = judge(records, self.profile, meta={**self.meta(), **(extra_meta or {})})
+        from paywitness.inventory import write_inventory
+
+        write_inventory(self.output, records)
         if unfinished and verdict.verdict == "pass":
             verdict.verdict = "inconclusive"
             verdict.reasons.append(
