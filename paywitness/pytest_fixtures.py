@@ -234,6 +234,11 @@ def witness(
         seed=paywitness_run.seed,
     )
     w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
+    if "context" in request.fixturenames:
+        # What the browser itself requested, to compare with what the proxy saw (coverage).
+        from paywitness.coverage import ClientWatch
+
+        ClientWatch(paywitness_recorder).watch(request.getfixturevalue("context"))
     try:
         yield w
     finally:

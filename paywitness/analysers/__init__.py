@@ -21,4 +21,14 @@ def judge(
 ) -> Verdict:
     """Run every analyser over the records and decide the verdict."""
     ctx = AnalysisContext(records=records, profile=profile, classifier=Classifier(profile))
-    return Verdict.decide((a(ctx) for a in ANALYSERS), meta=meta)
+    results = [a(ctx) for a in ANALYSERS]
+    # Coverage qualifies every category; its checks sit with payment, the heaviest one.
+    from paywitness.coverage import coverage_checks
+
+    checks, findings = coverage_checks(ctx)
+    for result in results:
+        if result.category == "payment":
+            result.checks += checks
+            result.findings += findings
+            result.observed["coverage"] = {c.id: c.figures for c in checks}
+    return Verdict.decide(results, meta=meta)
