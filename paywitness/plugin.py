@@ -159,6 +159,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from paywitness import pytest_fixtures
 
     config.pluginmanager.register(pytest_fixtures, "paywitness.pytest_fixtures")
+    from paywitness import scenario
+
+    config.pluginmanager.register(scenario, "paywitness.scenario")
     from paywitness.evidence import pytest_evidence
 
     config.pluginmanager.register(pytest_evidence, "paywitness.evidence")
