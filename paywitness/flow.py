@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import FrameLocator, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from paywitness.errors import ConfigError
 from paywitness.profile import Action, FieldSpec, FlowHints, MethodHints
@@ -22,6 +23,10 @@ _CONFIRM_TIMEOUT_MS = 30_000
 _CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 _TEMPLATE = re.compile(r"^\{([a-z_]+)\}$")
 _CHECK_ATTEMPTS = 3
+# Waiting for the checkout looks in every page of the context in turn (a shop that opens it in
+# a popup must still be paid, and judged): each look is a Playwright wait this long.
+_CHECKOUT_LOOK_MS = 400
+_CHECKOUT_LOOKS = 75
 
 
 class _Witness(Protocol):
@@ -108,6 +113,23 @@ def _check(box: Locator) -> None:
                 raise
 
 
+def _fill_verified(fields: list[tuple[Locator, str]]) -> None:
+    """Type every value, then read the form back and retype what did not stick.
+
+    A frame that is still initialising can drop an early keystroke; a buyer would notice the
+    empty field and type again before paying. A value that never sticks is an error.
+    """
+    for box, value in fields:
+        box.fill(value)
+    for box, value in fields:
+        for attempt in range(_CHECK_ATTEMPTS):
+            if box.input_value() == value:
+                break
+            if attempt == _CHECK_ATTEMPTS - 1:
+                raise AssertionError(f"the field {box} does not keep the value typed into it")
+            box.fill(value)
+
+
 def run_actions(page: Page, actions: list[Action], hints: FlowHints, values: BuyerValues) -> None:
     """Perform a method's actions as the buyer would."""
     for a in actions:
@@ -135,6 +157,46 @@ def run_actions(page: Page, actions: list[Action], hints: FlowHints, values: Buy
                 tab.close()
 
 
+def _moment(witness: _Witness, name: str, page: Page | None = None) -> None:
+    moment = getattr(witness, "moment", None)
+    if callable(moment):
+        moment(name, page)
+
+
+def _await_checkout(page: Page, hints: FlowHints) -> Page:
+    """The page whose checkout is ready: the buyer's own, or a window the shop opened."""
+    for _ in range(_CHECKOUT_LOOKS):
+        candidates = [p for p in reversed(page.context.pages) if not p.is_closed()]
+        for candidate in candidates:
+            ready = scope_for(candidate, hints.checkout_frames).locator(hints.checkout_ready)
+            try:
+                ready.wait_for(timeout=_CHECKOUT_LOOK_MS)
+            except PlaywrightTimeoutError:
+                continue
+            return candidate
+    raise PlaywrightTimeoutError(
+        f"the checkout ({hints.checkout_ready!r}) did not become ready in any page"
+    )
+
+
+def _open_tabs(page: Page, witness: _Witness, hints: FlowHints) -> None:
+    """After paying, the buyer opens the storefront's tabs (Shop, Orders) and waits for each."""
+    if not hints.tabs:
+        return
+    start = witness.start_url
+    for name, tab in hints.tabs.items():
+        with witness.step(name):
+            if hints.close_checkout and page.locator(hints.close_checkout).is_visible():
+                page.locator(hints.close_checkout).click()
+            if not page.url.startswith(start.rstrip("/")):
+                # The shop took the buyer away (a redirect checkout): going back is a navigation.
+                page.goto(start)
+            _moment(witness, f"{name}-open")
+            page.locator(tab.open).first.click()
+            page.locator(tab.ready).first.wait_for()
+            _moment(witness, f"{name}-ready", page)
+
+
 def run_purchase(
     page: Page,
     witness: _Witness,
@@ -143,7 +205,7 @@ def run_purchase(
     *,
     method: str = "card",
 ) -> PurchaseResult:
-    """browse -> checkout -> pay -> confirm, each step labelled, using only the hints."""
+    """browse -> checkout -> pay -> confirm (-> tabs), each step labelled, using only the hints."""
     if hints is None:
         raise ConfigError(
             "the profile has no `flow` section, so the standard purchase cannot be driven; "
@@ -155,13 +217,16 @@ def run_purchase(
             f"the profile's flow has no payment method {method!r} "
             f"(known: {', '.join(hints.methods)})"
         )
-    checkout = scope_for(page, hints.checkout_frames)
     with witness.step("browse"):
         page.goto(witness.start_url)
         page.locator(hints.product_ready).first.wait_for()
+        _moment(witness, "browse", page)
     with witness.step("checkout"):
+        _moment(witness, "buy")
         page.locator(hints.buy).first.click()
-        checkout.locator(hints.checkout_ready).wait_for()
+        checkout_page = _await_checkout(page, hints)
+        _moment(witness, "checkout-ready", checkout_page)
+        checkout = scope_for(checkout_page, hints.checkout_frames)
         values = {
             "name": buyer.name,
             "email": buyer.email,
@@ -173,19 +238,29 @@ def run_purchase(
         }
         contact = {k: v for k, v in hints.fields.items() if k not in _CARD_FIELDS}
         card_fields = {k: v for k, v in hints.fields.items() if k in _CARD_FIELDS}
-        for kind, spec in contact.items():
-            _field(page, hints, spec).fill(values[kind] or "")
-        run_actions(page, how.before_pay, hints, buyer)
-        for kind, spec in card_fields.items():
-            value = values[kind]
-            if value is not None:  # None: this method pays without a card
-                _field(page, hints, spec).fill(value)
+        _fill_verified(
+            [(_field(checkout_page, hints, s), values[k] or "") for k, s in contact.items()]
+        )
+        run_actions(checkout_page, how.before_pay, hints, buyer)
+        _fill_verified(
+            [
+                (_field(checkout_page, hints, spec), value)
+                for kind, spec in card_fields.items()
+                if (value := values[kind]) is not None  # None: this method pays without a card
+            ]
+        )
+        # Read everything back once more: the method switch may have re-rendered the form.
+        _fill_verified(
+            [(_field(checkout_page, hints, s), values[k] or "") for k, s in contact.items()]
+        )
     with witness.step("pay"):
+        _moment(witness, "pay")
         checkout.locator(hints.pay).click()
-        run_actions(page, how.after_pay, hints, buyer)
+        run_actions(checkout_page, how.after_pay, hints, buyer)
         wanted = hints.confirmation if how.expect == "confirmation" else hints.payment_error
         assert wanted is not None
         checkout.locator(wanted).wait_for(timeout=_CONFIRM_TIMEOUT_MS)
+        _moment(witness, "confirmation", checkout_page)
     if how.expect == "payment_error":
         message = checkout.locator(wanted).inner_text().strip()
         return PurchaseResult(method, "payment_error", None, None, message)
@@ -204,4 +279,5 @@ def run_purchase(
                     invoice_page.goto(invoice_url)
                 finally:
                     invoice_page.close()
+    _open_tabs(page, witness, hints)
     return PurchaseResult(method, "confirmation", order_number, invoice_url)

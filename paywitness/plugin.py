@@ -13,6 +13,14 @@ from typing import Any
 
 import pytest
 
+from paywitness.combinations import (
+    COMBINATION_PROPERTY,
+    DESKTOP,
+    apply_combinations,
+    parse_shard,
+    select_shard,
+    skip_missing_browsers,
+)
 from paywitness.errors import ConfigError
 from paywitness.profile import demo_profile_path, load_profile
 from paywitness.run import RunContext, default_output_dir, ensure_writable, update_latest_link
@@ -85,6 +93,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="HOST=URL",
         help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    group.addoption(
+        "--paywitness-device",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Emulate this device: desktop or a Playwright device name such as 'Pixel 7' "
+        "(repeatable)",
+    )
+    group.addoption(
+        "--paywitness-locale",
+        action="append",
+        default=[],
+        metavar="LOCALE",
+        help="Browser locale such as id-ID or en-US (repeatable)",
+    )
+    group.addoption(
+        "--paywitness-shard",
+        default=None,
+        metavar="I/N",
+        help="Run only shard I of N of the scenarios (merge the bundles with paywitness merge)",
+    )
+    group.addoption(
+        "--paywitness-connect",
+        default=None,
+        metavar="WS_URL",
+        help="Use a remote browser (Playwright browser server) at this ws:// endpoint",
     )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
@@ -174,6 +209,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`payment_method` runs once per method the profile's flow describes."""
+    _parametrize_combinations(metafunc)
     if "payment_method" not in metafunc.fixturenames:
         return
     run = metafunc.config.stash.get(RUN_KEY, None)
@@ -190,15 +226,47 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("payment_method", selected, ids=selected)
 
 
+def _parametrize_combinations(metafunc: pytest.Metafunc) -> None:
+    config = metafunc.config
+    if "paywitness_device" in metafunc.fixturenames:
+        devices = list(dict.fromkeys(config.getoption("--paywitness-device"))) or [DESKTOP]
+        ids = [d.lower().replace(" ", "-") for d in devices]
+        metafunc.parametrize("paywitness_device", devices, ids=ids)
+    if "paywitness_locale" in metafunc.fixturenames:
+        locales = list(dict.fromkeys(config.getoption("--paywitness-locale"))) or ["id-ID"]
+        metafunc.parametrize("paywitness_locale", locales, ids=locales)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    apply_combinations(items)
+    skip_missing_browsers(items)
+    shard = parse_shard(config.getoption("--paywitness-shard"))
+    if shard is not None:
+        select_shard(config, items, shard)
+
+
 class _ScenarioOutcomes:
     """Collects how each scenario ended (on the xdist controller too: reports travel)."""
 
     def __init__(self) -> None:
         self.outcomes: dict[str, str] = {}
+        self.combinations: dict[str, str] = {}
+
+    def by_combination(self) -> dict[str, dict[str, int]]:
+        """Outcome counts per `method · device · locale`, for reports grouped by combination."""
+        grouped: dict[str, dict[str, int]] = {}
+        for nodeid, outcome in self.outcomes.items():
+            combo = self.combinations.get(nodeid, "default")
+            counts = grouped.setdefault(combo, {})
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return dict(sorted(grouped.items()))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if not any(name == SCENARIO_PROPERTY for name, _ in report.user_properties):
+        props = dict(report.user_properties)
+        if SCENARIO_PROPERTY not in props:
             return
+        if COMBINATION_PROPERTY in props:
+            self.combinations[report.nodeid] = str(props[COMBINATION_PROPERTY])
         if report.failed:
             self.outcomes[report.nodeid] = "failed" if report.when == "call" else "error"
         elif report.skipped:
@@ -212,10 +280,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput") or RUN_KEY not in config.stash:
         return
     run = config.stash[RUN_KEY]
-    outcomes = config.stash[_OUTCOMES_KEY].outcomes
+    tracker = config.stash[_OUTCOMES_KEY]
+    outcomes = tracker.outcomes
     unfinished = sorted(n for n, o in outcomes.items() if o in ("failed", "error"))
     verdict = run.judge_and_write(
-        {"scenarios": dict(sorted(outcomes.items()))}, unfinished=unfinished
+        {"scenarios": dict(sorted(outcomes.items())), "combinations": tracker.by_combination()},
+        unfinished=unfinished,
     )
     config.stash[_VERDICT_KEY] = verdict
     if verdict is not None and config.getoption("--paywitness-output") is None:
@@ -230,6 +300,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     run = config.stash[RUN_KEY]
     terminalreporter.section("paywitness")
+    combos = verdict.meta.get("combinations") or {}
+    if len(combos) > 1:
+        terminalreporter.write_line("scenarios by combination (method · device · locale):")
+        for combo, counts in combos.items():
+            spread = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+            terminalreporter.write_line(f"  {combo:<40} {spread}")
     for line in verdict_table(verdict).splitlines():
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"evidence: {run.output}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -26,6 +27,8 @@ __all__ = [
     "ROLE_NAMES",
     "Action",
     "CoveragePolicy",
+    "DisplayEndpoint",
+    "DisplaySpec",
     "EndpointSpec",
     "FieldSpec",
     "FlowHints",
@@ -37,6 +40,8 @@ __all__ = [
     "Profile",
     "RoleName",
     "RoleSpec",
+    "SeamlessPolicy",
+    "TabHint",
     "demo_profile_path",
     "load_profile",
     "profile_digest",
@@ -45,6 +50,7 @@ __all__ = [
 RoleName = Literal["social", "commerce", "gateway", "third_party", "unknown"]
 ROLE_NAMES: tuple[str, ...] = ("social", "commerce", "gateway", "third_party", "unknown")
 
+_STEP = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"}
 
 
@@ -219,6 +225,13 @@ class MethodHints(_Model):
     expect: Literal["confirmation", "payment_error"] = "confirmation"
 
 
+class TabHint(_Model):
+    """A storefront tab the buyer opens after paying: what to click, what shows it is ready."""
+
+    open: str = Field(min_length=1)
+    ready: str = Field(min_length=1)
+
+
 class FlowHints(_Model):
     """Selectors for the standard purchase scenario; a simple shop needs no Python."""
 
@@ -239,6 +252,8 @@ class FlowHints(_Model):
     methods: dict[str, MethodHints] = Field(
         default_factory=lambda: {"card": MethodHints()}, min_length=1
     )
+    close_checkout: str | None = None
+    tabs: dict[str, TabHint] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _error_selector_when_expected(self) -> FlowHints:
@@ -247,6 +262,92 @@ class FlowHints(_Model):
                 raise ValueError(
                     f"methods.{name} expects a payment error but payment_error is unset"
                 )
+        return self
+
+    @field_validator("tabs")
+    @classmethod
+    def _tab_names_are_steps(cls, tabs: dict[str, TabHint]) -> dict[str, TabHint]:
+        for name in tabs:
+            if not _STEP.match(name):
+                raise ValueError(f"tab name {name!r} must be a step name (lowercase, digits, - _)")
+        return tabs
+
+
+class MaskSpec(_Model):
+    """A region painted over before screenshots are compared (order numbers, clocks)."""
+
+    selector: str = Field(min_length=1)
+    frames: list[str] = Field(default_factory=list)
+
+
+class SeamlessPolicy(_Model):
+    """Thresholds of the seamless category: the buyer must not notice the hand-off."""
+
+    cls_good: float = 0.1
+    cls_poor: float = 0.25
+    inp_good_ms: float = 200
+    inp_poor_ms: float = 500
+    lcp_good_ms: float = 2500
+    lcp_poor_ms: float = 4000
+    cls_over_baseline: float = Field(default=0.05, ge=0)
+    timing_factor: float = Field(default=1.2, ge=1)
+    # Absolute allowance so that a 150 ms step is not failed for 40 ms of scheduling noise.
+    timing_slack_ms: float = Field(default=250, ge=0)
+    pixel_threshold: float = Field(default=0.2, gt=0, le=1)
+    pixel_budget: float = Field(default=0.02, ge=0, le=1)
+    screens: list[str] = Field(default_factory=lambda: ["browse", "checkout-ready", "confirmation"])
+    mask: list[MaskSpec] = Field(default_factory=list)
+    login_paths: list[str] = Field(default_factory=lambda: ["/**/login*", "/**/signin*"])
+
+    @field_validator("login_paths")
+    @classmethod
+    def _login_globs(cls, paths: list[str]) -> list[str]:
+        for p in paths:
+            compile_path_pattern(p)
+        return paths
+
+
+class DisplayEndpoint(_Model):
+    """Responses that may feed a display (any host unless `host` is given)."""
+
+    path: str
+    method: str = "GET"
+    host: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path_glob(cls, path: str) -> str:
+        compile_path_pattern(path)
+        return path
+
+
+class DisplaySpec(_Model):
+    """A merchant display and the role that must feed it: values on screen matched to responses.
+
+    `selector` finds the shown values (text, or `attribute`), `parse` normalises them, `field`
+    names the JSON field carrying the same value in a response of `endpoints`; `key_attribute`
+    (on the element or an ancestor) and `key_field` pair each value with its record.
+    """
+
+    name: str = Field(min_length=1)
+    selector: str = Field(min_length=1)
+    attribute: str | None = None
+    parse: Literal["text", "digits", "first-int"] = "text"
+    field: str = Field(min_length=1)
+    key_attribute: str | None = None
+    key_field: str | None = None
+    endpoints: list[DisplayEndpoint] = Field(min_length=1)
+    fed_by: list[RoleName] = Field(default_factory=lambda: ["commerce"])  # type: ignore[arg-type]
+    authority: RoleName | None = None
+    plain: bool = False
+    required: bool = True
+
+    @model_validator(mode="after")
+    def _keys_paired(self) -> DisplaySpec:
+        if (self.key_attribute is None) != (self.key_field is None):
+            raise ValueError("key_attribute and key_field go together (set both or neither)")
+        if self.authority is not None and self.key_field is None:
+            raise ValueError("authority needs key_attribute/key_field to pair values")
         return self
 
 
@@ -313,6 +414,8 @@ class Profile(_Model):
         description="Like curl --resolve: HOST -> SCHEME://ADDRESS:PORT the proxy dials instead",
     )
     coverage: CoveragePolicy = Field(default_factory=CoveragePolicy)
+    seamless: SeamlessPolicy = Field(default_factory=SeamlessPolicy)
+    displays: list[DisplaySpec] = Field(default_factory=list)
 
     @field_validator("start_url")
     @classmethod

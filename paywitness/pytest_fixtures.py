@@ -18,12 +18,14 @@ import pytest
 
 from paywitness.browser import CHROMIUM_ARGS, find_chromium
 from paywitness.classify import Classifier
+from paywitness.combinations import COMBINATION_PROPERTY, DESKTOP, combination_of
 from paywitness.errors import ConfigError
 from paywitness.ledger import LedgerWriter
 from paywitness.plugin import RUN_KEY, SCENARIO_PROPERTY, ensure_output
 from paywitness.profile import Profile
 from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
+from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.har_capture import HarCapture
@@ -40,6 +42,11 @@ __all__ = [
     "browser_type_launch_args",
     "buyer",
     "card",
+    "connect_options",
+    "paywitness_baseline",
+    "paywitness_device",
+    "paywitness_locale",
+    "paywitness_probe",
     "paywitness_profile",
     "paywitness_proxy",
     "paywitness_recorder",
@@ -182,14 +189,50 @@ def browser_type_launch_args(
 
 
 @pytest.fixture(scope="session")
+def connect_options(
+    connect_options: dict[str, Any] | None, pytestconfig: pytest.Config
+) -> dict[str, Any] | None:
+    """pytest-playwright's remote-browser seam, set by --paywitness-connect ws://HOST:PORT/PATH."""
+    url = pytestconfig.getoption("--paywitness-connect")
+    if not url:
+        return connect_options
+    if not str(url).startswith(("ws://", "wss://")):
+        raise pytest.UsageError(
+            f"paywitness: --paywitness-connect {url!r} is not a ws:// or wss:// endpoint "
+            "(start one with `playwright launch-server --browser chromium --config FILE`)"
+        )
+    return {**(connect_options or {}), "endpoint": url}
+
+
+@pytest.fixture(scope="session")
 def browser_context_args(
-    browser_context_args: dict[str, Any], browser_name: str | None
+    browser_context_args: dict[str, Any],
+    browser_name: str | None,
+    connect_options: dict[str, Any] | None,
+    paywitness_proxy: ProxyRunner,
 ) -> dict[str, Any]:
-    """pytest-playwright's context args; Firefox/WebKit cannot take an SPKI list, so they
-    accept the proxy's certificates instead."""
-    if browser_name in (None, "chromium"):
-        return {**browser_context_args}
-    return {**browser_context_args, "ignore_https_errors": True}
+    """pytest-playwright's context args. A remote browser was launched by someone else, so
+    the proxy goes on each context and, without our SPKI flag, its certificates are accepted
+    (run.json says so); Firefox/WebKit cannot take an SPKI list either."""
+    args = {**browser_context_args}
+    if connect_options:
+        args["proxy"] = {"server": paywitness_proxy.url}
+        args["ignore_https_errors"] = True
+    elif browser_name not in (None, "chromium"):
+        args["ignore_https_errors"] = True
+    return args
+
+
+@pytest.fixture
+def paywitness_device() -> str:
+    """The emulated device (`desktop` or a Playwright device name); see --paywitness-device."""
+    return DESKTOP
+
+
+@pytest.fixture
+def paywitness_locale() -> str:
+    """The browser locale of this scenario; see --paywitness-locale."""
+    return "id-ID"
 
 
 @pytest.fixture
@@ -225,6 +268,9 @@ def witness(
 ) -> Iterator[Witness]:
     """This test's witness: label steps, record shown links, judge the test's own flows."""
     request.node.user_properties.append((SCENARIO_PROPERTY, paywitness_run.worker))
+    combo = combination_of(request.node)
+    if combo:
+        request.node.user_properties.append((COMBINATION_PROPERTY, combo))
     paywitness_recorder.test = request.node.nodeid
     w = Witness(
         recorder=paywitness_recorder,

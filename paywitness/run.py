@@ -18,9 +18,17 @@ from paywitness.ledger import read_ledgers
 from paywitness.profile import Profile, profile_digest
 from paywitness.verdict import Verdict
 
-__all__ = ["LEDGER_GLOB", "RunContext", "default_output_dir", "judge_bundle", "update_latest_link"]
+__all__ = [
+    "BASELINE_LEDGER_GLOB",
+    "LEDGER_GLOB",
+    "RunContext",
+    "default_output_dir",
+    "judge_bundle",
+    "update_latest_link",
+]
 
 LEDGER_GLOB = "ledger*.jsonl"
+BASELINE_LEDGER_GLOB = "baseline-ledger*.jsonl"
 
 
 def default_output_dir(base: Path = Path("reports")) -> Path:
@@ -113,7 +121,12 @@ class RunContext:
         if not paths:
             return None
         records = read_ledgers(paths)
-        verdict = judge(records, self.profile, meta={**self.meta(), **(extra_meta or {})})
+        verdict = judge(
+            records,
+            self.profile,
+            meta={**self.meta(), **(extra_meta or {})},
+            baseline=read_ledgers(sorted(self.output.glob(BASELINE_LEDGER_GLOB))),
+        )
         from paywitness.inventory import write_inventory
 
         write_inventory(self.output, records)
@@ -133,4 +146,5 @@ def judge_bundle(bundle: Path, profile: Profile) -> Verdict:
     paths = sorted(bundle.glob(LEDGER_GLOB))
     if not paths:
         raise ConfigError(f"{bundle} holds no ledger ({LEDGER_GLOB}); is it a paywitness bundle?")
-    return judge(read_ledgers(paths), profile)
+    baseline = read_ledgers(sorted(bundle.glob(BASELINE_LEDGER_GLOB)))
+    return judge(read_ledgers(paths), profile, baseline=baseline)

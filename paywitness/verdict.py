@@ -86,6 +86,8 @@ class AnalysisContext:
     records: Sequence[FlowRecord]
     profile: Profile
     classifier: Classifier
+    # The same scenarios on the pre-migration target, kept apart (see paywitness.seamless).
+    baseline: Sequence[FlowRecord] = ()
 
     def http(self) -> list[FlowRecord]:
         """Flows of the target itself (browser noise and paywitness markers left out)."""

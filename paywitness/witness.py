@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 from paywitness.analysers import judge
 from paywitness.ledger import FlowRecord, read_ledger
@@ -12,10 +13,18 @@ from paywitness.profile import Profile
 from paywitness.verdict import Verdict
 from proxy_addons.backend_recorder import BackendRecorder
 
-__all__ = ["StepHook", "Witness", "format_findings"]
+__all__ = ["StepHook", "Witness", "WitnessObserver", "format_findings"]
 
 #: Wraps a step (name, 1-based index): screenshots, Allure steps. Entered in list order.
 StepHook = Callable[[str, int], AbstractContextManager[None]]
+
+
+class WitnessObserver(Protocol):
+    """Told when a step ends and at named moments of the purchase (the continuity probe)."""
+
+    def step_ended(self, step: str) -> None: ...
+
+    def moment(self, name: str, page: Any = None) -> None: ...
 
 
 def format_findings(verdict: Verdict, *, seed: int | None = None) -> str:
@@ -53,6 +62,8 @@ class Witness:
         self.seed = seed
         self.steps: list[str] = []
         self.step_hooks: list[StepHook] = []
+        self.observer: WitnessObserver | None = None
+        self.baseline_ledger_path: Path | None = None
 
     @property
     def start_url(self) -> str:
@@ -68,6 +79,13 @@ class Witness:
             for hook in self.step_hooks:
                 hooks.enter_context(hook(name, len(self.steps)))
             yield
+        if self.observer is not None:
+            self.observer.step_ended(name)
+
+    def moment(self, name: str, page: Any = None) -> None:
+        """A named point of the purchase (`buy`, `checkout-ready`, ...) for timing and screens."""
+        if self.observer is not None:
+            self.observer.moment(name, page)
 
     def link(self, kind: str, url: str) -> FlowRecord:
         """Record a link shown to the buyer (e.g. `invoice`) so its host's role is judged."""
@@ -79,8 +97,20 @@ class Witness:
             return []
         return [r for r in read_ledger(self.ledger_path) if r.test == self.test_id]
 
+    def baseline_records(self) -> list[FlowRecord]:
+        """The records of this test's replay on the baseline target, if it had one."""
+        path = self.baseline_ledger_path
+        if path is None or not path.exists():
+            return []
+        return [r for r in read_ledger(path) if (r.test or "").startswith(self.test_id + "#")]
+
     def judge(self) -> Verdict:
-        return judge(self.records(), self.profile, meta={"test": self.test_id, "seed": self.seed})
+        return judge(
+            self.records(),
+            self.profile,
+            meta={"test": self.test_id, "seed": self.seed},
+            baseline=self.baseline_records(),
+        )
 
     def assert_pass(self) -> Verdict:
         """Judge this test's flows; anything but `pass` fails the test with the evidence."""

@@ -27,11 +27,13 @@ from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.profile import load_profile
 from paywitness.redact import redact_url
+from paywitness.seamless.digest import displays_for, response_digest
 
 __all__ = ["STEP_NAME", "BackendRecorder"]
 
 STEP_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _META = "paywitness."
+_DIGEST_MAX_BODY = 2_000_000
 
 
 def _addr(addr: Any) -> str | None:
@@ -61,6 +63,8 @@ class BackendRecorder:
         self._owns_ledger = ledger is None
         # Extra masking for URLs (e.g. this run's canaries), set by the evidence layer.
         self.mask_text: Callable[[str], str] | None = None
+        # Records of these tests go to their own ledger (the pre-migration baseline run).
+        self.side_ledgers: dict[str, LedgerWriter] = {}
 
     # -- options (standalone use) -------------------------------------------------------------
     def load(self, loader: Loader) -> None:
@@ -105,8 +109,9 @@ class BackendRecorder:
         return f"{self.worker}-{next(self._seq):06d}"
 
     def write(self, record: FlowRecord) -> None:
-        if self.ledger is not None:
-            self.ledger.write(record)
+        ledger = self.side_ledgers.get(record.test or "", self.ledger)
+        if ledger is not None:
+            ledger.write(record)
 
     def set_step(self, step: str, *, source: str = "api") -> None:
         """Label the flows that start from now on; the change itself is recorded as a mark."""
@@ -273,6 +278,10 @@ class BackendRecorder:
             }
         if flow.websocket is not None:
             extra["websocket"] = True
+        if resp is not None and self.classifier is not None and self.classifier.profile.displays:
+            digest = _display_digest(self.classifier, host, req.method, req.path, resp)
+            if digest is not None:
+                extra["display_digest"] = digest
         ts_end = (
             resp.timestamp_end
             if resp is not None and resp.timestamp_end
@@ -306,6 +315,19 @@ class BackendRecorder:
         )
         flow.metadata[_META + "record_id"] = rec.id  # ties other addons' output to the record
         self.write(rec)
+
+
+def _display_digest(
+    classifier: Classifier, host: str, method: str, path: str, resp: http.Response
+) -> dict[str, Any] | None:
+    """Hashes of the display values a JSON response carried (see paywitness.seamless.digest)."""
+    specs = displays_for(classifier.profile.displays, host, method, path)
+    if not specs or "json" not in (resp.headers.get("content-type") or ""):
+        return None
+    body = resp.get_content(strict=False)
+    if not body or len(body) > _DIGEST_MAX_BODY:
+        return None
+    return response_digest(body, specs)
 
 
 addons = [BackendRecorder()]

@@ -1,5 +1,8 @@
 """Payment routing: every payment method, started in the social storefront, is paid in commerce.
 
+Runs once per payment method x device x locale (`--paywitness-device`, `--paywitness-locale`);
+the device and locale reach the browser context through pytest-playwright's own marker.
+
 The methods, their test instruments and the buyer's actions come from the profile's `flow`
 section, so the same scenario runs against any shop that a profile describes.
 """
@@ -23,6 +26,8 @@ def test_purchase_is_paid_in_commerce(
     paywitness_seed: int,
     buyer: Buyer,
     payment_method: str,
+    paywitness_device: str,
+    paywitness_locale: str,
 ) -> None:
     hints = paywitness_profile.flow
     assert hints is not None

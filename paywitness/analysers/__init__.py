@@ -5,22 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
+from paywitness.analysers.seamless import analyse_seamless
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 from paywitness.verdict import Analyser, AnalysisContext, Verdict
 
-__all__ = ["ANALYSERS", "analyse_payment", "judge"]
+__all__ = ["ANALYSERS", "analyse_merchant_ops", "analyse_payment", "analyse_seamless", "judge"]
 
-ANALYSERS: tuple[Analyser, ...] = (analyse_payment,)
+ANALYSERS: tuple[Analyser, ...] = (analyse_payment, analyse_merchant_ops, analyse_seamless)
 
 
 def judge(
-    records: Sequence[FlowRecord], profile: Profile, *, meta: dict[str, Any] | None = None
+    records: Sequence[FlowRecord],
+    profile: Profile,
+    *,
+    meta: dict[str, Any] | None = None,
+    baseline: Sequence[FlowRecord] = (),
 ) -> Verdict:
-    """Run every analyser over the records and decide the verdict."""
-    ctx = AnalysisContext(records=records, profile=profile, classifier=Classifier(profile))
+    """Run every analyser over the records (and the baseline run's) and decide the verdict."""
+    ctx = AnalysisContext(
+        records=records, profile=profile, classifier=Classifier(profile), baseline=baseline
+    )
     results = [a(ctx) for a in ANALYSERS]
     # Coverage qualifies every category; its checks sit with payment, the heaviest one.
     from paywitness.coverage import coverage_checks

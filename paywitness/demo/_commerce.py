@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from paywitness.demo._context import Context, company_app, url
 from paywitness.demo._orders import OrderApi, checkout_page, invoice_response
+from paywitness.demo._seamless_pages import SLOW_HANDOFF_S, login_page, standalone_checkout_page
 from paywitness.demo._store import MERCHANTS, OrderStore
 
-__all__ = ["build_commerce", "product_json"]
+__all__ = ["CatalogApi", "build_commerce", "product_json"]
 
 
 def product_json(product: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +48,9 @@ def thumbnail_svg(product: dict[str, Any]) -> str:
     )
 
 
-class _Catalog:
+class CatalogApi:
+    """Catalog, price and stock endpoints (commerce's; social's copy only under a violation)."""
+
     def __init__(self, store: OrderStore) -> None:
         self.store = store
 
@@ -102,12 +107,23 @@ def build_commerce(ctx: Context, store: OrderStore) -> web.Application:
     checkout = web.Application()
 
     async def checkout_handler(request: web.Request) -> web.Response:
+        mode = ctx.mode
+        if mode.has("slow-handoff"):
+            await asyncio.sleep(SLOW_HANDOFF_S)
+        if mode.has("extra-login") and "login_token" not in request.query:
+            raise web.HTTPFound("/login?" + urlencode({"next": request.path_qs}))
+        if request.query.get("standalone") == "1":
+            return standalone_checkout_page(request)
         return checkout_page(ctx, store, request, "commerce")
 
+    async def login_handler(request: web.Request) -> web.Response:
+        return login_page(request)
+
     checkout.router.add_get("/checkout", checkout_handler)
+    checkout.router.add_get("/login", login_handler)
 
     api = web.Application()
-    catalog = _Catalog(store)
+    catalog = CatalogApi(store)
     api.router.add_get("/api/products", catalog.products)
     api.router.add_get("/api/products/{sku}", catalog.product)
     api.router.add_get("/api/merchants", catalog.merchants)

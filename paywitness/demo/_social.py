@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from paywitness.demo._context import LOG_NOW, Context, company_app, origin, url
+from paywitness.demo._commerce import CatalogApi
+from paywitness.demo._context import LOG_NOW, Context, DemoMode, company_app, origin, url
 from paywitness.demo._orders import OrderApi, checkout_page, invoice_response
 from paywitness.demo._pages import html_page
 from paywitness.demo._store import MERCHANTS, OrderStore
@@ -89,6 +90,18 @@ class SocialState:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
+def _checkout_mode(mode: DemoMode) -> str:
+    """How the storefront shows the checkout: embedded, or one of the seamless violations."""
+    for violation, how in (
+        ("redirect-checkout", "redirect"),
+        ("popup-checkout", "popup"),
+        ("layout-shift", "inline"),
+    ):
+        if mode.has(violation) and not mode.baseline:
+            return how
+    return "modal"
+
+
 def _not_found() -> web.Response:
     return web.json_response({"error": "Not found."}, status=404)
 
@@ -99,6 +112,7 @@ class _Social:
         self.store = store
         self.state = state
         self.orders = OrderApi(ctx, store, "social")
+        self.catalog_copy = CatalogApi(store)
 
     # --- shop.social.test --------------------------------------------------------------------
     async def storefront(self, request: web.Request) -> web.Response:
@@ -114,11 +128,18 @@ class _Social:
             USER_HANDLE=user.handle,
             CONFIG_JSON={
                 "user": {"id": user.id, "name": user.name, "handle": user.handle},
-                "productsUrl": url("api.commerce.test", "/api/products"),
+                "productsUrl": url(
+                    "api.social.test" if mode.has("catalog-from-social") else "api.commerce.test",
+                    "/api/products",
+                ),
+                "checkoutMode": _checkout_mode(mode),
                 "checkoutUrl": url(
                     "shop.social.test" if mode.baseline else "checkout.commerce.test", "/checkout"
                 ),
-                "orderStatusUrl": url(tx, "/api/orders/status"),
+                "orderStatusUrl": url(
+                    "api.social.test" if mode.has("orders-from-social") else tx,
+                    "/api/orders/status",
+                ),
                 "socialApi": origin("api.social.test"),
                 "eventsUrl": url("events.social.test", "/e"),
                 "chatUrl": "wss://chat.social.test/ws",
@@ -187,9 +208,24 @@ class _Social:
         return await self.orders.create(request)
 
     async def order_status(self, request: web.Request) -> web.Response:
+        if self.ctx.mode.has("orders-from-social") and not self.ctx.mode.baseline:
+            # Social's own copy, taken when the order was created and never updated.
+            ids = [i for i in request.query.get("ids", "").split(",") if i][:50]
+            stale = [{**o, "status": "created"} for o in self.store.statuses(ids)]
+            return web.json_response({"orders": stale})
         if not self.ctx.mode.baseline:
             return _not_found()
         return await self.orders.status(request)
+
+    async def catalog(self, request: web.Request) -> web.StreamResponse:
+        """Social's copy of the catalog: only served with the catalog-from-social violation."""
+        if not self.ctx.mode.has("catalog-from-social"):
+            return _not_found()
+        if "sku" in request.match_info:
+            return await self.catalog_copy.product(request)
+        if request.method == "POST":
+            return await self.catalog_copy.quote(request)
+        return await self.catalog_copy.products(request)
 
     async def webhook(self, request: web.Request) -> web.Response:
         if not self.ctx.mode.baseline:
@@ -273,6 +309,9 @@ def build_social(ctx: Context, store: OrderStore, state: SocialState) -> web.App
     shop.router.add_get("/invoices/{order_id:[A-Z0-9-]+}{ext:(\\.pdf)?}", social.invoice)
 
     api = web.Application()
+    api.router.add_get("/api/products", social.catalog)
+    api.router.add_get("/api/products/{sku}", social.catalog)
+    api.router.add_post("/api/cart/quote", social.catalog)
     api.router.add_get("/api/me", social.me)
     api.router.add_get("/api/me/orders", social.my_orders)
     api.router.add_post("/api/me/orders", social.my_orders)

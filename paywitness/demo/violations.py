@@ -47,6 +47,41 @@ CATALOG: dict[str, Violation] = _catalog(
         "payment",
         "The confirmation's invoice link points to shop.social.test, which proxies commerce's.",
     ),
+    Violation(
+        "redirect-checkout",
+        "seamless",
+        "Buy sends the whole page to checkout.commerce.test instead of embedding the checkout.",
+    ),
+    Violation(
+        "popup-checkout",
+        "seamless",
+        "Buy opens the checkout in a new window on checkout.commerce.test.",
+    ),
+    Violation(
+        "layout-shift",
+        "seamless",
+        "The checkout is inserted into the page above the feed after it loads (CLS > 0.25).",
+    ),
+    Violation(
+        "slow-handoff",
+        "seamless",
+        "checkout.commerce.test answers the checkout page 3 s late.",
+    ),
+    Violation(
+        "extra-login",
+        "seamless",
+        "The checkout first sends the buyer to a commerce login page (401) before it continues.",
+    ),
+    Violation(
+        "orders-from-social",
+        "merchant_ops",
+        "The Orders tab reads api.social.test's own stale copy of the order status.",
+    ),
+    Violation(
+        "catalog-from-social",
+        "merchant_ops",
+        "Product price and stock come from api.social.test's copy of the catalog.",
+    ),
 )
 
 

@@ -23,9 +23,13 @@ def test_demo_passes_and_names_roles(tmp_path: Path) -> None:
     r = run("demo", "--output", str(out), "--seed", "7", "--method", "card")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "verdict: pass" in r.stdout
-    assert "payment-class flows: 4 (3 to commerce, 1 to gateway)" in r.stdout
+    # Two scenarios (payment routing, seamless); the baseline replay keeps its own ledger.
+    assert "payment-class flows: 8 (6 to commerce, 2 to gateway)" in r.stdout
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["verdict"] == "pass"
+    assert verdict["categories"]["seamless"]["status"] == "pass"
+    assert verdict["categories"]["merchant_ops"]["status"] == "pass"
+    assert (out / "baseline-ledger.jsonl").stat().st_size > 0
     assert verdict["meta"]["seed"] == 7
     assert (out / "ledger.jsonl").stat().st_size > 0
 
@@ -37,10 +41,13 @@ def test_payment_on_social_fails_with_the_offending_url(tmp_path: Path) -> None:
     assert "payment.role-not-allowed" in r.stdout
     assert "POST https://api.social.test/api/orders/" in r.stdout
     verdict = json.loads((out / "verdict.json").read_text())
-    (finding,) = verdict["findings"]
-    assert finding["category"] == "payment"
-    assert finding["evidence"][0]["role"] == "social"
-    assert finding["flow_ids"]
+    findings = verdict["findings"]
+    assert findings, "no finding"
+    # One per scenario that paid (payment routing, seamless); nothing else is wrong.
+    for finding in findings:
+        assert finding["category"] == "payment"
+        assert finding["evidence"][0]["role"] == "social"
+        assert finding["flow_ids"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,199 @@
+"""The figures of one scenario run, computed from its probe records (pure, no browser)."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from paywitness.ledger import FlowRecord
+
+__all__ = [
+    "BASELINE_SUFFIX",
+    "SCOPES",
+    "TIMINGS",
+    "RunFigures",
+    "cls_of",
+    "group_by_test",
+    "run_figures",
+]
+
+# Test id suffix of a scenario's replay on the pre-migration (baseline) target.
+BASELINE_SUFFIX = "#baseline"
+SCOPES = ("page", "frame")
+# (figure name, start moment, end moment): how long the buyer waited for each answer.
+TIMINGS: tuple[tuple[str, str, str], ...] = (
+    ("buy_to_checkout_ready_ms", "buy", "checkout-ready"),
+    ("pay_to_confirmation_ms", "pay", "confirmation"),
+)
+_SESSION_GAP_S = 1.0
+_SESSION_MAX_S = 5.0
+
+
+def cls_of(shifts: Iterable[tuple[float, float]]) -> float:
+    """CLS: the largest session window (gap < 1 s, span <= 5 s) of (time s, value) shifts."""
+    best = current = 0.0
+    first = last = None
+    for ts, value in sorted(shifts):
+        if (
+            first is None
+            or last is None
+            or ts - last > _SESSION_GAP_S
+            or ts - first > _SESSION_MAX_S
+        ):
+            first, current = ts, 0.0
+        current += value
+        last = ts
+        best = max(best, current)
+    return round(best, 4)
+
+
+@dataclass
+class RunFigures:
+    """What the buyer's browser went through in one scenario run."""
+
+    test: str
+    steps: list[str] = field(default_factory=list)
+    origins: list[tuple[str, str]] = field(default_factory=list)  # (step, origin), first page
+    documents: dict[str, int] = field(default_factory=dict)
+    actions: dict[str, int] = field(default_factory=dict)
+    popups: list[FlowRecord] = field(default_factory=list)
+    redirects: list[FlowRecord] = field(default_factory=list)
+    dialogs: list[FlowRecord] = field(default_factory=list)
+    logins: list[FlowRecord] = field(default_factory=list)
+    errors: list[FlowRecord] = field(default_factory=list)
+    cls: dict[str, float] = field(default_factory=dict)
+    cls_by_step: dict[tuple[str, str], float] = field(default_factory=dict)
+    lcp_ms: dict[str, float] = field(default_factory=dict)
+    inp_ms: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    screens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    observed: int = 0
+
+    def origin_set(self) -> set[str]:
+        return {o for _, o in self.origins}
+
+
+def group_by_test(records: Iterable[FlowRecord], *, strip: str = "") -> dict[str, list[FlowRecord]]:
+    """Records per test id (probe records, step marks, HTTP flows), `strip` removed from the ids."""
+    out: dict[str, list[FlowRecord]] = defaultdict(list)
+    for r in records:
+        if r.kind in ("client", "mark", "http") and r.test:
+            out[r.test.removesuffix(strip) if strip else r.test].append(r)
+    return dict(out)
+
+
+class _Steps:
+    """Which step a moment in time belonged to, from the step marks."""
+
+    def __init__(self, records: Sequence[FlowRecord]) -> None:
+        marks = sorted((r.ts_start, r.step) for r in records if r.kind == "mark")
+        self._times = [t for t, _ in marks]
+        self._names = [s for _, s in marks]
+
+    def at(self, ts: float, fallback: str) -> str:
+        i = bisect.bisect_right(self._times, ts) - 1
+        return self._names[i] if i >= 0 else fallback
+
+    def order(self) -> list[str]:
+        seen: list[str] = []
+        for s in self._names:
+            if s not in seen and s != "unlabelled":
+                seen.append(s)
+        return seen
+
+
+def _moments(records: Sequence[FlowRecord]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for r in records:
+        if r.extra.get("probe") == "moment":
+            out.setdefault(str(r.extra.get("name")), r.ts_start)
+    return out
+
+
+def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
+    """Reduce one run's probe records to the figures the seamless checks compare."""
+    steps = _Steps(records)
+    fig = RunFigures(test=test, steps=steps.order())
+    shifts: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+    lcp: dict[tuple[str, str], float] = {}
+    interactions: dict[tuple[str, str, Any], float] = {}
+    feedback: list[tuple[float, float]] = []
+    last_input: dict[str, str] = {}
+    documents_ms: dict[str, float] = {}
+    for r in sorted(records, key=lambda r: r.ts_start):
+        if r.kind == "http" and "html" in (r.content_type or "") and r.role != "browser":
+            # Server side of the hand-off, as the proxy timed it: CPU noise in the browser or
+            # the driver does not reach it, a back end answering late does.
+            step = steps.at(r.ts_start, r.step)
+            documents_ms[step] = max(documents_ms.get(step, 0.0), (r.ts_end - r.ts_start) * 1000)
+        if r.kind != "client":
+            continue
+        fig.observed += 1
+        e = r.extra
+        probe = e.get("probe")
+        step = steps.at(r.ts_start, r.step)
+        scope = str(e.get("scope", "page"))
+        if probe == "address" and e.get("origin") and e.get("page") == 0:
+            fig.origins.append((step, str(e["origin"])))
+        elif probe == "document":
+            fig.documents[step] = fig.documents.get(step, 0) + 1
+        elif probe == "popup":
+            fig.popups.append(r)
+        elif probe == "redirect" and e.get("cross_origin") and e.get("main"):
+            fig.redirects.append(r)
+        elif probe == "dialog":
+            fig.dialogs.append(r)
+        elif probe in ("auth-prompt", "login-page"):
+            fig.logins.append(r)
+        elif probe in ("page-error", "console-error"):
+            fig.errors.append(r)
+        elif probe == "request-failed" and not e.get("aborted") and r.role != "browser":
+            fig.errors.append(r)
+        elif probe == "action":
+            target = f"{e.get('page')}/{e.get('depth')}/{e.get('target')}"
+            if e.get("kind") == "input" and last_input.get(step) == target:
+                continue  # one field filled = one action, however many input events it fired
+            last_input[step] = target if e.get("kind") == "input" else ""
+            fig.actions[step] = fig.actions.get(step, 0) + 1
+        elif probe == "vital":
+            metric, value = e.get("metric"), float(e.get("value") or 0.0)
+            if metric == "layout-shift" and not e.get("recent_input"):
+                shifts[scope].append((step, r.ts_start, value))
+            elif metric == "lcp":
+                key = (scope, f"{e.get('page')}:{r.url}")
+                lcp[key] = max(lcp.get(key, 0.0), value)
+            elif metric == "interaction":
+                ikey = (scope, f"{e.get('page')}:{r.url}", e.get("interaction"))
+                interactions[ikey] = max(interactions.get(ikey, 0.0), value)
+        elif probe == "feedback":
+            feedback.append((r.ts_start, float(e.get("value") or 0.0)))
+        elif probe == "screen-diff":
+            fig.screens[str(e.get("name"))] = dict(e)
+    for scope in SCOPES:
+        fig.cls[scope] = cls_of((t, v) for _, t, v in shifts.get(scope, []))
+        for step in {s for s, _, _ in shifts.get(scope, [])}:
+            fig.cls_by_step[(scope, step)] = cls_of(
+                (t, v) for s, t, v in shifts[scope] if s == step
+            )
+        fig.lcp_ms[scope] = round(max((v for (s, _), v in lcp.items() if s == scope), default=0.0))
+        fig.inp_ms[scope] = round(
+            max((v for (s, _, _), v in interactions.items() if s == scope), default=0.0)
+        )
+    if "checkout" in documents_ms:
+        fig.timings_ms["checkout_document_ms"] = round(documents_ms["checkout"])
+    moments = _moments(records)
+    for name, start, end in TIMINGS:
+        if start in moments and end in moments:
+            fig.timings_ms[name] = round((moments[end] - moments[start]) * 1000)
+    if "pay" in moments:
+        after = [v for t, v in feedback if t >= moments["pay"]]
+        if after:
+            fig.timings_ms["pay_to_first_feedback_ms"] = round(after[0])
+    for name, t_open in moments.items():
+        if name.endswith("-open") and name.removesuffix("-open") + "-ready" in moments:
+            tab = name.removesuffix("-open")
+            fig.timings_ms[f"open_{tab}_tab_ms"] = round((moments[tab + "-ready"] - t_open) * 1000)
+    return fig

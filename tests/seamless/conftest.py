@@ -1,0 +1,45 @@
+"""Fixtures for the seamless tests: the session's demo shop, reconfigured live per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paywitness.ledger import LedgerWriter
+from paywitness.pytest_fixtures import Target
+from paywitness.witness import Witness
+from proxy_addons.backend_recorder import BackendRecorder
+
+
+@pytest.fixture
+def own_ledger(
+    witness: Witness, paywitness_recorder: BackendRecorder, tmp_path: Path
+) -> Iterator[Path]:
+    """This test's records go to its own ledger, so the session's run verdict never sees them."""
+    path = tmp_path / "ledger.jsonl"
+    ledger = LedgerWriter(path)
+    paywitness_recorder.side_ledgers[witness.test_id] = ledger
+    witness.ledger_path = path
+    try:
+        yield path
+    finally:
+        paywitness_recorder.side_ledgers.pop(witness.test_id, None)
+        ledger.close()
+
+
+@pytest.fixture
+def demo_violation(paywitness_target: Target) -> Iterator[object]:
+    """Switch the session's demo shop to a violation for one test (and back afterwards)."""
+    demo = paywitness_target.demo
+    if demo is None:
+        pytest.skip("needs the built-in demo shop")
+
+    def switch(name: str) -> None:
+        demo.configure(violations=[name])
+
+    try:
+        yield switch
+    finally:
+        demo.configure()
