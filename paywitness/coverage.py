@@ -54,7 +54,11 @@ class ClientWatch:
             role, rule, pay = c.role, c.rule, c.payment_class
         else:
             role, rule, pay = "unknown", "", None
-        extra: dict[str, Any] = {"outcome": outcome, "resource_type": request.resource_type}
+        extra: dict[str, Any] = {
+            "probe": "request",  # beside the seamless probe's own `client` records
+            "outcome": outcome,
+            "resource_type": request.resource_type,
+        }
         if outcome == "failed":
             extra["failure"] = request.failure
         if request.service_worker is not None:
@@ -98,7 +102,9 @@ def _bypassed(records: list[FlowRecord]) -> tuple[list[FlowRecord], list[FlowRec
         seen = Counter(_key(r) for r in recs if r.kind in ("http", "websocket"))
         ever = set(seen)
         for c in recs:
-            if c.kind != "client" or c.role in _EXCLUDED_ROLES:
+            if c.kind != "client" or c.extra.get("probe") != "request":
+                continue
+            if c.role in _EXCLUDED_ROLES:
                 continue
             if c.extra.get("outcome") != "finished":
                 continue  # a failed request reached no one; nothing was hidden from the proxy
@@ -123,7 +129,7 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
     records = list(ctx.records)
     if not policy.enabled:
         return [], []
-    if not any(r.kind == "client" for r in records):
+    if not any(r.kind == "client" and r.extra.get("probe") == "request" for r in records):
         note = "coverage not measured: no browser-side records (e.g. a phone or stored bundle)"
         return [Check("coverage.measured", "payment", "not_observed", note, required=False)], []
     judged, missing = _bypassed(records)

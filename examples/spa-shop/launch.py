@@ -41,6 +41,9 @@ class Shop:
     async def spa(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html")
 
+    async def favicon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)  # no icon, and no 404 in the buyer's console
+
     async def app_js(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "app.js")
 
@@ -133,6 +136,7 @@ def build_apps(shop: Shop) -> dict[str, web.Application]:
     r = {h: app.router for h, app in subs.items()}
     r["www.sosmed.example"].add_get("/", shop.spa)
     r["www.sosmed.example"].add_get("/app.js", shop.app_js)
+    r["www.sosmed.example"].add_get("/favicon.ico", shop.favicon)
     r["px.sosmed.example"].add_get("/px.js", shop.px_js)
     r["px.sosmed.example"].add_post("/collect", shop.collect)
     r["px.sosmed.example"].add_post("/v1/payments", shop.leaked)

@@ -36,7 +36,7 @@ def _rec(i, kind, method, host, path, pay=None, role="commerce", **extra):
         payment_class=pay,
         status=200 if kind == "http" else None,
         test="t::x",
-        extra=extra,
+        extra={**extra, "probe": "request"} if kind == "client" else extra,
     )
 
 
@@ -63,7 +63,7 @@ def test_full_coverage_passes(write_profile):
 
     profile = load_profile(write_profile(PROFILE_TEXT))
     v = judge(_journey(bypass_status=False), profile)
-    assert v.verdict == "pass", v.reasons
+    assert v.categories["payment"].status == "pass", v.reasons
     figures = v.categories["payment"].observed["coverage"]["coverage.overall"]
     assert (figures["seen"], figures["requested"]) == (4, 4)  # noise and failures left out
 
@@ -88,4 +88,6 @@ def test_without_client_records_coverage_is_not_required(write_profile):
 
     profile = load_profile(write_profile(PROFILE_TEXT))
     recs = [r for r in _journey(False) if r.kind != "client"]
-    assert judge(recs, profile).verdict == "pass"
+    payment = judge(recs, profile).categories["payment"]
+    assert payment.status == "pass"
+    assert [c.status for c in payment.checks if c.id.startswith("coverage")] == ["not_observed"]
