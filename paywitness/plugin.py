@@ -88,6 +88,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Only run these payment methods of the profile's flow (repeatable)",
     )
     group.addoption(
+        "--paywitness-resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    group.addoption(
         "--paywitness-device",
         action="append",
         default=[],
@@ -192,6 +199,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from paywitness import pytest_fixtures
 
     config.pluginmanager.register(pytest_fixtures, "paywitness.pytest_fixtures")
+    from paywitness import scenario
+
+    config.pluginmanager.register(scenario, "paywitness.scenario")
     from paywitness.evidence import pytest_evidence
 
     config.pluginmanager.register(pytest_evidence, "paywitness.evidence")

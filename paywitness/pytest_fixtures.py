@@ -84,11 +84,20 @@ def paywitness_profile(paywitness_run: RunContext) -> Profile:
 
 @pytest.fixture(scope="session")
 def paywitness_target(
-    paywitness_run: RunContext, tmp_path_factory: pytest.TempPathFactory
+    paywitness_run: RunContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Target]:
     """The target: the built-in demo shop (started here, once per worker) or the profile's."""
     if not paywitness_run.demo:
-        yield Target()
+        from paywitness.target import host_overrides
+
+        resolve = request.config.getoption("--paywitness-resolve")
+        try:
+            overrides = host_overrides(paywitness_run.profile, resolve)
+        except ConfigError as e:
+            raise pytest.UsageError(f"paywitness: {e}") from e
+        yield Target(host_map=overrides)
         return
     from paywitness.demo import DemoShop
 
@@ -315,6 +324,11 @@ def witness(
         str(m.args[0]) for m in request.node.iter_markers("paywitness_category") if m.args
     )
     w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
+    if "context" in request.fixturenames:
+        # What the browser itself requested, to compare with what the proxy saw (coverage).
+        from paywitness.coverage import ClientWatch
+
+        ClientWatch(paywitness_recorder).watch(request.getfixturevalue("context"))
     try:
         yield w
     finally:

@@ -24,6 +24,7 @@ from mitmproxy.addonmanager import Loader
 
 from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.errors import ProfileError
+from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.profile import load_profile
 from paywitness.redact import redact_url
@@ -256,14 +257,23 @@ class BackendRecorder:
         default_port = {"http": 80, "https": 443}.get(scheme)
         netloc = host if port == default_port else f"{host}:{port}"
         url = f"{scheme}://{netloc}{req.path}"
+        certs = flow.server_conn.certificate_list
+        identity = ServerIdentity(
+            address=_addr(flow.server_conn.peername),
+            organization=certs[0].organization if certs else None,
+            headers=dict(resp.headers) if resp is not None else {},
+        )
+        mismatch = None
         if self.classifier is not None:
-            c = self.classifier.classify(host, req.method, req.path)
-            role, rule, pay = c.role, c.rule, c.payment_class
+            c = self.classifier.classify(host, req.method, req.path, identity)
+            role, rule, pay, mismatch = c.role, c.rule, c.payment_class, c.identity_mismatch
         else:
             role, rule, pay = "unknown", "", None
         if flow.metadata.get(_META + "blocked") and role == "unknown":
             role, rule = "browser", "unmapped-host-blocked"
         extra: dict[str, Any] = {}
+        if mismatch is not None:
+            extra["identity_mismatch"] = mismatch
         authority = flow.metadata.get(_META + "authority")
         if authority and authority != host and not flow.metadata.get(_META + "mapped_to"):
             extra["host_mismatch"] = {"host_header": host, "authority": authority}
@@ -275,7 +285,6 @@ class BackendRecorder:
             extra["client_tls"] = flow.client_conn.tls_version
         if flow.server_conn.tls_version:
             extra["server_tls"] = flow.server_conn.tls_version
-        certs = flow.server_conn.certificate_list
         if certs:
             leaf = certs[0]
             extra["server_cert"] = {

@@ -42,4 +42,14 @@ def judge(
     ctx = AnalysisContext(
         records=records, profile=profile, classifier=Classifier(profile), baseline=baseline
     )
-    return Verdict.decide((a(ctx) for a in ANALYSERS), meta=meta)
+    results = [a(ctx) for a in ANALYSERS]
+    # Coverage qualifies every category; its checks sit with payment, the heaviest one.
+    from paywitness.coverage import coverage_checks
+
+    checks, findings = coverage_checks(ctx)
+    # Several analysers judge payment (routing, resilience): coverage joins the first, once.
+    payment = next(r for r in results if r.category == "payment")
+    payment.checks += checks
+    payment.findings += findings
+    payment.observed["coverage"] = {c.id: c.figures for c in checks}
+    return Verdict.decide(results, meta=meta)

@@ -39,6 +39,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "The checkout sends the pay call to api.social.test, which forwards it to commerce.",
     ),
     Violation(
+        "commerce-host-on-social-server",
+        "payment",
+        "api.commerce.test is answered by social's server (its certificate is valid for the name "
+        "but issued to Social Demo Co), which relays to commerce: only identity shows it.",
+    ),
+    Violation(
         "invoice-on-social",
         "payment",
         "The confirmation's invoice link points to shop.social.test, which proxies commerce's.",
