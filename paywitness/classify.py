@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from paywitness.identity import ServerIdentity, identity_matches
 from paywitness.patterns import host_matches, path_matches
 from paywitness.profile import Profile
 
-__all__ = ["MARKER_HOST", "Classification", "Classifier"]
+__all__ = ["MARKER_HOST", "Classification", "Classifier", "ServerIdentity"]
 
 # Step marks and other control requests go to this name (RFC 6761: `.invalid` never resolves);
 # the recorder answers them itself and they never reach a target.
@@ -19,6 +21,7 @@ class Classification:
     role: str
     rule: str
     payment_class: str | None
+    identity_mismatch: dict[str, Any] | None = None
 
 
 class Classifier:
@@ -60,9 +63,40 @@ class Classifier:
                 return ep.name
         return None
 
-    def classify(self, host: str, method: str, path: str) -> Classification:
+    def role_of_identity(self, identity: ServerIdentity) -> tuple[str, str] | None:
+        """The first role whose identity rules the server's identity satisfies, if any."""
+        for i, role in enumerate(self.profile.roles):
+            if role.identity is not None and identity_matches(role.identity, identity):
+                return role.name, f"roles[{i}].identity"
+        return None
+
+    def classify(
+        self, host: str, method: str, path: str, identity: ServerIdentity | None = None
+    ) -> Classification:
+        """Role by name; where the server's identity says otherwise, by identity (and say so)."""
         role, rule = self.role_of(host)
+        mismatch: dict[str, Any] | None = None
+        if identity is not None and role not in ("browser", "paywitness"):
+            role, rule, mismatch = self._by_identity(host, role, rule, identity)
         pay = (
             None if role in ("browser", "paywitness") else self.payment_endpoint(host, method, path)
         )
-        return Classification(role=role, rule=rule, payment_class=pay)
+        return Classification(role=role, rule=rule, payment_class=pay, identity_mismatch=mismatch)
+
+    def _by_identity(
+        self, host: str, role: str, rule: str, identity: ServerIdentity
+    ) -> tuple[str, str, dict[str, Any] | None]:
+        found = self.role_of_identity(identity)
+        if found is not None and found[0] == role:
+            return role, rule, None
+        spec = next((r for r in self.profile.roles if r.name == role), None)
+        if found is None and not (spec and spec.identity and spec.identity.require):
+            return role, rule, None
+        new_role, new_rule = found if found is not None else ("unknown", "identity-required")
+        mismatch = {
+            "hostname": host,
+            "name_role": role,
+            "identity_role": new_role,
+            "server_identity": identity.describe(),
+        }
+        return new_role, new_rule, mismatch

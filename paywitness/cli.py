@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from paywitness.errors import ConfigError, PaywitnessError
+from paywitness.patterns import host_matches
 
 __all__ = ["main"]
 
@@ -67,9 +68,33 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("bundles", nargs="+", metavar="BUNDLE", help="Shard output folders")
     merge.add_argument("--output", required=True, metavar="DIR", help="New folder to write")
 
-    run = sub.add_parser("run", help="Run the standard scenarios against a target profile")
+    run = sub.add_parser(
+        "run",
+        help="Run the standard scenarios against a target profile",
+        fromfile_prefix_chars="@",
+    )
     run.add_argument("--profile", required=True, metavar="PATH", help="Target profile (YAML)")
+    run.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    run.add_argument(
+        "--scenarios",
+        metavar="PATH",
+        help="Run these scenario files or folders instead of the standard scenarios",
+    )
     _common(run)
+
+    from paywitness.profile_cli import add_profile_parser
+
+    add_profile_parser(sub)
+
+    drift = sub.add_parser("drift", help="List what appeared or disappeared between two runs")
+    drift.add_argument("bundle_a", metavar="BUNDLE_A", help="Earlier evidence bundle")
+    drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
 
     verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
     verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
@@ -147,7 +172,8 @@ def _matrix(ns: argparse.Namespace) -> int:
 
 
 def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
-    args = [str(_scenarios_dir()), f"--paywitness-output={output}", "-p", "no:cacheprovider"]
+    scenarios = getattr(ns, "scenarios", None) or str(_scenarios_dir())
+    args = [scenarios, f"--paywitness-output={output}", "-p", "no:cacheprovider"]
     if ns.command == "demo":
         args.append("--paywitness-demo")
         args += [f"--paywitness-violation={v}" for v in ns.violation]
@@ -155,6 +181,7 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
             args.append("--paywitness-baseline")
     else:
         args.append(f"--paywitness-profile={ns.profile}")
+        args += [f"--paywitness-resolve={r}" for r in ns.resolve]
     if ns.seed is not None:
         args.append(f"--paywitness-seed={ns.seed}")
     if ns.browser:
@@ -179,6 +206,31 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
     return args + evidence_pytest_args(output, extra, allure=ns.command == "demo") + extra
 
 
+def _check_reachable(start_url: str, overrides: Sequence[str] = ()) -> None:
+    """Fail fast (seconds, not a browser timeout) when nobody answers at the start URL's host
+    (or at the address a host override sends it to)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from proxy_addons.host_map import parse_host_map
+
+    u = urlsplit(start_url)
+    host = u.hostname or ""
+    port = u.port or (443 if u.scheme == "https" else 80)
+    for entry in parse_host_map(list(overrides)):
+        if host_matches(entry.pattern, host):
+            host, port = entry.host, entry.port
+            break
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as e:
+        raise ConfigError(
+            f"the target's start URL {start_url} cannot be reached ({host}:{port}: "
+            f"{e.strerror or e}); check the profile's start_url, that the shop is up and that "
+            "this machine can reach it"
+        ) from e
+
+
 def _preflight(ns: argparse.Namespace) -> Path:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
@@ -195,7 +247,13 @@ def _preflight(ns: argparse.Namespace) -> Path:
                 "--baseline and --violation both change the demo shop; use one at a time"
             )
     else:
-        load_profile(ns.profile)
+        profile = load_profile(ns.profile)
+        from paywitness.target import host_overrides
+
+        overrides = host_overrides(profile, ns.resolve)
+        if ns.scenarios and not Path(ns.scenarios).exists():
+            raise ConfigError(f"--scenarios {ns.scenarios} does not exist; pass a file or folder")
+        _check_reachable(profile.start_url, overrides)
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
     if find_chromium(ns.browser) is None:
@@ -245,6 +303,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list_violations()
         if ns.command == "matrix":
             return _matrix(ns)
+        if ns.command == "profile":
+            from paywitness.profile_cli import profile_main
+
+            return profile_main(ns)
+        if ns.command == "drift":
+            from paywitness.inventory import drift_main
+
+            return drift_main(ns.bundle_a, ns.bundle_b)
         if ns.command == "merge":
             from paywitness.merge import merge_bundles
 

@@ -30,7 +30,8 @@ _CHECKOUT_LOOKS = 75
 
 
 class _Witness(Protocol):
-    start_url: str
+    @property
+    def start_url(self) -> str: ...
 
     def step(self, name: str) -> AbstractContextManager[None]: ...
 

@@ -88,6 +88,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Only run these payment methods of the profile's flow (repeatable)",
     )
     group.addoption(
+        "--paywitness-resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    group.addoption(
         "--paywitness-device",
         action="append",
         default=[],
@@ -180,6 +187,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "payment_method(name): the payment method a scenario pays with"
     )
+    config.addinivalue_line(
+        "markers",
+        "faults(*rules): fault rules the proxy injects during this test only "
+        "(e.g. 'role=gateway endpoint=charge status=502 first=1')",
+    )
     try:
         config.stash[RUN_KEY] = _resolve_run(config)
     except ConfigError as e:
@@ -187,6 +199,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from paywitness import pytest_fixtures
 
     config.pluginmanager.register(pytest_fixtures, "paywitness.pytest_fixtures")
+    from paywitness import scenario
+
+    config.pluginmanager.register(scenario, "paywitness.scenario")
     from paywitness.evidence import pytest_evidence
 
     config.pluginmanager.register(pytest_evidence, "paywitness.evidence")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -25,6 +27,7 @@ __all__ = [
     "DEFAULT_DATA_ALLOWED",
     "ROLE_NAMES",
     "Action",
+    "CoveragePolicy",
     "DataPolicy",
     "DisplayEndpoint",
     "DisplaySpec",
@@ -32,7 +35,9 @@ __all__ = [
     "FieldSpec",
     "FlowHints",
     "GatePolicy",
+    "IdentitySpec",
     "MethodHints",
+    "NoiseSpec",
     "PaymentPolicy",
     "Profile",
     "RoleName",
@@ -63,12 +68,55 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError as e:
+        raise ValueError(
+            f"{value!r} is not an IP address or CIDR range (e.g. '203.0.113.0/24' or '10.0.0.7')"
+        ) from e
+
+
+Network = Annotated[str, AfterValidator(_network)]
+
+
+class IdentitySpec(_Model):
+    """Who really answers for a role: what the server dialled proves, whatever its name says.
+
+    Every kind listed must match (organisation among `organizations`, address within one of
+    `networks`, every header of `headers` matching its glob); kinds left empty are not checked.
+    """
+
+    organizations: list[str] = Field(
+        default_factory=list,
+        description="Subject organisation (O=) of the upstream TLS certificate, exact",
+    )
+    networks: list[Network] = Field(
+        default_factory=list, description="IP addresses or CIDR ranges of the server dialled"
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Response header name -> glob its value must match (e.g. server: 'toko-*')",
+    )
+    require: bool = Field(
+        default=False,
+        description="A host of this role whose server identity does not match is not this role",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> IdentitySpec:
+        if not (self.organizations or self.networks or self.headers):
+            raise ValueError("identity lists none of organizations, networks, headers")
+        return self
+
+
 class RoleSpec(_Model):
     """One logical back end and the hosts that belong to it."""
 
     name: RoleName
     hosts: list[HostPattern] = Field(min_length=1)
     description: str = ""
+    identity: IdentitySpec | None = None
 
 
 class EndpointSpec(_Model):
@@ -108,6 +156,8 @@ class PaymentPolicy(_Model):
     endpoints: list[EndpointSpec] = Field(min_length=1)
     invoice_endpoint: str | None = "invoice"
     minimum_flows: int = Field(default=1, ge=1)
+    # The endpoint that moves money (double charges are counted on it); default: `charge`.
+    charge_endpoint: str | None = None
 
     @model_validator(mode="after")
     def _social_never_allowed(self) -> PaymentPolicy:
@@ -120,6 +170,11 @@ class PaymentPolicy(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"endpoint names must be unique, repeated: {', '.join(dupes)}")
+        if self.charge_endpoint is not None and self.charge_endpoint not in names:
+            raise ValueError(
+                f"charge_endpoint {self.charge_endpoint!r} names no endpoint "
+                f"(known: {', '.join(names)}; or leave it out)"
+            )
         if self.invoice_endpoint is not None and self.invoice_endpoint not in names:
             raise ValueError(
                 f"invoice_endpoint {self.invoice_endpoint!r} names no endpoint "
@@ -311,6 +366,28 @@ class NoiseSpec(_Model):
     hosts: list[HostPattern] = Field(default_factory=list)
 
 
+class CoveragePolicy(_Model):
+    """How much of what the browser requested the proxy must have seen for a verdict."""
+
+    payment_class: float = Field(default=1.0, ge=0.0, le=1.0)
+    overall: float = Field(default=0.99, ge=0.0, le=1.0)
+    enabled: bool = True
+
+
+def _override_target(value: str) -> str:
+    u = urlsplit(value)
+    try:
+        port = u.port
+    except ValueError:
+        port = None
+    if u.scheme not in ("http", "https") or not u.hostname or port is None:
+        raise ValueError(f"{value!r} is not SCHEME://ADDRESS:PORT (e.g. 'https://127.0.0.1:8443')")
+    return value
+
+
+OverrideTarget = Annotated[str, AfterValidator(_override_target)]
+
+
 GateCategory = Literal["payment", "data", "merchant_ops", "seamless"]
 GateSeverity = Literal["critical", "major", "minor", "info"]
 _SEVERITIES: tuple[GateSeverity, ...] = ("critical", "major", "minor", "info")
@@ -354,7 +431,7 @@ class DataPolicy(_Model):
 class Profile(_Model):
     """A target: its roles, payment policy, browser noise and purchase flow hints."""
 
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 1
     name: str = Field(min_length=1)
     description: str = ""
     start_url: str
@@ -364,8 +441,23 @@ class Profile(_Model):
     flow: FlowHints | None = None
     gate: GatePolicy = Field(default_factory=GatePolicy)
     data: DataPolicy = Field(default_factory=DataPolicy)
+    host_overrides: dict[HostPattern, OverrideTarget] = Field(
+        default_factory=dict,
+        description="Like curl --resolve: HOST -> SCHEME://ADDRESS:PORT the proxy dials instead",
+    )
+    coverage: CoveragePolicy = Field(default_factory=CoveragePolicy)
     seamless: SeamlessPolicy = Field(default_factory=SeamlessPolicy)
     displays: list[DisplaySpec] = Field(default_factory=list)
+    # Fault rules applied to the whole run (see paywitness.faults for the syntax).
+    faults: list[str] = Field(default_factory=list)
+
+    @field_validator("faults")
+    @classmethod
+    def _faults_parse(cls, faults: list[str]) -> list[str]:
+        from paywitness.faults import parse_fault_rules
+
+        parse_fault_rules(faults)
+        return faults
 
     @field_validator("start_url")
     @classmethod

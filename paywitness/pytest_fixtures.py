@@ -29,6 +29,7 @@ from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.canary_watch import CanaryWatch
+from proxy_addons.fault_injector import FaultInjector
 from proxy_addons.har_capture import HarCapture
 from proxy_addons.host_map import HostMap
 
@@ -48,6 +49,8 @@ __all__ = [
     "connect_options",
     "paywitness_baseline",
     "paywitness_device",
+    "paywitness_fault_injector",
+    "paywitness_faults_marker",
     "paywitness_locale",
     "paywitness_probe",
     "paywitness_profile",
@@ -84,11 +87,20 @@ def paywitness_profile(paywitness_run: RunContext) -> Profile:
 
 @pytest.fixture(scope="session")
 def paywitness_target(
-    paywitness_run: RunContext, tmp_path_factory: pytest.TempPathFactory
+    paywitness_run: RunContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Target]:
     """The target: the built-in demo shop (started here, once per worker) or the profile's."""
     if not paywitness_run.demo:
-        yield Target()
+        from paywitness.target import host_overrides
+
+        resolve = request.config.getoption("--paywitness-resolve")
+        try:
+            overrides = host_overrides(paywitness_run.profile, resolve)
+        except ConfigError as e:
+            raise pytest.UsageError(f"paywitness: {e}") from e
+        yield Target(host_map=overrides)
         return
     from paywitness.demo import DemoShop
 
@@ -127,11 +139,48 @@ def paywitness_recorder(paywitness_run: RunContext) -> Iterator[BackendRecorder]
 
 
 @pytest.fixture(scope="session")
+def paywitness_fault_injector(paywitness_run: RunContext) -> FaultInjector:
+    """The proxy's fault injector: the profile's `faults` and the demo violations' own."""
+    from paywitness.faults import parse_fault_rules
+
+    texts = list(paywitness_run.profile.faults)
+    if paywitness_run.violations:
+        from paywitness.demo.violations import get_violation
+
+        texts += [f for v in paywitness_run.violations for f in get_violation(v).faults]
+    return FaultInjector(
+        classifier=Classifier(paywitness_run.profile), rules=parse_fault_rules(texts)
+    )
+
+
+@pytest.fixture(autouse=True)
+def paywitness_faults_marker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Apply `@pytest.mark.faults(RULE, ...)` to the running proxy for this test only."""
+    rules_text = [r for m in request.node.iter_markers("faults") for r in m.args]
+    if not rules_text:
+        yield
+        return
+    from paywitness.faults import parse_fault_rules
+
+    try:
+        rules = parse_fault_rules(rules_text)
+    except ValueError as e:
+        pytest.fail(f"paywitness: @pytest.mark.faults: {e}", pytrace=False)
+    injector: FaultInjector = request.getfixturevalue("paywitness_fault_injector")
+    injector.set_test_rules(rules)
+    try:
+        yield
+    finally:
+        injector.clear_test_rules()
+
+
+@pytest.fixture(scope="session")
 def paywitness_proxy(
     paywitness_target: Target,
     paywitness_recorder: BackendRecorder,
     paywitness_har_capture: HarCapture,
     paywitness_canary_watch: CanaryWatch,
+    paywitness_fault_injector: FaultInjector,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ProxyRunner]:
     """The intercepting proxy (mitmproxy in-process, port 0) with the recorder and host map."""
@@ -143,8 +192,15 @@ def paywitness_proxy(
         options["ssl_verify_upstream_trusted_ca"] = str(paywitness_target.upstream_ca)
     # The CA is made per run in a private confdir: nothing is installed system-wide.
     proxy = ProxyRunner(
-        # The canary watch runs first: the recorder puts its hits into each record.
-        [paywitness_canary_watch, paywitness_recorder, HostMap(), paywitness_har_capture],
+        # The injector first (the recorder then sees the fault it injected), then the canary
+        # watch (the recorder puts its hits into each record).
+        [
+            paywitness_fault_injector,
+            paywitness_canary_watch,
+            paywitness_recorder,
+            HostMap(),
+            paywitness_har_capture,
+        ],
         confdir=tmp_path_factory.mktemp("proxy-ca"),
         options=options,
     )
@@ -283,6 +339,11 @@ def witness(
     w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
     w.step_hooks.append(paywitness_client_channels.step_hook)  # browser storage as it ends
     w.plant_hooks.append(paywitness_data.plant)
+    if "context" in request.fixturenames:
+        # What the browser itself requested, to compare with what the proxy saw (coverage).
+        from paywitness.coverage import ClientWatch
+
+        ClientWatch(paywitness_recorder).watch(request.getfixturevalue("context"))
     try:
         yield w
     finally:

@@ -120,12 +120,16 @@ class RunContext:
         paths = self.ledger_paths()
         if not paths:
             return None
+        records = read_ledgers(paths)
         verdict = judge(
-            read_ledgers(paths),
+            records,
             self.profile,
             meta={**self.meta(), **(extra_meta or {})},
             baseline=read_ledgers(sorted(self.output.glob(BASELINE_LEDGER_GLOB))),
         )
+        from paywitness.inventory import write_inventory
+
+        write_inventory(self.output, records)
         if unfinished and verdict.verdict == "pass":
             verdict.verdict = "inconclusive"
             verdict.reasons.append(

@@ -63,7 +63,10 @@ class CategoryResult:
 
     @property
     def status(self) -> VerdictName | Literal["not_judged"]:
-        if not self.checks:
+        if not self.checks or (
+            all(c.status == "not_observed" for c in self.checks)
+            and not any(c.required for c in self.checks)
+        ):
             return "not_judged"
         if any(c.status == "fail" for c in self.checks):
             return "fail"
@@ -114,7 +117,14 @@ class Verdict:
     def decide(
         cls, results: Iterable[CategoryResult], *, meta: dict[str, Any] | None = None
     ) -> Verdict:
-        cats = {r.category: r for r in results}
+        cats: dict[Category, CategoryResult] = {}
+        for r in results:
+            if r.category in cats:  # several analysers may judge one category
+                cats[r.category].checks.extend(r.checks)
+                cats[r.category].findings.extend(r.findings)
+                cats[r.category].observed.update(r.observed)
+            else:
+                cats[r.category] = r
         statuses = {name: c.status for name, c in cats.items()}
         reasons: list[str] = []
         if any(s == "fail" for s in statuses.values()):

@@ -10,6 +10,7 @@ Standalone: mitmdump -s proxy_addons/backend_recorder.py \
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import threading
@@ -23,6 +24,7 @@ from mitmproxy.addonmanager import Loader
 
 from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.errors import ProfileError
+from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.profile import load_profile
 from paywitness.redact import redact_url
@@ -40,6 +42,22 @@ def _addr(addr: Any) -> str | None:
         return None
     host, port = addr[0], addr[1]
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def _resilience_facts(flow: http.HTTPFlow) -> dict[str, Any]:
+    """Injected fault, idempotency key (hashed: equality is all an analyser needs), replay."""
+    out: dict[str, Any] = {}
+    fault = flow.metadata.get(_META + "fault")
+    if fault:
+        out["fault"] = dict(fault)
+    key = flow.request.headers.get("idempotency-key", "").strip()
+    if key:
+        out["idempotency_key"] = "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    if flow.response is not None:
+        replayed = flow.response.headers.get("idempotent-replayed", "")
+        if replayed.lower() == "true":
+            out["idempotent_replayed"] = True
+    return out
 
 
 class BackendRecorder:
@@ -243,14 +261,23 @@ class BackendRecorder:
         default_port = {"http": 80, "https": 443}.get(scheme)
         netloc = host if port == default_port else f"{host}:{port}"
         url = f"{scheme}://{netloc}{req.path}"
+        certs = flow.server_conn.certificate_list
+        identity = ServerIdentity(
+            address=_addr(flow.server_conn.peername),
+            organization=certs[0].organization if certs else None,
+            headers=dict(resp.headers) if resp is not None else {},
+        )
+        mismatch = None
         if self.classifier is not None:
-            c = self.classifier.classify(host, req.method, req.path)
-            role, rule, pay = c.role, c.rule, c.payment_class
+            c = self.classifier.classify(host, req.method, req.path, identity)
+            role, rule, pay, mismatch = c.role, c.rule, c.payment_class, c.identity_mismatch
         else:
             role, rule, pay = "unknown", "", None
         if flow.metadata.get(_META + "blocked") and role == "unknown":
             role, rule = "browser", "unmapped-host-blocked"
         extra: dict[str, Any] = {}
+        if mismatch is not None:
+            extra["identity_mismatch"] = mismatch
         authority = flow.metadata.get(_META + "authority")
         if authority and authority != host and not flow.metadata.get(_META + "mapped_to"):
             extra["host_mismatch"] = {"host_header": host, "authority": authority}
@@ -262,7 +289,6 @@ class BackendRecorder:
             extra["client_tls"] = flow.client_conn.tls_version
         if flow.server_conn.tls_version:
             extra["server_tls"] = flow.server_conn.tls_version
-        certs = flow.server_conn.certificate_list
         if certs:
             leaf = certs[0]
             extra["server_cert"] = {
@@ -279,6 +305,10 @@ class BackendRecorder:
             digest = _display_digest(self.classifier, host, req.method, req.path, resp)
             if digest is not None:
                 extra["display_digest"] = digest
+        extra.update(_resilience_facts(flow))
+        if pay and resp is not None and resp.raw_content:
+            # Tells a replayed answer (same body) from a new one without storing the body.
+            extra["response_sha256"] = hashlib.sha256(resp.raw_content).hexdigest()[:24]
         ts_end = (
             resp.timestamp_end
             if resp is not None and resp.timestamp_end

@@ -8,6 +8,7 @@ from typing import Any
 from paywitness.analysers.data import analyse_data
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
+from paywitness.analysers.resilience import analyse_resilience
 from paywitness.analysers.seamless import analyse_seamless
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
@@ -19,6 +20,7 @@ __all__ = [
     "analyse_data",
     "analyse_merchant_ops",
     "analyse_payment",
+    "analyse_resilience",
     "analyse_seamless",
     "judge",
 ]
@@ -26,6 +28,7 @@ __all__ = [
 ANALYSERS: tuple[Analyser, ...] = (
     analyse_payment,
     analyse_data,
+    analyse_resilience,
     analyse_merchant_ops,
     analyse_seamless,
 )
@@ -42,4 +45,14 @@ def judge(
     ctx = AnalysisContext(
         records=records, profile=profile, classifier=Classifier(profile), baseline=baseline
     )
-    return Verdict.decide((a(ctx) for a in ANALYSERS), meta=meta)
+    results = [a(ctx) for a in ANALYSERS]
+    # Coverage qualifies every category; its checks sit with payment, the heaviest one.
+    from paywitness.coverage import coverage_checks
+
+    checks, findings = coverage_checks(ctx)
+    # Several analysers judge payment (routing, resilience): coverage joins the first, once.
+    payment = next(r for r in results if r.category == "payment")
+    payment.checks += checks
+    payment.findings += findings
+    payment.observed["coverage"] = {c.id: c.figures for c in checks}
+    return Verdict.decide(results, meta=meta)

@@ -85,7 +85,8 @@ def _judge_display(ctx: AnalysisContext, spec: DisplaySpec, result: CategoryResu
                 category="merchant_ops",
                 status="not_observed",
                 summary=f"{spec.name}: the display was never seen on screen",
-                required=spec.required,
+                # A phone or proxy-only run sees no screen: not judged rather than unobserved.
+                required=spec.required and any(r.kind == "client" for r in ctx.records),
             )
         )
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, CategoryResult, Check, Finding
@@ -21,7 +22,20 @@ def flow_evidence(r: FlowRecord) -> dict[str, object]:
         "endpoint": r.payment_class,
         "server": r.server_addr,
         "status": r.status,
+        **(
+            {"identity_mismatch": r.extra["identity_mismatch"]}
+            if "identity_mismatch" in r.extra
+            else {}
+        ),
     }
+
+
+def _identity_note(mismatch: dict[str, Any]) -> str:
+    ident = ", ".join(f"{k} {v!r}" for k, v in mismatch.get("server_identity", {}).items())
+    return (
+        f" — the hostname {mismatch.get('hostname')} names {mismatch.get('name_role')!r}, but "
+        f"the server that answered ({ident}) is {mismatch.get('identity_role')!r}"
+    )
 
 
 def analyse_payment(ctx: AnalysisContext) -> CategoryResult:
@@ -57,16 +71,18 @@ def analyse_payment(ctx: AnalysisContext) -> CategoryResult:
 
     offending = [r for r in payment_flows if r.role not in allowed]
     for r in offending:
+        mismatch = r.extra.get("identity_mismatch")
         result.findings.append(
             Finding(
                 category="payment",
                 severity="critical",
-                rule_id="payment.role-not-allowed",
+                rule_id="payment.identity-mismatch" if mismatch else "payment.role-not-allowed",
                 message=(
                     f"{r.method} {r.url} ({r.payment_class}) in step {r.step!r} was served by "
                     f"role {r.role!r}; payment-class requests may only be served by "
                     f"{', '.join(sorted(allowed))}"
-                ),
+                )
+                + (_identity_note(mismatch) if mismatch else ""),
                 flow_ids=[r.id],
                 evidence=[flow_evidence(r)],
             )

@@ -131,11 +131,15 @@ def analyse_seamless(ctx: AnalysisContext) -> CategoryResult:
         "thresholds": p.model_dump(exclude={"mask", "screens", "login_paths"}),
     }
     if not runs:
+        # A run without any browser-side record (a phone, a proxy on its own) cannot show
+        # seamlessness: not judged rather than guessed (automated runs always probe).
         j.check(
             "seamless.observed",
             "not_observed",
-            "no browser-side observations were recorded (no scenario drove a browser)",
+            "not judged: no browser-side observations were recorded (a phone or proxy-only "
+            "run cannot see the screen)",
             {},
+            required=not _proxy_only(ctx.records),
         )
         return j.result
     j.check(
@@ -234,6 +238,11 @@ def _address_bar(j: _Judge, runs: list[RunFigures], bases: dict[str, RunFigures]
         + f" (threshold 0; baseline origins {', '.join(base_origins)})",
         {"new": new, "threshold": 0, "baseline": base_origins},
     )
+
+
+def _proxy_only(records: Sequence[FlowRecord]) -> bool:
+    """True for a run that recorded nothing browser-side at all (phone or proxy-only)."""
+    return not any(r.kind == "client" for r in records)
 
 
 def _errors(j: _Judge, runs: list[RunFigures], bases: dict[str, RunFigures]) -> None:

@@ -33,7 +33,12 @@ from paywitness.demo._context import (
     DemoMode,
 )
 from paywitness.demo._gateway import build_gateway
-from paywitness.demo._social import SocialState, build_social
+from paywitness.demo._social import (
+    RELAYED_COMMERCE_HOST,
+    SOCIAL_SERVES_COMMERCE,
+    SocialState,
+    build_social,
+)
 from paywitness.demo._store import ChargeStore, OrderStore
 from paywitness.demo._tls import DemoPki, make_pki
 from paywitness.demo.violations import CATALOG, Violation, get_violation, validate_violations
@@ -126,10 +131,11 @@ class DemoShop:
         data_dir = self._prepare_data_dir()
         pki: DemoPki | None = None
         if self._tls:
-            pki = make_pki(
-                data_dir / "tls",
-                {c: (ORGANISATIONS[c], list(hosts)) for c, hosts in COMPANY_HOSTS.items()},
-            )
+            companies = {c: (ORGANISATIONS[c], list(hosts)) for c, hosts in COMPANY_HOSTS.items()}
+            if self._mode.has(SOCIAL_SERVES_COMMERCE):
+                # Social's certificate is valid for the commerce name: only its O= tells.
+                companies["social"][1].append(RELAYED_COMMERCE_HOST)
+            pki = make_pki(data_dir / "tls", companies)
             self.ca_cert_path = pki.ca_cert_path
         self._orders = OrderStore(data_dir / "commerce.sqlite3")
         self._charges = ChargeStore(data_dir / "gateway.sqlite3")
@@ -174,6 +180,9 @@ class DemoShop:
             for company, hosts in COMPANY_HOSTS.items()
             for host in hosts
         }
+        if self._mode.has(SOCIAL_SERVES_COMMERCE):
+            # Fixed at start: the name now resolves to the social company's server.
+            self.host_map[RELAYED_COMMERCE_HOST] = f"{ctx.scheme}://127.0.0.1:{ctx.ports['social']}"
 
     def _prepare_data_dir(self) -> Path:
         if self._data_dir_arg is None:

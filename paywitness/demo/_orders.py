@@ -298,6 +298,9 @@ def checkout_page(
         "ordersUrl": f"{api}/api/orders",
         "statusUrl": f"{api}/api/orders/status",
         "payBase": url(_pay_host(ctx, company), "/api/orders/"),
+        "fallbackPayBase": url(api_host("social"), "/api/orders/")
+        if ctx.mode.has("fallback-to-social")
+        else None,
         "gatewayOrigin": origin(GATEWAY),
         "parentOrigin": origin("shop.social.test"),
     }

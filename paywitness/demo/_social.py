@@ -22,7 +22,18 @@ from paywitness.demo._orders import OrderApi, checkout_page, invoice_response
 from paywitness.demo._pages import html_page
 from paywitness.demo._store import MERCHANTS, OrderStore
 
-__all__ = ["BEACON_FIELDS", "SESSION_COOKIE", "SocialState", "build_social"]
+__all__ = [
+    "BEACON_FIELDS",
+    "RELAYED_COMMERCE_HOST",
+    "SESSION_COOKIE",
+    "SOCIAL_SERVES_COMMERCE",
+    "SocialState",
+    "build_social",
+]
+
+# The violation where a commerce name is answered by social's own server ("merged back end").
+SOCIAL_SERVES_COMMERCE = "commerce-host-on-social-server"
+RELAYED_COMMERCE_HOST = "api.commerce.test"
 
 SESSION_COOKIE = "social_session"
 BEACON_FIELDS = frozenset({"event", "product_id", "user_id"})
@@ -230,7 +241,7 @@ class _Social:
         mode = self.ctx.mode
         if mode.baseline:
             return await self.orders.pay(request)
-        if mode.has("payment-on-social"):
+        if mode.has("payment-on-social") or mode.has("fallback-to-social"):
             # The pre-migration pay endpoint kept alive: it forwards to commerce server-side,
             # so the buyer still sees success.
             order_id = request.match_info["order_id"]
@@ -241,6 +252,17 @@ class _Social:
             )
             return web.Response(status=status, body=answer, headers={"Content-Type": content_type})
         return _not_found()
+
+    async def relay_commerce(self, request: web.Request) -> web.Response:
+        """The commerce API name answered by social's server, relayed to commerce's."""
+        if not self.ctx.mode.has(SOCIAL_SERVES_COMMERCE):
+            return _not_found()
+        body = await request.read()
+        payload = json.loads(body) if body else None
+        status, answer, content_type = await self.ctx.backend(
+            request.method, RELAYED_COMMERCE_HOST, request.path_qs, payload=payload
+        )
+        return web.Response(status=status, body=answer, headers={"Content-Type": content_type})
 
     # --- events.social.test ------------------------------------------------------------------
     async def beacon(self, request: web.Request) -> web.Response:
@@ -315,10 +337,14 @@ def build_social(ctx: Context, store: OrderStore, state: SocialState) -> web.App
     chat = web.Application()
     chat.router.add_get("/ws", social.chat)
 
+    relay = web.Application()
+    relay.router.add_route("*", "/{tail:.*}", social.relay_commerce)
+
     return company_app(
         ctx,
         "social",
         {
+            RELAYED_COMMERCE_HOST: relay,
             "shop.social.test": shop,
             "api.social.test": api,
             "events.social.test": events,

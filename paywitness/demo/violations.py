@@ -24,6 +24,8 @@ class Violation:
     name: str
     category: Category
     description: str
+    # Fault rules (paywitness.faults syntax) the run injects so the misbehaviour shows.
+    faults: tuple[str, ...] = ()
 
 
 def _catalog(*entries: Violation) -> dict[str, Violation]:
@@ -35,6 +37,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "payment-on-social",
         "payment",
         "The checkout sends the pay call to api.social.test, which forwards it to commerce.",
+    ),
+    Violation(
+        "commerce-host-on-social-server",
+        "payment",
+        "api.commerce.test is answered by social's server (its certificate is valid for the name "
+        "but issued to Social Demo Co), which relays to commerce: only identity shows it.",
     ),
     Violation(
         "invoice-on-social",
@@ -101,6 +109,18 @@ CATALOG: dict[str, Violation] = _catalog(
         "catalog-from-social",
         "merchant_ops",
         "Product price and stock come from api.social.test's copy of the catalog.",
+    ),
+    Violation(
+        "fallback-to-social",
+        "payment",
+        "When commerce fails, the checkout retries the payment through api.social.test.",
+        faults=("role=commerce method=POST endpoint=pay status=503 first=1",),
+    ),
+    Violation(
+        "double-charge",
+        "payment",
+        "The gateway ignores idempotency keys and the checkout retries a timed-out charge.",
+        faults=("role=gateway endpoint=charge timeout=1500 phase=response first=1",),
     ),
 )
 

@@ -41,7 +41,8 @@ def browser_server(tmp_path: Path) -> Iterator[str]:
 def test_remote_browser_pays_through_the_proxy(browser_server: str, tmp_path: Path) -> None:
     out = tmp_path / "bundle"
     r = subprocess.run(
-        [sys.executable, "-m", "paywitness.cli", "demo", "--method", "card", "--output", str(out),
+        [sys.executable, "-m", "paywitness.cli", "demo", "--method", "card",
+         "-k", "paid_in_commerce", "--output", str(out),
          f"--paywitness-connect={browser_server}"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

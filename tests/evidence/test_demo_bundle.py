@@ -47,19 +47,25 @@ def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
     files = bundle_files(demo_bundle)
     for name in ("flows.har", "run.json", "scorecard.json", "report.html", "junit.xml"):
         assert name in files
-    shots = [f for f in files if f.startswith("screenshots/")]
+    shots = [f for f in files if f.startswith("screenshots/") and "paid_in_commerce" in f]
+    # One screenshot as each step ends, in order: the purchase, then the Shop and Orders tabs.
     assert [Path(s).name for s in shots] == [
         "01-browse.png",
         "02-checkout.png",
         "03-pay.png",
         "04-confirm.png",
+        "05-shop.png",
+        "06-orders.png",
     ]
     assert any(f.startswith("traces/") and f.endswith(".zip") for f in files)
     assert any(f.startswith("allure-results/") for f in files)
     har = json.loads((demo_bundle / "flows.har").read_text())
     assert validate_har(har) == []
     titles = [p["title"] for p in har["log"]["pages"]]
-    assert [t for t in titles if t != "unlabelled"] == ["browse", "checkout", "pay", "confirm"]
+    # With several scenarios, each page is titled "step · test"; one scenario's pages in order.
+    routing = [t.split(" · ")[0] for t in titles if "paid_in_commerce" in t]
+    routing = [step for step in routing if step != "unlabelled"]  # after the last step
+    assert routing == ["browse", "checkout", "pay", "confirm", "shop", "orders"]
     run = json.loads((demo_bundle / "run.json").read_text())
     assert run["browsers"][0]["version"]
     assert run["proxy_ca"][0]["sha256"]

@@ -43,9 +43,11 @@ def test_compliant_passes(demo_profile):
     v = judge(compliant(c), demo_profile)
     pay = v.categories["payment"]
     assert pay.status == "pass"
-    # Proxy flows alone show nothing of what the buyer saw: seamless cannot be judged.
-    assert v.verdict == "inconclusive"
-    assert any(r.startswith("seamless:") for r in v.reasons)
+    # A proxy-only run (a phone) sees no screen: seamless and displays are not judged, never
+    # counted as passed, and payment routing still decides.
+    assert v.verdict == "pass"
+    assert v.categories["seamless"].status == "not_judged"
+    assert v.categories["merchant_ops"].status == "not_judged"
     assert pay.observed["payment_flows_by_role"] == {"commerce": 2, "gateway": 1}
 
 
