@@ -1,6 +1,6 @@
 """One test's canaries: planted in the ledger, masked in the bundle, searched by the proxy.
 
-The ledger gets a `client` record (method `PLANT`, role `paywitness`) listing the kinds and
+The ledger gets a `plant` record (method `PLANT`, role `paywitness`) listing the kinds and
 salted hashes of what was planted, never the values: the data analyser needs to know that
 something was planted before "nothing leaked" can mean a pass.
 """
@@ -78,7 +78,7 @@ class DataWatch:
         self.recorder.write(
             FlowRecord(
                 id=self.recorder.next_id(),
-                kind="client",
+                kind="plant",
                 ts_start=now,
                 ts_end=now,
                 step=self.recorder.step,

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 __all__ = ["FlowRecord", "LedgerWriter", "RecordKind", "read_ledger", "read_ledgers"]
 
-RecordKind = Literal["http", "websocket", "client", "mark", "link"]
+#: `plant`: the canaries a test planted (kinds and salted hashes), not an observation.
+RecordKind = Literal["http", "websocket", "client", "mark", "link", "plant"]
 
 
 @dataclass(slots=True)

@@ -49,7 +49,7 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
     result = CategoryResult(category="data")
     planted: dict[str, str] = {}  # salted hash -> kind
     for r in ctx.records:
-        if r.kind == "client" and r.method == PLANT_METHOD:
+        if r.kind == "plant" and r.method == PLANT_METHOD:
             for c in r.extra.get("planted") or []:
                 planted[str(c.get("hash"))] = str(c.get("kind"))
     observed: dict[str, set[str]] = defaultdict(set)  # kind -> roles that received it
@@ -82,10 +82,13 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
     }
 
     seen = sorted(observed)
-    status: CheckStatus
     if not kinds_planted:
-        status, summary = "not_observed", "no canary was planted, so data separation is unjudged"
-    elif not seen:
+        # Nothing to search for (e.g. a proxy-only run with no canary file): not judged, never
+        # counted as passed. Planted but never seen in traffic is `not_observed` below.
+        result.observed["reason"] = "no canary was planted"
+        return result
+    status: CheckStatus
+    if not seen:
         status = "not_observed"
         summary = (
             f"{len(kinds_planted)} canary kind(s) planted but none appeared in any traffic "

@@ -44,22 +44,23 @@ def hit(kind: str, chain: str = "", location: str = "request.body", partial: boo
 
 def plant(*kinds: str) -> FlowRecord:
     planted = [{"kind": k, "hash": f"{k}-hash"} for k in kinds]
-    return rec("paywitness", kind="client", method=PLANT_METHOD, extra={"planted": planted})
+    return rec("paywitness", kind="plant", method=PLANT_METHOD, extra={"planted": planted})
 
 
 def data_of(records, profile: Profile):
     return judge(records, profile).categories["data"]
 
 
-def test_nothing_planted_is_not_observed(demo_profile: Profile) -> None:
-    d = data_of([rec("commerce")], demo_profile)
-    assert d.status == "inconclusive"
-    assert "no canary was planted" in d.checks[0].summary
+def test_nothing_planted_is_not_judged_never_passed(demo_profile: Profile) -> None:
+    d = data_of([rec("commerce", [hit("email")])], demo_profile)
+    assert d.status == "not_judged"
+    assert d.observed["reason"] == "no canary was planted"
 
 
-def test_planted_but_never_typed_is_not_observed(demo_profile: Profile) -> None:
+def test_planted_but_never_typed_is_inconclusive(demo_profile: Profile) -> None:
     d = data_of([plant("email", "card"), rec("commerce")], demo_profile)
     assert d.status == "inconclusive"
+    assert d.checks[0].status == "not_observed"
 
 
 def test_canaries_only_at_allowed_roles_pass(demo_profile: Profile) -> None:

@@ -124,7 +124,7 @@ def make_run(output: Path, tmp: Path, *, payment_host: str = "api.commerce.test"
     recs.append(
         FlowRecord(
             id="plant",
-            kind="client",
+            kind="plant",
             ts_start=t,
             ts_end=t,
             step="browse",
