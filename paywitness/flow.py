@@ -42,11 +42,12 @@ class _Witness(Protocol):
 class BuyerValues:
     """What the buyer types, by field kind (the profile maps kinds to selectors)."""
 
-    name: str
-    email: str
-    phone: str
-    address: str
-    card_number: str | None = None
+    # repr=False: pytest prints fixture values in failure reports; canaries never go there.
+    name: str = field(repr=False)
+    email: str = field(repr=False)
+    phone: str = field(repr=False)
+    address: str = field(repr=False)
+    card_number: str | None = field(default=None, repr=False)
     card_expiry: str | None = None
     card_cvc: str | None = None
     instrument: dict[str, str] = field(default_factory=dict)
