@@ -40,6 +40,7 @@ _SCRIPT = r"""
               boxShadow: "0 2px 8px rgba(0,0,0,.3)", display: "flex", gap: "4px",
               alignItems: "center", flexWrap: "wrap", maxWidth: "560px"});
     label = document.createElement("span");
+    label.setAttribute("data-paywitness", "label");
     css(label, {fontWeight: "bold", marginRight: "4px"});
     label.textContent = "paywitness";
     box.appendChild(label);

@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from playwright.sync_api import Page
 from witness_helpers import WAIT, WitnessThread
 
 from paywitness.witness_mode.session import WitnessOptions
 
 
 @pytest.fixture
-def witness_thread() -> Iterator[Callable[[WitnessOptions], WitnessThread]]:
+def witness_thread() -> Iterator[Callable[..., WitnessThread]]:
     """Start `run_witness` on a thread; the session is finished at teardown if a test failed."""
     made: list[WitnessThread] = []
 
-    def make(options: WitnessOptions) -> WitnessThread:
-        w = WitnessThread(options)
+    def make(
+        options: WitnessOptions, person: Callable[[Page], None] | None = None
+    ) -> WitnessThread:
+        w = WitnessThread(options, person)
         made.append(w)
         w.start()
         return w

@@ -9,11 +9,14 @@ import os
 import re
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.client import HTTPConnection, HTTPSConnection
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
+
+from playwright.sync_api import Page
 
 from paywitness.witness_mode.command import run_witness
 from paywitness.witness_mode.session import PROXY_USER, WitnessOptions, WitnessSession
@@ -135,6 +138,7 @@ class WitnessThread:
     """`run_witness` on a thread: the session once it is ready, the exit code when it ends."""
 
     options: WitnessOptions
+    person: Callable[[Page], None] | None = None
     out: io.StringIO = field(default_factory=io.StringIO)
     ready: threading.Event = field(default_factory=threading.Event)
     session: WitnessSession | None = None
@@ -157,7 +161,11 @@ class WitnessThread:
             assert self._stdin is not None
             try:
                 self.code = run_witness(
-                    self.options, out=self.out, stdin=self._stdin, on_ready=ready
+                    self.options,
+                    out=self.out,
+                    stdin=self._stdin,
+                    on_ready=ready,
+                    person=self.person,
                 )
             except BaseException as e:  # reported to the test
                 self.error = e
