@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         "--check", metavar="PATH", help="Exit 1 if PATH differs from the regenerated matrix"
     )
 
+    merge = sub.add_parser(
+        "merge", help="Merge the bundles of several shards into one bundle and one verdict"
+    )
+    merge.add_argument("bundles", nargs="+", metavar="BUNDLE", help="Shard output folders")
+    merge.add_argument("--output", required=True, metavar="DIR", help="New folder to write")
+
     run = sub.add_parser("run", help="Run the standard scenarios against a target profile")
     run.add_argument("--profile", required=True, metavar="PATH", help="Target profile (YAML)")
     _common(run)
@@ -157,6 +163,24 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="Only pay with these methods of the profile's flow (repeatable)",
     )
+    p.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Emulate a device: desktop or a Playwright device name, e.g. 'Pixel 7' (repeatable)",
+    )
+    p.add_argument(
+        "--locale", action="append", default=[], metavar="LOCALE", help="Locale (repeatable)"
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="Every payment method on desktop, Pixel 7 and iPhone 14 (unless --device is given)",
+    )
+    p.add_argument(
+        "--shard", metavar="I/N", help="Run shard I of N; combine with `paywitness merge`"
+    )
     p.add_argument("-n", dest="workers", metavar="N", help="Parallel workers (pytest-xdist)")
     p.add_argument_group(
         "pytest", "Any other argument (e.g. -x, --slowmo 300, -p no:warnings) is passed to pytest"
@@ -204,6 +228,11 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
     if ns.keyword:
         args += ["-k", ns.keyword]
     args += [f"--paywitness-method={m}" for m in ns.method]
+    devices = ns.device or (["desktop", "Pixel 7", "iPhone 14"] if ns.full else [])
+    args += [f"--paywitness-device={d}" for d in devices]
+    args += [f"--paywitness-locale={loc}" for loc in ns.locale]
+    if ns.shard:
+        args.append(f"--paywitness-shard={ns.shard}")
     if ns.workers:
         args += ["-n", ns.workers]
     extra = list(ns.pytest_args)
@@ -282,6 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _matrix(ns)
         if ns.command == "witness":
             return _witness(ns)
+        if ns.command == "merge":
+            from paywitness.merge import merge_bundles
+
+            return merge_bundles([Path(b) for b in ns.bundles], Path(ns.output))
         if ns.command in ("verify", "report"):
             from paywitness.evidence import commands
 

@@ -14,6 +14,7 @@ __all__ = [
     "combination_of",
     "parse_shard",
     "select_shard",
+    "skip_missing_browsers",
 ]
 
 DESKTOP = "desktop"
@@ -84,6 +85,37 @@ def apply_combinations(items: list[pytest.Item]) -> None:
             args["locale"] = params["paywitness_locale"]
         if args:
             it.add_marker(pytest.mark.browser_context_args(**args))
+
+
+def skip_missing_browsers(items: list[pytest.Item]) -> None:
+    """Firefox/WebKit scenarios are skipped, with the reason, where Playwright has no such build."""
+    wanted = {
+        str(params["browser_name"])
+        for it in items
+        if (params := getattr(getattr(it, "callspec", None), "params", {})).get("browser_name")
+        in ("firefox", "webkit")
+    }
+    if not wanted:
+        return
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        missing = {
+            name: getattr(pw, name).executable_path
+            for name in wanted
+            if not Path(getattr(pw, name).executable_path).is_file()
+        }
+    for it in items:
+        name = getattr(getattr(it, "callspec", None), "params", {}).get("browser_name")
+        if name in missing:
+            it.add_marker(
+                pytest.mark.skip(
+                    reason=f"Playwright's {name} is not installed here ({missing[name]} is "
+                    f"missing); `playwright install {name}` where its download works"
+                )
+            )
 
 
 def combination_of(item: pytest.Item) -> str | None:

@@ -107,6 +107,23 @@ def _check(box: Locator) -> None:
                 raise
 
 
+def _fill_verified(fields: list[tuple[Locator, str]]) -> None:
+    """Type every value, then read the form back and retype what did not stick.
+
+    A frame that is still initialising can drop an early keystroke; a buyer would notice the
+    empty field and type again before paying. A value that never sticks is an error.
+    """
+    for box, value in fields:
+        box.fill(value)
+    for box, value in fields:
+        for attempt in range(_CHECK_ATTEMPTS):
+            if box.input_value() == value:
+                break
+            if attempt == _CHECK_ATTEMPTS - 1:
+                raise AssertionError(f"the field {box} does not keep the value typed into it")
+            box.fill(value)
+
+
 def run_actions(page: Page, actions: list[Action], hints: FlowHints, values: BuyerValues) -> None:
     """Perform a method's actions as the buyer would."""
     for a in actions:
@@ -172,13 +189,17 @@ def run_purchase(
         }
         contact = {k: v for k, v in hints.fields.items() if k not in _CARD_FIELDS}
         card_fields = {k: v for k, v in hints.fields.items() if k in _CARD_FIELDS}
-        for kind, spec in contact.items():
-            _field(page, hints, spec).fill(values[kind] or "")
+        _fill_verified([(_field(page, hints, s), values[k] or "") for k, s in contact.items()])
         run_actions(page, how.before_pay, hints, buyer)
-        for kind, spec in card_fields.items():
-            value = values[kind]
-            if value is not None:  # None: this method pays without a card
-                _field(page, hints, spec).fill(value)
+        _fill_verified(
+            [
+                (_field(page, hints, spec), value)
+                for kind, spec in card_fields.items()
+                if (value := values[kind]) is not None  # None: this method pays without a card
+            ]
+        )
+        # Read everything back once more: the method switch may have re-rendered the form.
+        _fill_verified([(_field(page, hints, s), values[k] or "") for k, s in contact.items()])
     with witness.step("pay"):
         checkout.locator(hints.pay).click()
         run_actions(page, how.after_pay, hints, buyer)

@@ -19,6 +19,7 @@ from paywitness.combinations import (
     apply_combinations,
     parse_shard,
     select_shard,
+    skip_missing_browsers,
 )
 from paywitness.errors import ConfigError
 from paywitness.profile import demo_profile_path, load_profile
@@ -106,6 +107,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="I/N",
         help="Run only shard I of N of the scenarios (merge the bundles with paywitness merge)",
+    )
+    group.addoption(
+        "--paywitness-connect",
+        default=None,
+        metavar="WS_URL",
+        help="Use a remote browser (Playwright browser server) at this ws:// endpoint",
     )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
@@ -222,6 +229,7 @@ def _parametrize_combinations(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     apply_combinations(items)
+    skip_missing_browsers(items)
     shard = parse_shard(config.getoption("--paywitness-shard"))
     if shard is not None:
         select_shard(config, items, shard)

@@ -41,6 +41,7 @@ __all__ = [
     "browser_type_launch_args",
     "buyer",
     "card",
+    "connect_options",
     "paywitness_device",
     "paywitness_locale",
     "paywitness_profile",
@@ -176,14 +177,38 @@ def browser_type_launch_args(
 
 
 @pytest.fixture(scope="session")
+def connect_options(
+    connect_options: dict[str, Any] | None, pytestconfig: pytest.Config
+) -> dict[str, Any] | None:
+    """pytest-playwright's remote-browser seam, set by --paywitness-connect ws://HOST:PORT/PATH."""
+    url = pytestconfig.getoption("--paywitness-connect")
+    if not url:
+        return connect_options
+    if not str(url).startswith(("ws://", "wss://")):
+        raise pytest.UsageError(
+            f"paywitness: --paywitness-connect {url!r} is not a ws:// or wss:// endpoint "
+            "(start one with `playwright launch-server --browser chromium --config FILE`)"
+        )
+    return {**(connect_options or {}), "endpoint": url}
+
+
+@pytest.fixture(scope="session")
 def browser_context_args(
-    browser_context_args: dict[str, Any], browser_name: str | None
+    browser_context_args: dict[str, Any],
+    browser_name: str | None,
+    connect_options: dict[str, Any] | None,
+    paywitness_proxy: ProxyRunner,
 ) -> dict[str, Any]:
-    """pytest-playwright's context args; Firefox/WebKit cannot take an SPKI list, so they
-    accept the proxy's certificates instead."""
-    if browser_name in (None, "chromium"):
-        return {**browser_context_args}
-    return {**browser_context_args, "ignore_https_errors": True}
+    """pytest-playwright's context args. A remote browser was launched by someone else, so
+    the proxy goes on each context and, without our SPKI flag, its certificates are accepted
+    (run.json says so); Firefox/WebKit cannot take an SPKI list either."""
+    args = {**browser_context_args}
+    if connect_options:
+        args["proxy"] = {"server": paywitness_proxy.url}
+        args["ignore_https_errors"] = True
+    elif browser_name not in (None, "chromium"):
+        args["ignore_https_errors"] = True
+    return args
 
 
 @pytest.fixture

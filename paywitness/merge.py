@@ -1,0 +1,123 @@
+"""`paywitness merge`: shards of one run (several machines) into one bundle and one verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from paywitness.errors import ConfigError
+from paywitness.evidence.bundle import rejudge_bundle
+from paywitness.evidence.har import HAR_NAME
+from paywitness.evidence.manifest import is_bundle, verify_bundle
+from paywitness.evidence.runmeta import PROFILE_COPY, RUN_NAME
+from paywitness.ledger import FlowRecord, LedgerWriter, read_ledger
+from paywitness.run import LEDGER_GLOB
+
+__all__ = ["merge_bundles"]
+
+_COPY_DIRS = ("screenshots", "traces", "allure-results")
+
+
+def _json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _check_inputs(bundles: list[Path], output: Path) -> None:
+    if len(bundles) < 2:
+        raise ConfigError("merge needs at least two bundles (the output folders of the shards)")
+    if len({b.resolve() for b in bundles}) != len(bundles):
+        raise ConfigError("the same bundle was named twice; name each shard's folder once")
+    for b in bundles:
+        if not is_bundle(b):
+            raise ConfigError(f"{b} is not a paywitness bundle (no MANIFEST.sha256/verdict.json)")
+        result = verify_bundle(b)
+        if not result.intact:
+            raise ConfigError(
+                f"{b} does not match its manifest ({'; '.join(result.lines())}); a tampered or "
+                "incomplete shard cannot be merged"
+            )
+    digests = {hashlib.sha256((b / PROFILE_COPY).read_bytes()).hexdigest() for b in bundles}
+    if len(digests) != 1:
+        raise ConfigError(
+            "the shards were run with different profiles; merge only shards of one run"
+        )
+    if output.exists() and any(output.iterdir()):
+        raise ConfigError(f"the output folder {output} is not empty; name a new folder")
+
+
+def _merge_har(parts: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    pages: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    log: dict[str, Any] = {}
+    for k, har in parts:
+        log = log or {
+            key: v for key, v in har.get("log", {}).items() if key not in ("pages", "entries")
+        }
+        for page in har.get("log", {}).get("pages", []):
+            pages.append({**page, "id": f"s{k}.{page['id']}"})
+        for entry in har.get("log", {}).get("entries", []):
+            ref = entry.get("pageref")
+            entries.append({**entry, **({"pageref": f"s{k}.{ref}"} if ref else {})})
+    entries.sort(key=lambda e: str(e.get("startedDateTime", "")))
+    return {"log": {**log, "pages": pages, "entries": entries}}
+
+
+def merge_bundles(bundles: list[Path], output: Path) -> int:
+    """Merge shard bundles into `output`, re-judge all their flows together; exit per verdict."""
+    _check_inputs(bundles, output)
+    output.mkdir(parents=True, exist_ok=True)
+    scenarios: dict[str, str] = {}
+    combinations: dict[str, dict[str, int]] = {}
+    hars: list[tuple[int, dict[str, Any]]] = []
+    shards: list[dict[str, Any]] = []
+    canaries: list[str] = []
+    for k, bundle in enumerate(bundles, 1):
+        for ledger in sorted(bundle.glob(LEDGER_GLOB)):
+            writer = LedgerWriter(
+                output / f"ledger-s{k}-{ledger.stem.removeprefix('ledger')}.jsonl"
+            )
+            try:
+                for rec in read_ledger(ledger):
+                    data = json.loads(rec.to_json())
+                    data["id"] = f"s{k}.{rec.id}"
+                    data["worker"] = f"s{k}.{rec.worker}"
+                    writer.write(FlowRecord.from_dict(data))
+            finally:
+                writer.close()
+        for d in _COPY_DIRS:
+            if (bundle / d).is_dir():
+                shutil.copytree(bundle / d, output / d, dirs_exist_ok=True)
+        if (bundle / "canaries.jsonl").is_file():
+            canaries.append((bundle / "canaries.jsonl").read_text(encoding="utf-8"))
+        if (bundle / "junit.xml").is_file():
+            shutil.copy2(bundle / "junit.xml", output / f"junit-s{k}.xml")
+        if (bundle / HAR_NAME).is_file():
+            hars.append((k, _json(bundle / HAR_NAME)))
+        meta = _json(bundle / "verdict.json").get("meta") or {}
+        scenarios.update(meta.get("scenarios") or {})
+        for combo, counts in (meta.get("combinations") or {}).items():
+            merged = combinations.setdefault(combo, {})
+            for outcome, n in counts.items():
+                merged[outcome] = merged.get(outcome, 0) + int(n)
+        shards.append(
+            {"bundle": str(bundle), "verdict": _json(bundle / "verdict.json").get("verdict")}
+        )
+    shutil.copy2(bundles[0] / PROFILE_COPY, output / PROFILE_COPY)
+    if canaries:
+        (output / "canaries.jsonl").write_text("".join(canaries), encoding="utf-8")
+    if hars:
+        (output / HAR_NAME).write_text(json.dumps(_merge_har(hars), indent=1), encoding="utf-8")
+    first_run = _json(bundles[0] / RUN_NAME)
+    (output / RUN_NAME).write_text(
+        json.dumps({**first_run, "merged_from": shards}, indent=2, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+    stub = {"meta": {"scenarios": scenarios, "combinations": combinations, "shards": shards}}
+    (output / "verdict.json").write_text(json.dumps(stub), encoding="utf-8")
+    return rejudge_bundle(output, output / PROFILE_COPY)

@@ -1,0 +1,71 @@
+"""`-n 2` and two merged shards judge exactly what a serial run judges."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+METHODS = ["--method", "card", "--method", "card-declined"]
+
+
+def demo(out: Path, *extra: str) -> int:
+    cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(out), "--seed", "11"]
+    r = subprocess.run([*cmd, *METHODS, *extra], capture_output=True, text=True, timeout=600)
+    return r.returncode
+
+
+def summary(bundle: Path) -> tuple[Any, ...]:
+    v = json.loads((bundle / "verdict.json").read_text())
+    pay = v["categories"]["payment"]
+    outcomes = sorted(v["meta"]["scenarios"].values())
+    return v["verdict"], pay["observed"]["payment_flows_by_role"], outcomes
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One serial run, one with two workers, and two shards of the same run."""
+    base = tmp_path_factory.mktemp("runs")
+    assert demo(base / "serial") == 0
+    assert demo(base / "n2", "-n", "2") == 0
+    assert demo(base / "s1", "--shard", "1/2") == 0
+    assert demo(base / "s2", "--shard", "2/2") == 0
+    return base
+
+
+def test_parallel_and_merged_shards_match_the_serial_run(runs: Path, tmp_path: Path) -> None:
+    shutil.copytree(runs, tmp_path, dirs_exist_ok=True)
+    merged = tmp_path / "merged"
+    r = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "merge", str(tmp_path / "s1"),
+         str(tmp_path / "s2"), "--output", str(merged)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    serial = summary(tmp_path / "serial")
+    assert serial[0] == "pass"
+    assert summary(tmp_path / "n2") == serial
+    assert summary(merged) == serial
+    assert len(json.loads((merged / "run.json").read_text())["merged_from"]) == 2
+    verify = [sys.executable, "-m", "paywitness.cli", "verify", str(merged)]
+    assert subprocess.run(verify, capture_output=True, timeout=60).returncode == 0
+
+
+def test_merge_refuses_a_tampered_shard(runs: Path, tmp_path: Path) -> None:
+    shutil.copytree(runs / "s1", tmp_path / "a")
+    shutil.copytree(runs / "s2", tmp_path / "b")
+    ledger = next((tmp_path / "b").glob("ledger*.jsonl"))
+    ledger.write_text(ledger.read_text() + "\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "merge", str(tmp_path / "a"), str(tmp_path / "b"),
+         "--output", str(tmp_path / "m")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2
+    assert "does not match its manifest" in r.stderr
+    assert "changed: ledger" in r.stderr

@@ -1,0 +1,53 @@
+"""A remote browser (Playwright browser server) buys through our proxy and gets the same verdict."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paywitness.browser import find_chromium
+
+
+@pytest.fixture
+def browser_server(tmp_path: Path) -> Iterator[str]:
+    config: dict[str, object] = {"host": "127.0.0.1", "port": 0, "wsPath": "paywitness"}
+    path = find_chromium()
+    if path is not None:
+        config["executablePath"] = str(path)
+    cfg = tmp_path / "server.json"
+    cfg.write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium",
+         "--config", str(cfg)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        m = re.search(r"ws://\S+", line)
+        assert m, f"the browser server did not start: {line!r}"
+        yield m.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_remote_browser_pays_through_the_proxy(browser_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    r = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "demo", "--method", "card", "--output", str(out),
+         f"--paywitness-connect={browser_server}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["categories"]["payment"]["observed"]["payment_flows_by_role"] == {
+        "commerce": 3,
+        "gateway": 1,
+    }
