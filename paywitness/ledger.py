@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 __all__ = ["FlowRecord", "LedgerWriter", "RecordKind", "read_ledger", "read_ledgers"]
 
-RecordKind = Literal["http", "websocket", "client", "mark", "link"]
+RecordKind = Literal["http", "websocket", "client", "mark", "link", "tls"]
 
 
 @dataclass(slots=True)
