@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import gc
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def _spawn(args: Sequence[str]) -> Service:
 
 
 def start_upstream(directory: Path) -> Service:
-    """The HTTPS upstream: `/small` (1 KB) and `/blob/N` (N bytes of text)."""
+    """The HTTPS upstream: `/small` (1 KB), `/blob/N` (N bytes of text), `/bin/N` (binary)."""
     return _spawn(["upstream", str(directory)])
 
 
@@ -130,9 +131,17 @@ def _serve_upstream(directory: Path, out: TextIO) -> None:
             blobs[size] = (line * (size // len(line) + 1))[:size]
         return web.Response(body=blobs[size], content_type="text/plain")
 
+    async def bin_handler(request: web.Request) -> web.Response:
+        size = min(int(request.match_info["size"]), 8 * 1024 * 1024)
+        key = -size  # binary bodies share the cache under a negative key
+        if key not in blobs:
+            blobs[key] = random.Random(size).randbytes(size)
+        return web.Response(body=blobs[key], content_type="application/octet-stream")
+
     app = web.Application()
     app.router.add_get("/small", small_handler)
     app.router.add_get("/blob/{size}", blob_handler)
+    app.router.add_get("/bin/{size}", bin_handler)
 
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None)
