@@ -63,7 +63,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
     from proxy_addons.har_capture import HarCapture
     from proxy_addons.host_map import HostMap
 
-    rounds = rounds or (3 if quick else 7)
+    rounds = rounds or (3 if quick else 5)
     part = Part("Harness overhead: the standard card purchase (same browser, new context per run)")
     part.load_before = load_average()
     started = time.perf_counter()
@@ -197,7 +197,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="3 rounds instead of 7")
+    ap.add_argument("--quick", action="store_true", help="3 rounds instead of 5")
     ap.add_argument("--rounds", type=int, help="Interleaved rounds (each runs every variant)")
     ns = ap.parse_args(argv)
     for part in run(ns.quick, ns.rounds):
