@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,12 +62,12 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         raise ValueError("percentile of no values")
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
     return ordered[rank]
 
 
 def interleaved(
-    variants: dict[str, Callable[[int], object]], rounds: int
+    variants: Mapping[str, Callable[[int], object]], rounds: int
 ) -> dict[str, list[float]]:
     """Wall-clock seconds of each variant, run A, B, C, B, C, A, ... for `rounds` rounds.
 

@@ -25,7 +25,8 @@ _CHECK_ATTEMPTS = 3
 
 
 class _Witness(Protocol):
-    start_url: str
+    @property
+    def start_url(self) -> str: ...
 
     def step(self, name: str) -> AbstractContextManager[None]: ...
 
