@@ -56,11 +56,13 @@ _EXPLAINED = """\
 - The HAR capture masks every text body up to 64 KB with the redactor's regular expressions
   (`paywitness/evidence/redaction.py`). `_FORM_SECRET` (a lazy name prefix before an
   alternation, case-insensitive) is the slowest: tens of ms per 64 KB of text, so the proxy
-  handles about 10 text flows of 100 KB per second against more than 100 binary ones (whose
-  bodies the HAR omits). Anchoring that pattern on `name=` and testing the name in Python, or
-  masking only the fields that can carry secrets, would remove most of the addon cost.
-- Bodies are not held: the proxy's RSS stays flat after thousands of 100 KB flows, because the
-  recorder keeps only sizes and the HAR capture writes each entry to disk as the flow ends (no
+  handles about 10 text flows of 100 KB per second against 30-140 binary ones, depending on
+  the load (the HAR omits binary bodies). Anchoring that pattern on `name=` and testing the
+  name in Python, or masking only the fields that can carry secrets, would remove most of the
+  addon cost.
+- Bodies are not held: the proxy's RSS grows by a small fraction of the bytes it carried (the
+  table above: hundreds of MB through, tens of MiB at most kept), because the recorder keeps
+  only sizes and the HAR capture writes each entry to disk as the flow ends (no
   flow list, no mitmproxy view). The HAR side file grows instead (up to 64 KB per text body).
 - On 2 cores, `-n 2` starts two Chromiums, two proxies and two demo shops; the suite is five
   short purchases, so start-up dominates and two workers barely help (or hurt) when the cores
