@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +60,15 @@ _MOBILE_PREFIXES = (
 class Buyer:
     """A canary buyer: every field is planted and searched for in all traffic."""
 
-    name: str
-    email: str
-    phone: str
-    street_address: str
+    # repr=False: pytest prints fixture values in failure reports (JUnit XML, Allure); the
+    # planted values must never reach them.
+    name: str = field(repr=False)
+    email: str = field(repr=False)
+    phone: str = field(repr=False)
+    street_address: str = field(repr=False)
     city: str
     postcode: str
-    marker: str
+    marker: str = field(repr=False)
     seed: int
 
 
@@ -76,7 +78,7 @@ class TestCard:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    number: str
+    number: str = field(repr=False)  # a canary: kept out of failure reports
     expiry: str
     cvc: str
     brand: str

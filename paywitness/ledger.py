@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 __all__ = ["FlowRecord", "LedgerWriter", "RecordKind", "read_ledger", "read_ledgers"]
 
-RecordKind = Literal["http", "websocket", "client", "mark", "link", "tls"]
+#: `plant`: the canaries a test planted (kinds and salted hashes), not an observation.
+#: `tls`: a TLS handshake the client refused (a pinned app), recorded by the proxy.
+RecordKind = Literal["http", "websocket", "client", "mark", "link", "plant", "tls"]
 
 
 @dataclass(slots=True)

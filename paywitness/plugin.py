@@ -205,6 +205,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from paywitness.evidence import pytest_evidence
 
     config.pluginmanager.register(pytest_evidence, "paywitness.evidence")
+    from paywitness import data_fixtures
+
+    config.pluginmanager.register(data_fixtures, "paywitness.data")
     tracker = _ScenarioOutcomes()
     config.stash[_OUTCOMES_KEY] = tracker
     config.pluginmanager.register(tracker, "paywitness.outcomes")

@@ -24,9 +24,11 @@ from paywitness.errors import ProfileError
 from paywitness.patterns import compile_host_pattern, compile_path_pattern
 
 __all__ = [
+    "DEFAULT_DATA_ALLOWED",
     "ROLE_NAMES",
     "Action",
     "CoveragePolicy",
+    "DataPolicy",
     "DisplayEndpoint",
     "DisplaySpec",
     "EndpointSpec",
@@ -404,6 +406,28 @@ class GatePolicy(_Model):
         return actions.get(category, "fail")
 
 
+CanaryKindName = Literal["name", "email", "phone", "address", "card", "marker"]
+
+#: Without a `data` section: card numbers reach the gateway only; the buyer's contact, address
+#: and order marker reach commerce and the gateway; social and everyone else receive none.
+DEFAULT_DATA_ALLOWED: dict[CanaryKindName, list[RoleName]] = {
+    "card": ["gateway"],
+    "name": ["commerce", "gateway"],
+    "email": ["commerce", "gateway"],
+    "phone": ["commerce", "gateway"],
+    "address": ["commerce", "gateway"],
+    "marker": ["commerce", "gateway"],
+}
+
+
+class DataPolicy(_Model):
+    """Data separation: which roles may receive each canary kind (a kind not listed: none)."""
+
+    allowed_roles: dict[CanaryKindName, list[RoleName]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_DATA_ALLOWED.items()}
+    )
+
+
 class Profile(_Model):
     """A target: its roles, payment policy, browser noise and purchase flow hints."""
 
@@ -416,6 +440,7 @@ class Profile(_Model):
     noise: NoiseSpec = Field(default_factory=NoiseSpec)
     flow: FlowHints | None = None
     gate: GatePolicy = Field(default_factory=GatePolicy)
+    data: DataPolicy = Field(default_factory=DataPolicy)
     host_overrides: dict[HostPattern, OverrideTarget] = Field(
         default_factory=dict,
         description="Like curl --resolve: HOST -> SCHEME://ADDRESS:PORT the proxy dials instead",
@@ -453,6 +478,15 @@ class Profile(_Model):
                 f"payment.allowed_roles names {', '.join(missing)}, which no entry of roles "
                 "defines (add the role with its hosts, or remove it)"
             )
+        if "data" in self.model_fields_set:
+            unknown = sorted(
+                {r for roles in self.data.allowed_roles.values() for r in roles} - set(names)
+            )
+            if unknown:
+                raise ValueError(
+                    f"data.allowed_roles names {', '.join(unknown)}, which no entry of roles "
+                    "defines (add the role with its hosts, or remove it)"
+                )
         return self
 
     def role_hosts(self, role: str) -> list[str]:

@@ -28,12 +28,15 @@ from paywitness.run import RunContext
 from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.witness import Witness
 from proxy_addons.backend_recorder import BackendRecorder
+from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.fault_injector import FaultInjector
 from proxy_addons.har_capture import HarCapture
 from proxy_addons.host_map import HostMap
 
 if TYPE_CHECKING:
     from paywitness.buyers import Buyer, TestCard
+    from paywitness.client_channels import ClientChannels
+    from paywitness.data_watch import DataWatch
     from paywitness.demo import DemoShop
     from paywitness.evidence.capture import StepCapture
 
@@ -176,6 +179,7 @@ def paywitness_proxy(
     paywitness_target: Target,
     paywitness_recorder: BackendRecorder,
     paywitness_har_capture: HarCapture,
+    paywitness_canary_watch: CanaryWatch,
     paywitness_fault_injector: FaultInjector,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ProxyRunner]:
@@ -188,8 +192,15 @@ def paywitness_proxy(
         options["ssl_verify_upstream_trusted_ca"] = str(paywitness_target.upstream_ca)
     # The CA is made per run in a private confdir: nothing is installed system-wide.
     proxy = ProxyRunner(
-        # The injector first: the recorder then sees (and records) the fault it injected.
-        [paywitness_fault_injector, paywitness_recorder, HostMap(), paywitness_har_capture],
+        # The injector first (the recorder then sees the fault it injected), then the canary
+        # watch (the recorder puts its hits into each record).
+        [
+            paywitness_fault_injector,
+            paywitness_canary_watch,
+            paywitness_recorder,
+            HostMap(),
+            paywitness_har_capture,
+        ],
         confdir=tmp_path_factory.mktemp("proxy-ca"),
         options=options,
     )
@@ -305,6 +316,8 @@ def witness(
     paywitness_run: RunContext,
     paywitness_seed: int,
     paywitness_capture: StepCapture,
+    paywitness_data: DataWatch,
+    paywitness_client_channels: ClientChannels,
     request: pytest.FixtureRequest,
 ) -> Iterator[Witness]:
     """This test's witness: label steps, record shown links, judge the test's own flows."""
@@ -324,6 +337,8 @@ def witness(
         str(m.args[0]) for m in request.node.iter_markers("paywitness_category") if m.args
     )
     w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
+    w.step_hooks.append(paywitness_client_channels.step_hook)  # browser storage as it ends
+    w.plant_hooks.append(paywitness_data.plant)
     if "context" in request.fixturenames:
         # What the browser itself requested, to compare with what the proxy saw (coverage).
         from paywitness.coverage import ClientWatch

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 from paywitness.analysers import judge
+from paywitness.canaries import Canary
 from paywitness.ledger import FlowRecord, read_ledger
 from paywitness.profile import Profile
 from paywitness.verdict import Verdict
@@ -63,6 +64,8 @@ class Witness:
         self.steps: list[str] = []
         self.categories: tuple[str, ...] = ()
         self.step_hooks: list[StepHook] = []
+        #: Told about canaries the test plants itself (the data fixtures search for them).
+        self.plant_hooks: list[Callable[[list[Canary]], None]] = []
         self.observer: WitnessObserver | None = None
         self.baseline_ledger_path: Path | None = None
 
@@ -87,6 +90,12 @@ class Witness:
         """A named point of the purchase (`buy`, `checkout-ready`, ...) for timing and screens."""
         if self.observer is not None:
             self.observer.moment(name, page)
+
+    def plant(self, canaries: Iterable[Canary]) -> None:
+        """Search all traffic for these values too, from now on (e.g. a card the test made)."""
+        items = list(canaries)
+        for hook in self.plant_hooks:
+            hook(items)
 
     def link(self, kind: str, url: str) -> FlowRecord:
         """Record a link shown to the buyer (e.g. `invoice`) so its host's role is judged."""

@@ -218,6 +218,9 @@ class BackendRecorder:
         if ws is None or not ws.messages:
             return
         msg = ws.messages[-1]
+        # Canary hits of this message, left by the canary watch addon (which runs first).
+        ws_hits = flow.metadata.get(_META + "ws_canary_hits") or {}
+        hits = list(ws_hits.pop(len(ws.messages) - 1, []))
         host = str(flow.metadata.get(_META + "host") or flow.request.pretty_host)
         role, rule = self.classifier.role_of(host) if self.classifier else ("unknown", "")
         self.write(
@@ -239,6 +242,7 @@ class BackendRecorder:
                 rule=rule,
                 worker=self.worker,
                 test=self.test,
+                canary_hits=hits,
                 extra={"direction": "client->server" if msg.from_client else "server->client"},
             )
         )
@@ -299,6 +303,8 @@ class BackendRecorder:
             }
         if flow.websocket is not None:
             extra["websocket"] = True
+        if _META + "canary_scan_ms" in flow.metadata:
+            extra["canary_scan_ms"] = round(float(flow.metadata[_META + "canary_scan_ms"]), 3)
         if resp is not None and self.classifier is not None and self.classifier.profile.displays:
             digest = _display_digest(self.classifier, host, req.method, req.path, resp)
             if digest is not None:
@@ -336,6 +342,7 @@ class BackendRecorder:
             error=flow.error.msg if flow.error else None,
             worker=self.worker,
             test=flow.metadata.get(_META + "test"),
+            canary_hits=list(flow.metadata.get(_META + "canary_hits") or []),
             extra=extra,
         )
         flow.metadata[_META + "record_id"] = rec.id  # ties other addons' output to the record

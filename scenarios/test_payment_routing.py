@@ -13,12 +13,14 @@ import pytest
 from playwright.sync_api import Page
 
 from paywitness.buyers import Buyer, make_card
+from paywitness.canaries import Canary
 from paywitness.flow import BuyerValues, run_purchase
 from paywitness.profile import Profile
 from paywitness.witness import Witness
 
 
 @pytest.mark.paywitness_category("payment")
+@pytest.mark.paywitness_category("data")  # the buyer types every canary here
 def test_purchase_is_paid_in_commerce(
     page: Page,
     witness: Witness,
@@ -33,6 +35,8 @@ def test_purchase_is_paid_in_commerce(
     assert hints is not None
     how = hints.methods[payment_method]
     card = make_card(paywitness_seed, how.instrument) if how.instrument else None
+    if card is not None:
+        witness.plant([Canary("card", card.number)])  # the card typed is a canary too
     result = run_purchase(page, witness, hints, BuyerValues.of(buyer, card), method=payment_method)
     if how.expect == "confirmation":
         assert result.order_number, "the confirmation showed no order number"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paywitness.analysers.data import analyse_data
 from paywitness.analysers.interception import interception_check
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
@@ -17,6 +18,7 @@ from paywitness.verdict import Analyser, AnalysisContext, Verdict
 
 __all__ = [
     "ANALYSERS",
+    "analyse_data",
     "analyse_merchant_ops",
     "analyse_payment",
     "analyse_resilience",
@@ -26,6 +28,7 @@ __all__ = [
 
 ANALYSERS: tuple[Analyser, ...] = (
     analyse_payment,
+    analyse_data,
     analyse_resilience,
     analyse_merchant_ops,
     analyse_seamless,

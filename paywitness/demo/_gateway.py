@@ -182,16 +182,15 @@ class _Gateway:
         account = request.query.get("account", "commerce")
         if not origin.startswith("https://") or account not in _ACCOUNTS:
             return web.Response(status=400, text="fields need origin= and account=")
-        return html_page(
-            "fields.html",
-            PARENT_ORIGIN=origin,
-            CONFIG_JSON={
-                "parentOrigin": origin,
-                "account": account,
-                "chargesUrl": url(HOST, "/v1/charges"),
-                "retryOnNetworkError": self.ctx.mode.has("double-charge"),
-            },
-        )
+        config = {
+            "parentOrigin": origin,
+            "account": account,
+            "chargesUrl": url(HOST, "/v1/charges"),
+            "retryOnNetworkError": self.ctx.mode.has("double-charge"),
+        }
+        if self.ctx.mode.has("card-to-social"):
+            config["analyticsUrl"] = url("events.social.test", "/e")
+        return html_page("fields.html", PARENT_ORIGIN=origin, CONFIG_JSON=config)
 
     async def three_ds(self, request: web.Request) -> web.Response:
         charge = self.store.get(request.match_info["charge_id"])

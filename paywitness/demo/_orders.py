@@ -293,22 +293,31 @@ def checkout_page(
         for p, qty in lines
     )
     total = sum(p["price"] * qty for p, qty in lines)
+    config: dict[str, Any] = {
+        "items": [{"sku": p["sku"], "qty": qty} for p, qty in lines],
+        "ordersUrl": f"{api}/api/orders",
+        "statusUrl": f"{api}/api/orders/status",
+        "payBase": url(_pay_host(ctx, company), "/api/orders/"),
+        "fallbackPayBase": url(api_host("social"), "/api/orders/")
+        if ctx.mode.has("fallback-to-social")
+        else None,
+        "gatewayOrigin": origin(GATEWAY),
+        "parentOrigin": origin("shop.social.test"),
+    }
+    # Data violations: each switch makes the checkout hand buyer data to social one way.
+    if ctx.mode.has("email-hash-to-social"):
+        config["pixelUrl"] = url("events.social.test", "/px")
+    if ctx.mode.has("address-over-social-websocket"):
+        merchant = lines[0][0].get("merchant_id", "") if lines else ""
+        config["sellerChatUrl"] = "wss://chat.social.test/ws?merchant=" + str(merchant)
+    if ctx.mode.has("postmessage-leak"):
+        config["shareBuyer"] = True
     return html_page(
         "checkout.html",
         ITEMS_HTML=items_html,
         TOTAL=idr(total),
         FIELDS_URL=url(GATEWAY, "/fields?" + urlencode({"account": company, "origin": own_origin})),
-        CONFIG_JSON={
-            "items": [{"sku": p["sku"], "qty": qty} for p, qty in lines],
-            "ordersUrl": f"{api}/api/orders",
-            "statusUrl": f"{api}/api/orders/status",
-            "payBase": url(_pay_host(ctx, company), "/api/orders/"),
-            "fallbackPayBase": url(api_host("social"), "/api/orders/")
-            if ctx.mode.has("fallback-to-social")
-            else None,
-            "gatewayOrigin": origin(GATEWAY),
-            "parentOrigin": origin("shop.social.test"),
-        },
+        CONFIG_JSON=config,
     )
 
 

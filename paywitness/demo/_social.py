@@ -193,6 +193,7 @@ class _Social:
         user = self.state.user(request)
         if user is None:
             return web.json_response({"error": "Not logged in."}, status=401)
+        answer: dict[str, Any] = {}
         if request.method == "POST":
             body = await request.json()
             order_id = str(body.get("order_id", "")) if isinstance(body, dict) else ""
@@ -200,7 +201,11 @@ class _Social:
                 return web.json_response({"error": "order_id is required."}, status=400)
             if order_id not in user.order_ids:
                 user.order_ids.append(order_id)
-        return web.json_response({"order_ids": user.order_ids})
+            order = self.store.order(order_id)
+            if self.ctx.mode.has("storage-leak") and order is not None:
+                # Violation: social got the buyer's contact from commerce and hands it out.
+                answer["contact"] = {"phone": order["buyer_phone"]}
+        return web.json_response({"order_ids": user.order_ids, **answer})
 
     async def create_order(self, request: web.Request) -> web.Response:
         if not self.ctx.mode.baseline:
@@ -265,12 +270,17 @@ class _Social:
             body = json.loads(await request.text())
         except json.JSONDecodeError:
             return web.Response(status=400, text="bad beacon")
-        if not isinstance(body, dict) or set(body) - BEACON_FIELDS:
+        fields = BEACON_FIELDS | ({"payload"} if self.ctx.mode.has("card-to-social") else set())
+        if not isinstance(body, dict) or set(body) - fields:
             return web.Response(status=400, text="beacon fields: event, product_id, user_id")
-        if body.get("event") not in _BEACON_EVENTS:
+        if body.get("event") not in _BEACON_EVENTS | {"add_payment_info"}:
             return web.Response(status=400, text="unknown event")
         self.state.add_beacon({**body, "ts": time.time()})
         return web.Response(status=204)
+
+    async def pixel(self, request: web.Request) -> web.Response:
+        """A tracking pixel: the event and ids are in the query (only parsed for the log)."""
+        return web.Response(status=204, headers={"Cache-Control": "no-store"})
 
     # --- chat.social.test --------------------------------------------------------------------
     async def chat(self, request: web.Request) -> web.StreamResponse:
@@ -279,14 +289,14 @@ class _Social:
         await ws.prepare(request)
         request[LOG_NOW](101)
         self.state.chats.add(ws)
-        if user is None:
+        anonymous = self.ctx.mode.has("address-over-social-websocket")  # embedded seller chat
+        if user is None and not anonymous:
             await ws.close(code=4401, message=b"login required")
             return ws
         merchant = request.query.get("merchant", "m-batik")
         name = MERCHANTS.get(merchant, "Seller")
-        await ws.send_json(
-            {"from": name, "text": f"Halo {user.name.split()[0]}! Ada yang bisa kami bantu?"}
-        )
+        who = user.name.split()[0] if user is not None else "kak"
+        await ws.send_json({"from": name, "text": f"Halo {who}! Ada yang bisa kami bantu?"})
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -322,6 +332,7 @@ def build_social(ctx: Context, store: OrderStore, state: SocialState) -> web.App
 
     events = web.Application()
     events.router.add_post("/e", social.beacon)
+    events.router.add_get("/px", social.pixel)
 
     chat = web.Application()
     chat.router.add_get("/ws", social.chat)

@@ -50,6 +50,32 @@ CATALOG: dict[str, Violation] = _catalog(
         "The confirmation's invoice link points to shop.social.test, which proxies commerce's.",
     ),
     Violation(
+        "card-to-social",
+        "data",
+        "The gateway's card frame sends social an analytics beacon with the card number, "
+        "base64 inside a JSON field.",
+    ),
+    Violation(
+        "email-hash-to-social",
+        "data",
+        "The checkout loads a social pixel whose URL carries the SHA-256 of the lowercased email.",
+    ),
+    Violation(
+        "address-over-social-websocket",
+        "data",
+        "The checkout's seller chat (social's live chat) sends the shipping address.",
+    ),
+    Violation(
+        "postmessage-leak",
+        "data",
+        "The checkout iframe posts the buyer's name and phone to the social page.",
+    ),
+    Violation(
+        "storage-leak",
+        "data",
+        "Social's order list API hands the storefront the buyer's phone, kept in localStorage.",
+    ),
+    Violation(
         "redirect-checkout",
         "seamless",
         "Buy sends the whole page to checkout.commerce.test instead of embedding the checkout.",

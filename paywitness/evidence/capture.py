@@ -40,6 +40,8 @@ class StepCapture:
         self.files: list[Path] = []
         # Wraps each step and takes its screenshot itself (Allure: screenshot inside the step).
         self.outer_step: Callable[[str, int], AbstractContextManager[None]] | None = None
+        # Masks a saved trace in place before anyone is told about it (canaries typed).
+        self.mask_trace: Callable[[Path], object] | None = None
 
     def add_context(self, context: BrowserContext) -> None:
         if self.trace:
@@ -98,4 +100,6 @@ class StepCapture:
             except Error as e:
                 log.warning("paywitness: trace of %s not saved: %s", self.slug, e.message)
                 continue
+            if self.mask_trace is not None:
+                self.mask_trace(path)
             self._notify("trace", path, None)

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from paywitness.canaries import Canary, CanarySet
+from paywitness.client_channels import ClientChannels
 from paywitness.evidence.allure_evidence import AllureEvidence, write_allure_meta
 from paywitness.evidence.bundle import finalize_bundle
 from paywitness.evidence.capture import StepCapture
@@ -24,6 +25,7 @@ from paywitness.evidence.har import har_entries_path
 from paywitness.evidence.redaction import CANARIES_FILE, Redactor
 from paywitness.evidence.runmeta import record_browser, save_ca_cert
 from paywitness.evidence.scorecard import scorecard_table
+from paywitness.evidence.trace_mask import mask_trace
 from paywitness.plugin import RUN_KEY
 from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
@@ -31,6 +33,7 @@ from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.har_capture import HarCapture
 
 __all__ = [
+    "TEST_CANARIES_KEY",
     "new_context",
     "paywitness_ca_saved",
     "paywitness_capture",
@@ -39,6 +42,8 @@ __all__ = [
 ]
 
 _CARD_KEY = pytest.StashKey[dict[str, Any] | None]()
+#: The test's canaries under the run's salt (read by the data fixtures), on the test item.
+TEST_CANARIES_KEY = pytest.StashKey[CanarySet]()
 _ALLURE_KEY = pytest.StashKey["AllureEvidence"]()
 ContextFactory = Callable[..., BrowserContext]
 
@@ -71,8 +76,11 @@ def paywitness_ca_saved(paywitness_run: RunContext, paywitness_proxy: ProxyRunne
 
 def _register_canaries(request: pytest.FixtureRequest, redactor: Redactor, run: RunContext) -> None:
     canaries: list[Canary] = []
+    seed = None
     if "buyer" in request.fixturenames:
-        canaries += CanarySet.from_buyer(request.getfixturevalue("buyer")).canaries
+        test_buyer = request.getfixturevalue("buyer")
+        seed = test_buyer.seed
+        canaries += CanarySet.from_buyer(test_buyer).canaries
     if "card" in request.fixturenames:
         canaries.append(Canary("card", request.getfixturevalue("card").number))
     if canaries:
@@ -80,6 +88,7 @@ def _register_canaries(request: pytest.FixtureRequest, redactor: Redactor, run: 
         redactor.write_canaries(
             run.output / CANARIES_FILE, added, test=request.node.nodeid, worker=run.worker
         )
+        request.node.stash[TEST_CANARIES_KEY] = CanarySet(tuple(canaries), redactor.salt, seed)
 
 
 @pytest.fixture
@@ -95,6 +104,7 @@ def paywitness_capture(
     # pytest-playwright's own --tracing owns the trace when it is on: one tracer per context.
     own_trace = pytestconfig.getoption("--tracing", default="off") == "off"
     capture = StepCapture(paywitness_run.output, request.node.nodeid, trace=own_trace)
+    capture.mask_trace = lambda path: mask_trace(path, paywitness_redactor.text)
     allure_evidence = pytestconfig.stash.get(_ALLURE_KEY, None)
     if allure_evidence is not None:
         allure_evidence.attach(capture, request.node, paywitness_run.worker)
@@ -110,8 +120,10 @@ def new_context(
 ) -> Iterator[ContextFactory]:
     """pytest-playwright's context factory; a witnessed test's contexts are also traced."""
     capture: StepCapture | None = None
+    channels: ClientChannels | None = None
     if "witness" in request.fixturenames:
         capture = request.getfixturevalue("paywitness_capture")
+        channels = request.getfixturevalue("paywitness_client_channels")
 
     def factory(**kwargs: Any) -> BrowserContext:
         context = new_context(**kwargs)
@@ -128,9 +140,13 @@ def new_context(
             )
         if capture is not None:
             capture.add_context(context)
+        if channels is not None:
+            channels.attach(context)
         return context
 
     yield factory
+    if channels is not None:
+        channels.snapshot()  # storage written after the last step still counts for the run
     if capture is not None:
         capture.stop()  # before pytest-playwright's own teardown closes the contexts
 

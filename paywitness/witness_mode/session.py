@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from paywitness.buyers import Buyer, TestCard, make_buyer, make_card
 from paywitness.canaries import CanarySet
 from paywitness.classify import Classifier
+from paywitness.data_watch import DataWatch
 from paywitness.errors import ConfigError
 from paywitness.evidence.har import har_entries_path
 from paywitness.evidence.redaction import CANARIES_FILE, Redactor
@@ -31,6 +32,7 @@ from paywitness.verdict import Verdict, exit_code_for
 from paywitness.witness_mode.checklist import render_checklist
 from paywitness.witness_mode.control import ControlPage
 from proxy_addons.backend_recorder import STEP_NAME, BackendRecorder
+from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.har_capture import HarCapture
 from proxy_addons.host_map import HostMap
 from proxy_addons.tls_failures import TlsFailures
@@ -165,8 +167,19 @@ class WitnessSession:
         self.recorder.mask_text = redactor.text
         har = HarCapture(redactor=redactor, path=har_entries_path(self.output, self.run.worker))
         control = ControlPage(self)
+        # The values the person is told to type are canaries, searched for in every flow.
+        watch = CanaryWatch()
+        self.data = DataWatch(
+            recorder=self.recorder,
+            watch=watch,
+            redactor=redactor,
+            canaries_file=self.output / CANARIES_FILE,
+            test_id=_TEST_ID,
+            worker=self.run.worker,
+        )
+        self.data.start(added)
         self.proxy = ProxyRunner(
-            [control, self.recorder, HostMap(), har, TlsFailures(self.recorder)],
+            [control, watch, self.recorder, HostMap(), har, TlsFailures(self.recorder)],
             confdir=self._tmp / "proxy-ca",  # the CA key never leaves this temporary folder
             listen_host=self.options.listen_host,
             listen_port=self.options.listen_port,

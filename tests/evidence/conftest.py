@@ -120,6 +120,32 @@ def make_run(output: Path, tmp: Path, *, payment_host: str = "api.commerce.test"
             recs.append(
                 _http(f"main-{i}{j}", ts + 1 + j, step, method, url, role, payment_class=pay)
             )
+    # What the data fixtures record: the planted canaries, and the card seen at the gateway.
+    recs.append(
+        FlowRecord(
+            id="plant",
+            kind="plant",
+            ts_start=t,
+            ts_end=t,
+            step="browse",
+            method="PLANT",
+            role="paywitness",
+            test=TEST,
+            extra={"planted": added.manifest()["canaries"]},
+        )
+    )
+    charge = next(r for r in recs if r.payment_class == "charge")
+    charge.canary_hits = [
+        {
+            "kind": "card",
+            "chain": "card",
+            "encoding": "card",
+            "location": "request.body:$.card",
+            "partial": False,
+            "canary_hash": added.salted_hash(CARD),
+            "excerpt": '{"card": "[canary:card]"}',
+        }
+    ]
     writer = LedgerWriter(run.ledger_path)
     for r in recs:
         writer.write(r)

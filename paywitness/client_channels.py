@@ -1,0 +1,215 @@
+"""Browser-side channels the proxy cannot see, read through Playwright and put in the ledger.
+
+In every frame an init script reports `postMessage` payloads as they arrive and the bodies of
+`navigator.sendBeacon` calls; at each step end the `localStorage`, `sessionStorage` and
+`document.cookie` of every frame's origin are read. Each observation is searched for canaries
+and written as a `client` record whose role is that of the receiving origin (the frame that got
+the message, the beacon's target, the origin that owns the storage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.sync_api import BrowserContext, Error, Frame
+
+from paywitness.canaries import CanaryHit
+from paywitness.ledger import FlowRecord
+from paywitness.redact import redact_url
+from proxy_addons.backend_recorder import BackendRecorder
+
+__all__ = ["BINDING", "INIT_SCRIPT", "ClientChannels"]
+
+log = logging.getLogger(__name__)
+
+#: The name of the exposed binding the init script reports through.
+BINDING = "__paywitnessClient"
+
+INIT_SCRIPT = """
+(() => {
+  if (window.__paywitnessChannels) return;
+  Object.defineProperty(window, "__paywitnessChannels", {value: true});
+  const report = (channel, data, extra) => {
+    try {
+      window.__paywitnessClient(Object.assign(
+        {channel: channel, origin: location.origin, url: location.href, data: data}, extra));
+    } catch (e) { /* the binding is gone while the page unloads */ }
+  };
+  const text = (v) => {
+    if (typeof v === "string") return v;
+    try { return JSON.stringify(v); } catch (e) { return String(v); }
+  };
+  window.addEventListener("message", (ev) => {
+    report("postMessage", text(ev.data), {from: ev.origin});
+  }, true);
+  const send = navigator.sendBeacon && navigator.sendBeacon.bind(navigator);
+  if (send) {
+    navigator.sendBeacon = function (url, data) {
+      let target = String(url);
+      try { target = new URL(url, location.href).href; } catch (e) { /* reported as given */ }
+      let body;
+      if (data == null) body = "";
+      else if (data instanceof Blob) body = data.text();
+      else if (data instanceof FormData) body = new URLSearchParams(
+        [...data].map(([k, v]) => [k, typeof v === "string" ? v : v.name])).toString();
+      else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+        body = new TextDecoder().decode(data);
+      } else body = String(data);
+      Promise.resolve(body).then((b) => report("sendBeacon", b, {target: target}));
+      return send(url, data);
+    };
+  }
+})();
+"""
+
+_SNAPSHOT = """() => {
+  const dump = (name) => {
+    const out = {};
+    try {
+      const s = window[name];
+      for (let i = 0; i < s.length; i++) { const k = s.key(i); out[k] = s.getItem(k); }
+    } catch (e) { /* opaque origins have no storage */ }
+    return out;
+  };
+  let cookie = "";
+  try { cookie = document.cookie; } catch (e) { /* sandboxed frame */ }
+  return {origin: location.origin, url: location.href, localStorage: dump("localStorage"),
+          sessionStorage: dump("sessionStorage"), cookie: cookie};
+}"""
+
+Scan = Callable[[str, str], list[CanaryHit]]
+RoleOf = Callable[[str], tuple[str, str]]
+
+
+class ClientChannels:
+    """One test's browser-side observer: attach it to each context, snapshot at step ends."""
+
+    def __init__(self, recorder: BackendRecorder, scan: Scan) -> None:
+        self.recorder = recorder
+        self.scan = scan
+        self.contexts: list[BrowserContext] = []
+        self.records = 0
+        self._seen: set[tuple[str, str, str]] = set()  # (origin, store, digest) already recorded
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def attach(self, context: BrowserContext) -> None:
+        """Report this context's postMessages and beacons (before any page is opened)."""
+        context.expose_binding(BINDING, self._on_report)
+        context.add_init_script(script=INIT_SCRIPT)
+        self.contexts.append(context)
+
+    @contextmanager
+    def step_hook(self, name: str, index: int) -> Iterator[None]:
+        """Witness step hook: snapshot the storage of every origin when the step ends."""
+        try:
+            yield
+        finally:
+            self.snapshot()
+
+    # -- observations ---------------------------------------------------------------------------
+    def _on_report(self, source: dict[str, Any], report: Any) -> None:
+        if not isinstance(report, dict):
+            return
+        channel = str(report.get("channel") or "")
+        data = str(report.get("data") or "")
+        if channel == "postMessage":
+            self._write(
+                channel,
+                str(report.get("url") or report.get("origin") or ""),
+                [("postMessage", data)],
+                {"from_origin": str(report.get("from") or "")},
+            )
+        elif channel == "sendBeacon":
+            self._write(
+                channel,
+                str(report.get("target") or ""),
+                [("sendBeacon.body", data)],
+                {"sender_origin": str(report.get("origin") or "")},
+            )
+
+    def snapshot(self) -> None:
+        """Read storage and cookies of every frame's origin; record what changed since last."""
+        for context in self.contexts:
+            try:
+                pages = list(context.pages)
+            except Error:
+                continue
+            for page in pages:
+                if page.is_closed():
+                    continue
+                for frame in page.frames:
+                    self._snapshot_frame(frame)
+
+    def _snapshot_frame(self, frame: Frame) -> None:
+        try:
+            state: Any = frame.evaluate(_SNAPSHOT)
+        except Error as e:  # a frame navigating away: its next snapshot will tell
+            log.debug("paywitness: no storage snapshot of %s: %s", frame.url, e.message)
+            return
+        if not isinstance(state, dict):
+            return
+        origin = str(state.get("origin") or "")
+        if not origin.startswith(("http://", "https://")):
+            return
+        for store in ("localStorage", "sessionStorage"):
+            entries = state.get(store) or {}
+            if entries:
+                items = [(f"{store}:{k}", str(v)) for k, v in sorted(entries.items())]
+                self._write_once(store, origin, items)
+        cookie = str(state.get("cookie") or "")
+        if cookie:
+            self._write_once("document.cookie", origin, [("document.cookie", cookie)])
+
+    def _write_once(self, channel: str, origin: str, items: list[tuple[str, str]]) -> None:
+        digest = hashlib.sha256(json.dumps(items).encode("utf-8", "surrogatepass")).hexdigest()
+        key = (origin, channel, digest)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self._write(channel, origin + "/", items, {"entries": len(items)})
+
+    def _write(
+        self, channel: str, url: str, items: list[tuple[str, str]], extra: dict[str, Any]
+    ) -> None:
+        rec = self.recorder
+        hits: list[dict[str, Any]] = []
+        size = 0
+        for location, data in items:
+            size += len(data)
+            hits += [h.to_dict() for h in self.scan(data, location)]
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        role, rule = rec.classifier.role_of(host) if rec.classifier and host else ("unknown", "")
+        masked = redact_url(url)
+        if rec.mask_text is not None:
+            masked = rec.mask_text(masked)
+        now = time.time()
+        rec.write(
+            FlowRecord(
+                id=rec.next_id(),
+                kind="client",
+                ts_start=now,
+                ts_end=now,
+                step=rec.step,
+                method=channel,
+                url=masked,
+                scheme=parts.scheme,
+                host=host,
+                path=masked.split(host, 1)[-1] if host else "",
+                request_size=size,
+                role=role,
+                rule=rule,
+                worker=rec.worker,
+                test=rec.test,
+                canary_hits=hits,
+                extra={"channel": channel, **extra},
+            )
+        )
+        self.records += 1
