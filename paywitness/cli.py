@@ -81,11 +81,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST=URL",
         help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
     )
-    run.add_argument(
-        "--scenarios",
-        metavar="PATH",
-        help="Run these scenario files or folders instead of the standard scenarios",
-    )
     _common(run)
 
     from paywitness.profile_cli import add_profile_parser
@@ -173,6 +168,11 @@ def _witness(ns: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scenarios",
+        metavar="PATH",
+        help="Run these scenario files or folders instead of the standard scenarios",
+    )
     p.add_argument("--output", metavar="DIR", help="Evidence folder (default reports/<time>/)")
     p.add_argument("--seed", type=int, metavar="INT", help="Seed for buyers, cards, canaries")
     p.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
