@@ -81,11 +81,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST=URL",
         help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
     )
-    run.add_argument(
-        "--scenarios",
-        metavar="PATH",
-        help="Run these scenario files or folders instead of the standard scenarios",
-    )
     _common(run)
 
     from paywitness.profile_cli import add_profile_parser
@@ -95,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     drift = sub.add_parser("drift", help="List what appeared or disappeared between two runs")
     drift.add_argument("bundle_a", metavar="BUNDLE_A", help="Earlier evidence bundle")
     drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
+    _witness_parser(sub)
 
     verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
     verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
@@ -109,7 +105,74 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    w = sub.add_parser(
+        "witness", help="A person pays by hand (browser, or a phone through the proxy)"
+    )
+    w.add_argument("--profile", metavar="PATH", help="Target profile (YAML)")
+    w.add_argument("--demo", action="store_true", help="Witness the built-in demo shop")
+    w.add_argument(
+        "--violation",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="With --demo: make the demo shop misbehave in this named way (repeatable)",
+    )
+    w.add_argument(
+        "--phone", action="store_true", help="Pay on a phone pointed at the proxy (no browser)"
+    )
+    w.add_argument(
+        "--listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="Proxy address (default 127.0.0.1, any free port); beyond loopback needs auth",
+    )
+    w.add_argument("--output", metavar="DIR", help="Evidence folder (default reports/<time>/)")
+    w.add_argument("--seed", type=int, metavar="INT", help="Seed for the buyer and test card")
+    w.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
+    w.add_argument(
+        "--headless", action="store_true", help="Hide the browser (automation and tests)"
+    )
+    w.add_argument(
+        "--max-minutes",
+        type=float,
+        default=120.0,
+        metavar="N",
+        help="Stop waiting for Finish after N minutes and judge what was recorded",
+    )
+
+
+def _witness(ns: argparse.Namespace) -> int:
+    from paywitness.witness_mode.command import parse_listen, run_witness
+    from paywitness.witness_mode.session import WitnessOptions
+
+    if ns.pytest_args:
+        raise ConfigError(f"witness does not take {' '.join(ns.pytest_args)!r}; see --help")
+    if ns.max_minutes <= 0:
+        raise ConfigError(f"--max-minutes {ns.max_minutes:g} must be more than 0")
+    host, port = parse_listen(ns.listen)
+    options = WitnessOptions(
+        profile_path=Path(ns.profile) if ns.profile else None,
+        demo=ns.demo,
+        violations=tuple(ns.violation),
+        phone=ns.phone,
+        listen_host=host,
+        listen_port=port,
+        output=Path(ns.output) if ns.output else None,
+        seed=ns.seed,
+        browser=ns.browser,
+        headless=ns.headless,
+        max_minutes=ns.max_minutes,
+    )
+    return run_witness(options, out=sys.stdout, stdin=sys.stdin)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scenarios",
+        metavar="PATH",
+        help="Run these scenario files or folders instead of the standard scenarios",
+    )
     p.add_argument("--output", metavar="DIR", help="Evidence folder (default reports/<time>/)")
     p.add_argument("--seed", type=int, metavar="INT", help="Seed for buyers, cards, canaries")
     p.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
@@ -158,16 +221,18 @@ def _list_violations() -> int:
 
 
 def _matrix(ns: argparse.Namespace) -> int:
-    from paywitness.matrix import render_markdown, run_matrix
+    from paywitness.matrix import drift, render_markdown, run_matrix
 
     rows = run_matrix()
     text = render_markdown(rows)
     print(text, end="")
     if ns.write:
         Path(ns.write).write_text(text, encoding="utf-8")
-    if ns.check and Path(ns.check).read_text(encoding="utf-8") != text:
-        print(f"paywitness: {ns.check} is out of date; regenerate it with --write", file=sys.stderr)
-        return EXIT_FAIL
+    if ns.check:
+        problems = drift(Path(ns.check).read_text(encoding="utf-8"), rows)
+        if problems:
+            print(f"paywitness: {ns.check} drifted: " + "; ".join(problems), file=sys.stderr)
+            return EXIT_FAIL
     return EXIT_PASS if all(r.ok for r in rows) else EXIT_FAIL
 
 
@@ -311,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from paywitness.inventory import drift_main
 
             return drift_main(ns.bundle_a, ns.bundle_b)
+        if ns.command == "witness":
+            return _witness(ns)
         if ns.command == "merge":
             from paywitness.merge import merge_bundles
 

@@ -13,7 +13,8 @@ from typing import Any, Literal
 __all__ = ["FlowRecord", "LedgerWriter", "RecordKind", "read_ledger", "read_ledgers"]
 
 #: `plant`: the canaries a test planted (kinds and salted hashes), not an observation.
-RecordKind = Literal["http", "websocket", "client", "mark", "link", "plant"]
+#: `tls`: a TLS handshake the client refused (a pinned app), recorded by the proxy.
+RecordKind = Literal["http", "websocket", "client", "mark", "link", "plant", "tls"]
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import ipaddress
 import logging
 import threading
 from collections.abc import Sequence
@@ -16,9 +17,20 @@ from cryptography.hazmat.primitives import serialization
 
 from paywitness.errors import ConfigError
 
-__all__ = ["ProxyRunner", "spki_sha256_b64"]
+__all__ = ["ProxyRunner", "is_loopback", "spki_sha256_b64"]
 
 _START_TIMEOUT = 15.0
+_STOP_TIMEOUT = 2.0
+
+
+def is_loopback(host: str) -> bool:
+    """True for a listen address only this machine can reach ("" means every interface)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def spki_sha256_b64(cert_pem: Path) -> str:
@@ -28,6 +40,15 @@ def spki_sha256_b64(cert_pem: Path) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel connection handlers still open at shutdown (what asyncio.run does), bounded."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=_STOP_TIMEOUT))
 
 
 class _ErrorCollector(logging.Handler):
@@ -99,6 +120,12 @@ class ProxyRunner:
         )
         from mitmproxy.master import Master
 
+        if not is_loopback(self.listen_host) and not self.options.get("proxyauth"):
+            # Anyone on the network could use an open proxy (and move the run's steps).
+            raise ConfigError(
+                f"refusing to listen on {self.listen_host or 'every interface'} without proxy "
+                "authentication; set the proxyauth option (user:password) or listen on 127.0.0.1"
+            )
         self.confdir.mkdir(parents=True, exist_ok=True)
         ready = _Ready()
         errors = _ErrorCollector()
@@ -141,6 +168,7 @@ class ProxyRunner:
             finally:
                 started.set()
                 ready.event.set()
+                _cancel_pending(loop)
                 loop.close()
 
         self._thread = threading.Thread(target=run, name="paywitness-proxy", daemon=True)

@@ -22,6 +22,7 @@ __all__ = [
     "BASELINE_LEDGER_GLOB",
     "LEDGER_GLOB",
     "RunContext",
+    "apply_unfinished",
     "default_output_dir",
     "judge_bundle",
     "update_latest_link",
@@ -130,15 +131,23 @@ class RunContext:
         from paywitness.inventory import write_inventory
 
         write_inventory(self.output, records)
-        if unfinished and verdict.verdict == "pass":
-            verdict.verdict = "inconclusive"
-            verdict.reasons.append(
-                f"{len(unfinished)} scenario(s) did not complete: {', '.join(unfinished)}"
-            )
+        apply_unfinished(verdict, unfinished or [])
         (self.output / "verdict.json").write_text(
             json.dumps(verdict.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
         return verdict
+
+
+def apply_unfinished(verdict: Verdict, unfinished: list[str]) -> None:
+    """Scenarios that failed or errored: never a pass, and the bundle says which ones."""
+    if not unfinished:
+        return
+    if verdict.verdict == "pass":
+        verdict.verdict = "inconclusive"
+    if verdict.verdict == "inconclusive":  # a fail already names its findings
+        verdict.reasons.append(
+            f"{len(unfinished)} scenario(s) did not complete: {', '.join(unfinished)}"
+        )
 
 
 def judge_bundle(bundle: Path, profile: Profile) -> Verdict:

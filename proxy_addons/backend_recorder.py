@@ -185,8 +185,12 @@ class BackendRecorder:
         flow.metadata[_META + "authority"] = req.host.lower()
         flow.metadata[_META + "port"] = req.port
         flow.metadata[_META + "scheme"] = req.scheme
-        if req.pretty_host.lower() == MARKER_HOST:
+        # Answered already (e.g. 407 from proxy authentication, or another control addon): a
+        # client the proxy refused must not move the step.
+        if req.pretty_host.lower() == MARKER_HOST and flow.response is None:
             self._answer_marker(flow)
+        elif req.pretty_host.lower() == MARKER_HOST:
+            flow.metadata[_META + "marker"] = True
 
     def _answer_marker(self, flow: http.HTTPFlow) -> None:
         parts = [p for p in flow.request.path.split("?", 1)[0].split("/") if p]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paywitness.analysers.data import analyse_data
+from paywitness.analysers.interception import interception_check
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
 from paywitness.analysers.resilience import analyse_resilience
@@ -55,4 +56,7 @@ def judge(
     payment.checks += checks
     payment.findings += findings
     payment.observed["coverage"] = {c.id: c.figures for c in checks}
+    gap = interception_check(ctx)
+    if gap is not None:  # unseen traffic never lets a run pass (an observed finding still fails)
+        next(r for r in results if r.category == gap.category).checks.append(gap)
     return Verdict.decide(results, meta=meta)

@@ -22,7 +22,7 @@ from paywitness.evidence.scorecard import (
 )
 from paywitness.ledger import read_ledgers
 from paywitness.profile import Profile, load_profile
-from paywitness.run import LEDGER_GLOB, RunContext, judge_bundle
+from paywitness.run import LEDGER_GLOB, RunContext, apply_unfinished, judge_bundle
 
 __all__ = ["finalize_bundle", "history_path", "rejudge_bundle", "render_bundle"]
 
@@ -92,11 +92,7 @@ def rejudge_bundle(bundle: Path, profile_path: Path | None) -> int:
     # A scenario that did not complete was not observed: the same rule as at run time.
     scenarios = old_meta.get("scenarios") or {}
     unfinished = sorted(n for n, o in scenarios.items() if o in ("failed", "error"))
-    if unfinished and verdict.verdict == "pass":
-        verdict.verdict = "inconclusive"
-        verdict.reasons.append(
-            f"{len(unfinished)} scenario(s) did not complete: {', '.join(unfinished)}"
-        )
+    apply_unfinished(verdict, unfinished)
     data = verdict.to_dict()
     (bundle / "verdict.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
     card = render_bundle(bundle, profile)

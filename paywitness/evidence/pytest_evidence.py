@@ -9,7 +9,7 @@ scorecard is printed last.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +48,40 @@ _ALLURE_KEY = pytest.StashKey["AllureEvidence"]()
 ContextFactory = Callable[..., BrowserContext]
 
 
+_REDACTOR_KEY = pytest.StashKey[Redactor]()
+
+
 @pytest.fixture(scope="session")
-def paywitness_redactor() -> Redactor:
+def paywitness_redactor(pytestconfig: pytest.Config) -> Redactor:
     """Masks cookies, credentials, tokens, cards and this run's canaries in what is written."""
-    return Redactor()
+    redactor = Redactor()
+    pytestconfig.stash[_REDACTOR_KEY] = redactor
+    return redactor
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Mask the report itself (failure text, captured output) before anything writes it.
+
+    Innermost wrapper: Allure, JUnit XML, the terminal and xdist's controller all see the
+    masked report. pytest puts local values (a buyer's name, a card) in assertion messages.
+    """
+    report = yield
+    redactor = item.config.stash.get(_REDACTOR_KEY, None)
+    if redactor is None:
+        return report
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        masked = redactor.text(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, redactor.text(body)) for title, body in report.sections]
+    if call.excinfo is not None:  # Allure reads the exception's own message
+        exc = call.excinfo.value
+        exc.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in exc.args)
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -44,11 +44,10 @@ _JSON_SECRET = re.compile(
     r'(?:[A-Za-z0-9_-]*)"\s*:\s*)"([^"\\]{1,4096})"',
     re.IGNORECASE,
 )
-_FORM_SECRET = re.compile(
-    r"(?<![A-Za-z0-9_])((?:[A-Za-z0-9_-]*?)(?:token|session|secret|password|passwd|cvc|cvv|otp)"
-    r"(?:[A-Za-z0-9_-]*)=)([^&\s\"'<>]{1,4096})",
-    re.IGNORECASE,
-)
+# Every `name=value` pair, then the name tested on its own: one linear pass. (A single pattern
+# with the secret words inside the name backtracked at every word start: ~60 ms per 64 KB.)
+_FORM_PAIR = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z0-9_-]+=)([^&=\s\"'<>]{1,4096})")
+_FORM_SECRET_NAME = re.compile(r"token|session|secret|password|passwd|cvc|cvv|otp", re.IGNORECASE)
 
 
 class Redactor:
@@ -94,10 +93,17 @@ class Redactor:
             return text
         scanner = self._scanner
         out = scanner.redact(text) if scanner is not None else mask_card_numbers(text)
-        out = _BEARER.sub(lambda m: f"{m.group(1)} {self.mask(m.group(0))}", out)
+        lowered = out.lower()
+        if "bearer" in lowered or "basic" in lowered or "token" in lowered:  # cheap pre-check
+            out = _BEARER.sub(lambda m: f"{m.group(1)} {self.mask(m.group(0))}", out)
         out = _JWT.sub(lambda m: self.mask(m.group(0)), out)
         out = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{self.mask(m.group(2))}"', out)
-        return _FORM_SECRET.sub(lambda m: m.group(1) + self.mask(m.group(2)), out)
+        return _FORM_PAIR.sub(self._form_pair, out)
+
+    def _form_pair(self, m: re.Match[str]) -> str:
+        if _FORM_SECRET_NAME.search(m.group(1)):
+            return m.group(1) + self.mask(m.group(2))
+        return m.group(0)
 
     def url(self, url: str) -> str:
         return self.text(redact_url(url))

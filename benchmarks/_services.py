@@ -1,0 +1,248 @@
+"""Processes the load benchmarks talk to: an HTTPS upstream, and the proxy with its addons.
+
+Each runs in its own process so that the load client, the proxy and the upstream never share a
+GIL, and so that the proxy's RSS is its own. Both print one JSON line when ready and stop when
+their stdin closes.
+
+    python -m benchmarks._services upstream DIR
+    python -m benchmarks._services proxy DIR UPSTREAM_PORT UPSTREAM_CA [--bare] [--stream SIZE]
+
+The proxy answers `rss` (after a `gc.collect()`) and `files` on stdin with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import random
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from benchmarks._common import rss_kib
+
+__all__ = ["BENCH_HOST", "Service", "start_proxy", "start_upstream"]
+
+#: The upstream's name: mapped by the proxy's host map, and in the upstream's certificate.
+BENCH_HOST = "bench.commerce.test"
+_READY_TIMEOUT = 60.0
+
+
+@dataclass
+class Service:
+    """A running service process and what it reported when ready."""
+
+    proc: subprocess.Popen[str]
+    info: dict[str, Any]
+
+    @property
+    def port(self) -> int:
+        return int(self.info["port"])
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return answer
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _spawn(args: Sequence[str]) -> Service:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks._services", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the child prints one line when ready, or dies
+    if not line:
+        proc.wait(timeout=_READY_TIMEOUT)
+        raise RuntimeError(f"benchmark service {args[0]} exited with {proc.returncode}")
+    return Service(proc, json.loads(line))
+
+
+def start_upstream(directory: Path) -> Service:
+    """The HTTPS upstream: `/small` (1 KB), `/blob/N` (N bytes of text), `/bin/N` (binary)."""
+    return _spawn(["upstream", str(directory)])
+
+
+def start_proxy(
+    directory: Path, upstream: Service, *, bare: bool = False, stream: str | None = None
+) -> Service:
+    """The proxy as the harness runs it (recorder, host map, HAR capture), or `bare` (none)."""
+    args = ["proxy", str(directory), str(upstream.port), str(upstream.info["ca"])]
+    if bare:
+        args.append("--bare")
+    if stream:
+        args += ["--stream", stream]
+    return _spawn(args)
+
+
+# -- the child processes ----------------------------------------------------------------------
+def _listening_socket() -> socket.socket:
+    # IPPROTO_TCP explicitly: with proto 0 asyncio skips TCP_NODELAY (40 ms Nagle stalls).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+def _serve_upstream(directory: Path, out: TextIO) -> None:
+    from aiohttp import web
+
+    # The demo's own certificate maker: one CA, one leaf for BENCH_HOST (and 127.0.0.1).
+    from paywitness.demo._tls import make_pki
+
+    pki = make_pki(directory / "upstream-tls", {"bench": ("Bench Upstream", [BENCH_HOST])})
+    small = b"x" * 1024
+    blobs: dict[int, bytes] = {}
+
+    async def small_handler(request: web.Request) -> web.Response:
+        return web.Response(body=small, content_type="text/plain")
+
+    async def blob_handler(request: web.Request) -> web.Response:
+        size = min(int(request.match_info["size"]), 8 * 1024 * 1024)
+        if size not in blobs:
+            line = b"paywitness benchmark body, text so that the HAR keeps it 0123456789\n"
+            blobs[size] = (line * (size // len(line) + 1))[:size]
+        return web.Response(body=blobs[size], content_type="text/plain")
+
+    async def bin_handler(request: web.Request) -> web.Response:
+        size = min(int(request.match_info["size"]), 8 * 1024 * 1024)
+        key = -size  # binary bodies share the cache under a negative key
+        if key not in blobs:
+            blobs[key] = random.Random(size).randbytes(size)
+        return web.Response(body=blobs[key], content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/small", small_handler)
+    app.router.add_get("/blob/{size}", blob_handler)
+    app.router.add_get("/bin/{size}", bin_handler)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        sock = _listening_socket()
+        await web.SockSite(runner, sock, ssl_context=pki.server_context("bench")).start()
+        port = sock.getsockname()[1]
+        out.write(json.dumps({"port": port, "ca": str(pki.ca_cert_path)}) + "\n")
+        out.flush()
+        # Serve until the parent closes our stdin.
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
+    from paywitness.classify import Classifier
+    from paywitness.evidence.redaction import Redactor
+    from paywitness.ledger import LedgerWriter
+    from paywitness.profile import demo_profile_path, load_profile
+    from paywitness.proxy import ProxyRunner
+    from proxy_addons.backend_recorder import BackendRecorder
+    from proxy_addons.har_capture import HarCapture
+    from proxy_addons.host_map import HostMap
+
+    directory = Path(ns.dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    ledger_path = directory / "ledger.jsonl"
+    har_path = directory / "har-entries.jsonl"
+    options: dict[str, Any] = {"ssl_verify_upstream_trusted_ca": ns.upstream_ca}
+    addons: list[Any] = []
+    ledger: LedgerWriter | None = None
+    if ns.bare:
+        # No paywitness addon: mitmproxy's own cost. Without the host map, the upstream name
+        # resolves through mitmproxy's DNS, so the client CONNECTs to 127.0.0.1 instead.
+        pass
+    else:
+        ledger = LedgerWriter(ledger_path)
+        redactor = Redactor()
+        recorder = BackendRecorder(
+            classifier=Classifier(load_profile(demo_profile_path())), ledger=ledger
+        )
+        recorder.mask_text = redactor.text  # as the evidence layer wires it
+        addons = [recorder, HostMap(), HarCapture(redactor=redactor, path=har_path)]
+        options["paywitness_host_map"] = [f"{BENCH_HOST}=https://127.0.0.1:{ns.upstream_port}"]
+        options["paywitness_block_unmapped"] = True
+    if ns.stream:
+        options["stream_large_bodies"] = ns.stream
+    proxy = ProxyRunner(addons, confdir=directory / "proxy-ca", options=options)
+    proxy.start()
+    try:
+        out.write(json.dumps({"port": proxy.port, "ca": str(proxy.ca_cert_path)}) + "\n")
+        out.flush()
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "rss":
+                gc.collect()
+                answer: dict[str, Any] = {"rss_kib": rss_kib_self()}
+            elif command == "files":
+                answer = {
+                    "ledger_bytes": ledger_path.stat().st_size if ledger_path.exists() else 0,
+                    "har_bytes": har_path.stat().st_size if har_path.exists() else 0,
+                }
+            else:
+                answer = {"error": f"unknown command {command!r}"}
+            out.write(json.dumps(answer) + "\n")
+            out.flush()
+    finally:
+        proxy.stop()
+        if ledger is not None:
+            ledger.close()
+
+
+def rss_kib_self() -> int:
+    import os
+
+    return rss_kib(os.getpid())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="service", required=True)
+    up = sub.add_parser("upstream")
+    up.add_argument("dir")
+    px = sub.add_parser("proxy")
+    px.add_argument("dir")
+    px.add_argument("upstream_port", type=int)
+    px.add_argument("upstream_ca")
+    px.add_argument("--bare", action="store_true")
+    px.add_argument("--stream", metavar="SIZE", help="mitmproxy's stream_large_bodies, e.g. 64k")
+    ns = ap.parse_args(argv)
+    # Our stdout is the control channel: keep the libraries' chatter on stderr.
+    out, sys.stdout = sys.stdout, sys.stderr
+    if ns.service == "upstream":
+        _serve_upstream(Path(ns.dir), out)
+    else:
+        _serve_proxy(ns, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

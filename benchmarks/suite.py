@@ -1,0 +1,118 @@
+"""The suite itself: ``paywitness demo -n 2`` vs ``-n 1``, and ``make demo`` end to end.
+
+Run: ``python -m benchmarks.suite [--quick] [--rounds N]``. Every run is a fresh process, as a
+user or CI starts it; wall-clock seconds, interleaved -n 1 / -n 2 runs, medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks._common import Figure, Part, interleaved, load_average, paired_ratio
+
+__all__ = ["run"]
+
+ROOT = Path(__file__).resolve().parent.parent
+_RUN_TIMEOUT = 300
+
+
+def _demo(output: Path, workers: int | None) -> None:
+    args = [str(Path(sys.executable).parent / "paywitness"), "demo", "--output", str(output)]
+    if workers is not None:
+        args += ["-n", str(workers)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=_RUN_TIMEOUT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-2000:]}")
+
+
+def _make_demo() -> None:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=_RUN_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"make demo exited {done.returncode}:\n{done.stdout[-2000:]}")
+
+
+def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = None) -> list[Part]:
+    rounds = rounds or (1 if quick else 5)
+    make_runs = make_runs or 1
+    parallel = Part("Parallel: paywitness demo -n 2 vs -n 1 (full demo suite, 5 payment methods)")
+    make = Part("make demo end to end")
+    with tempfile.TemporaryDirectory(prefix="paywitness-bench-suite-") as tmp:
+        root = Path(tmp)
+        parallel.load_before = load_average()
+        t0 = time.perf_counter()
+        times = interleaved(
+            {
+                "-n 1": lambda r: _demo(root / f"n1-{r}", 1),
+                "-n 2": lambda r: _demo(root / f"n2-{r}", 2),
+            },
+            rounds,
+        )
+        parallel.seconds = time.perf_counter() - t0
+        parallel.load_after = load_average()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = paired_ratio(times, "-n 2", "-n 1")
+    parallel.figures += [
+        Figure("paywitness demo -n 1, median", med["-n 1"], "s"),
+        Figure("paywitness demo -n 2, median", med["-n 2"], "s"),
+        Figure("-n 2 / -n 1 wall clock", ratio, "x", detail="below 1: -n 2 is faster"),
+    ]
+    parallel.notes.append(
+        f"{rounds} interleaved rounds; all runs (s): "
+        + "; ".join(f"{k} " + " ".join(f"{x:.1f}" for x in v) for k, v in times.items())
+    )
+    make.load_before = load_average()
+    t0 = time.perf_counter()
+    make_times = []
+    for _ in range(make_runs):
+        t1 = time.perf_counter()
+        _make_demo()
+        make_times.append(time.perf_counter() - t1)
+    make.seconds = time.perf_counter() - t0
+    make.load_after = load_average()
+    make_s = statistics.median(make_times)
+    make.figures.append(
+        Figure(
+            "make demo (set up already done), median",
+            make_s,
+            "s",
+            target="< 90 s",
+            met=make_s < 90,
+        )
+    )
+    make.notes.append(
+        "make demo runs the suite serially (no xdist); "
+        f"{make_runs} run(s) (s): {' '.join(f'{x:.1f}' for x in make_times)}; includes the Allure "
+        "report when npm is present"
+    )
+    return [parallel, make]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="One run of each")
+    ap.add_argument("--rounds", type=int, help="Interleaved rounds of -n 1 / -n 2")
+    ns = ap.parse_args(argv)
+    for part in run(ns.quick, ns.rounds):
+        print(f"== {part.title}  (load {part.load_before} -> {part.load_after})")
+        for f in part.figures:
+            print(f.line())
+        for note in part.notes:
+            print(f"   {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

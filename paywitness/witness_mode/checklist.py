@@ -1,0 +1,60 @@
+"""The guided checklist: what to do next, what was observed so far, what a verdict still needs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from paywitness.analysers import judge
+from paywitness.ledger import FlowRecord
+from paywitness.profile import Profile
+
+__all__ = ["NEXT_ACTION", "render_checklist"]
+
+#: What the person does after marking each step ("" = before any mark).
+NEXT_ACTION: dict[str, str] = {
+    "": "mark 'browse', then open the shop and look at a product",
+    "browse": "mark 'checkout' just before you press Buy / Checkout",
+    "checkout": "type the buyer details shown at the start, then mark 'pay' before pressing Pay",
+    "pay": "press Pay and finish any bank or OTP page; mark 'confirm' when the order is confirmed",
+    "confirm": "open the invoice and receipt links; mark 'orders' to look at your orders",
+    "orders": "open your order list, then Finish",
+}
+
+
+def _spread(counter: Counter[str]) -> str:
+    return ", ".join(f"{n} {role}" for role, n in sorted(counter.items())) or "none"
+
+
+def render_checklist(records: Sequence[FlowRecord], profile: Profile, steps: Sequence[str]) -> str:
+    """A few lines for the terminal, judged with the same analysers as the final verdict."""
+    current = steps[-1] if steps else ""
+    target = [r for r in records if r.kind == "http" and r.role not in ("browser", "paywitness")]
+    pay = [r for r in target if r.payment_class]
+    pay_roles = Counter(r.role for r in pay)
+    allowed = set(profile.payment.allowed_roles)
+    where = (
+        f"all to {', '.join(sorted(pay_roles))}"
+        if pay and set(pay_roles) <= allowed
+        else f"{_spread(pay_roles)} (NOT ALLOWED: {', '.join(sorted(set(pay_roles) - allowed))})"
+        if pay
+        else "none yet"
+    )
+    refused = [r for r in records if r.kind == "tls"]
+    verdict = judge(records, profile)
+    lines = [
+        f"paywitness checklist: step {current or '(none)'}; marked: {', '.join(steps) or 'none'}",
+        f"  next: {NEXT_ACTION.get(current, 'Finish when you are done')}",
+        f"  requests seen: {len(target)} ({_spread(Counter(r.role for r in target))})",
+        f"  payment-class requests seen: {len(pay)}, {where}",
+    ]
+    if refused:
+        hosts = ", ".join(sorted({r.host for r in refused}))
+        lines.append(f"  TLS refused by the client (not inspected): {len(refused)} ({hosts})")
+    for name, cat in verdict.categories.items():
+        lines.append(f"  {name}: {cat.status}")
+    if verdict.verdict == "inconclusive":
+        lines += [f"  still missing: {r}" for r in verdict.reasons]
+    else:
+        lines.append(f"  enough observed to judge; verdict so far: {verdict.verdict}")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Crash safety: a browser or proxy lost mid-checkout ends `inconclusive` (exit 3), never `pass`,
+and the ledger up to that moment is intact on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# A user-style scenario that buys like the standard one and loses a piece of the harness in the
+# checkout step, as a crash would: the browser process, or the intercepting proxy.
+SCENARIO = """
+from paywitness.flow import BuyerValues, run_purchase
+
+
+def test_purchase_interrupted(page, witness, paywitness_profile, paywitness_proxy, buyer, card):
+    hints = paywitness_profile.flow
+    with witness.step("browse"):
+        page.goto(witness.start_url)
+        page.locator(hints.product_ready).first.wait_for()
+    with witness.step("checkout"):
+        page.locator(hints.buy).first.click()
+        if "{what}" == "browser":
+            page.context.browser.close()  # the browser is gone mid-checkout
+        else:
+            paywitness_proxy.stop()  # the proxy is gone mid-checkout
+        page.locator(hints.pay).click(timeout=5_000)
+"""
+
+
+@pytest.mark.parametrize("what", ["browser", "proxy"])
+def test_a_crash_mid_checkout_is_inconclusive_with_the_ledger_intact(
+    tmp_path: Path, what: str
+) -> None:
+    scenario = tmp_path / "scenarios" / f"test_crash_{what}.py"
+    scenario.parent.mkdir()
+    scenario.write_text(SCENARIO.replace("{what}", what))
+    out = tmp_path / "bundle"
+    r = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "demo", "--scenarios", str(scenario.parent),
+         "--output", str(out), "-p", "no:cacheprovider"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 3, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["verdict"] == "inconclusive"
+    assert any("did not complete" in reason for reason in verdict["reasons"])
+    lines = (out / "ledger.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line whole: nothing torn
+    steps = {r["step"] for r in records if r["kind"] == "http"}
+    assert "browse" in steps  # what happened before the crash is all there
+    assert any(r["kind"] == "mark" and r["step"] == "checkout" for r in records)
