@@ -259,6 +259,24 @@ def _meta(run: dict[str, Any]) -> str:
     return _figures({k: run[k] for k in keys if k in run})
 
 
+def _combinations(verdict: dict[str, Any]) -> str:
+    """Scenario outcomes grouped by payment method, device and locale."""
+    combos = (verdict.get("meta") or {}).get("combinations") or {}
+    if not combos:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(str(combo))}</td><td>"
+        + escape(", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
+        + "</td></tr>"
+        for combo, counts in sorted(combos.items())
+    )
+    return (
+        "<section><h2>Scenarios by combination</h2>"
+        "<table><tr><th>method · device · locale</th><th>outcome</th></tr>"
+        f"{rows}</table></section>"
+    )
+
+
 def render_report(
     verdict: dict[str, Any],
     card: dict[str, Any],
@@ -284,7 +302,8 @@ def render_report(
         '<p class="muted">Thick arrows are payment-class requests; dashed arrows are links '
         "shown to the buyer; hover for the full (masked) URL.</p>"
         f'<div style="overflow-x:auto">{sequence_svg(records)}</div></section>'
-        f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
+        + _combinations(verdict)
+        + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
         f"<section><h2>Checks and figures</h2>{_checks(verdict)}</section>"
         f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"
