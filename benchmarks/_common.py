@@ -17,6 +17,7 @@ __all__ = [
     "load_average",
     "paired_ratio",
     "percentile",
+    "print_parts",
     "rss_kib",
 ]
 
@@ -95,3 +96,13 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def print_parts(parts: Sequence[Part]) -> None:
+    """A part's figures and notes as the standalone scripts print them."""
+    for part in parts:
+        print(f"== {part.title}  (load {part.load_before} -> {part.load_after})")
+        for f in part.figures:
+            print(f.line())
+        for note in part.notes:
+            print(f"   {note}")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import canary_scan
-from benchmarks._common import Figure, Part, load_average
+from benchmarks._common import Figure, Part, load_average, print_parts
 
 __all__ = ["run", "synthetic_ledger"]
 
@@ -157,12 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="Fewer canary-scan flows")
     ns = ap.parse_args(argv)
-    for part in run(ns.quick):
-        print(f"== {part.title}  (load {part.load_before} -> {part.load_after})")
-        for f in part.figures:
-            print(f.line())
-        for note in part.notes:
-            print(f"   {note}")
+    print_parts(run(ns.quick))
     return 0
 
 

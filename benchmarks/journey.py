@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Figure, Part, interleaved, load_average, paired_ratio
+from benchmarks._common import Figure, Part, interleaved, load_average, paired_ratio, print_parts
 
 __all__ = ["run"]
 
@@ -200,12 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="3 rounds instead of 5")
     ap.add_argument("--rounds", type=int, help="Interleaved rounds (each runs every variant)")
     ns = ap.parse_args(argv)
-    for part in run(ns.quick, ns.rounds):
-        print(f"== {part.title}  (load {part.load_before} -> {part.load_after})")
-        for f in part.figures:
-            print(f.line())
-        for note in part.notes:
-            print(f"   {note}")
+    print_parts(run(ns.quick, ns.rounds))
     return 0
 
 

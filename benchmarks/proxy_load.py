@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._common import Figure, Part, load_average, percentile
+from benchmarks._common import Figure, Part, load_average, percentile, print_parts
 from benchmarks._services import BENCH_HOST, Service, start_proxy, start_upstream
 
 __all__ = ["Channel", "run"]
@@ -280,12 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="Fewer requests and flows")
     ns = ap.parse_args(argv)
-    for part in run(ns.quick):
-        print(f"== {part.title}  (load {part.load_before} -> {part.load_after})")
-        for f in part.figures:
-            print(f.line())
-        for note in part.notes:
-            print(f"   {note}")
+    print_parts(run(ns.quick))
     return 0
 
 

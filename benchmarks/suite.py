@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks._common import Figure, Part, interleaved, load_average, paired_ratio
+from benchmarks._common import Figure, Part, interleaved, load_average, paired_ratio, print_parts
 
 __all__ = ["run"]
 
@@ -105,12 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="One run of each")
     ap.add_argument("--rounds", type=int, help="Interleaved rounds of -n 1 / -n 2")
     ns = ap.parse_args(argv)
-    for part in run(ns.quick, ns.rounds):
-        print(f"== {part.title}  (load {part.load_before} -> {part.load_after})")
-        for f in part.figures:
-            print(f.line())
-        for note in part.notes:
-            print(f"   {note}")
+    print_parts(run(ns.quick, ns.rounds))
     return 0
 
 
