@@ -14,7 +14,7 @@ from typing import Any
 
 from paywitness.analysers import judge
 from paywitness.errors import ConfigError
-from paywitness.ledger import read_ledgers
+from paywitness.ledger import FlowRecord, read_ledgers
 from paywitness.profile import Profile, profile_digest
 from paywitness.verdict import Verdict
 
@@ -25,6 +25,7 @@ __all__ = [
     "apply_unfinished",
     "default_output_dir",
     "judge_bundle",
+    "set_aside_cut_short",
     "update_latest_link",
 ]
 
@@ -121,7 +122,7 @@ class RunContext:
         paths = self.ledger_paths()
         if not paths:
             return None
-        records = read_ledgers(paths)
+        records = set_aside_cut_short(read_ledgers(paths), unfinished or [])
         verdict = judge(
             records,
             self.profile,
@@ -138,6 +139,26 @@ class RunContext:
         return verdict
 
 
+def set_aside_cut_short(records: list[FlowRecord], unfinished: list[str]) -> list[FlowRecord]:
+    """A scenario cut short (a crash, a failure) gives no screen measurements: its page stopped
+    mid-way, so its browser-side probe figures (vitals, timings, displays) are set aside. What
+    crossed the wire and any canary it carried still count."""
+    if not unfinished:
+        return records
+    cut = set(unfinished)
+    return [
+        r
+        for r in records
+        if not (
+            r.kind == "client"
+            and r.test in cut
+            and "probe" in r.extra
+            and r.extra.get("probe") != "request"  # coverage: what the browser asked for
+            and not r.canary_hits
+        )
+    ]
+
+
 def apply_unfinished(verdict: Verdict, unfinished: list[str]) -> None:
     """Scenarios that failed or errored: never a pass, and the bundle says which ones."""
     if not unfinished:
@@ -150,10 +171,11 @@ def apply_unfinished(verdict: Verdict, unfinished: list[str]) -> None:
         )
 
 
-def judge_bundle(bundle: Path, profile: Profile) -> Verdict:
+def judge_bundle(bundle: Path, profile: Profile, unfinished: list[str] | None = None) -> Verdict:
     """Re-judge a stored bundle's ledgers offline."""
     paths = sorted(bundle.glob(LEDGER_GLOB))
     if not paths:
         raise ConfigError(f"{bundle} holds no ledger ({LEDGER_GLOB}); is it a paywitness bundle?")
     baseline = read_ledgers(sorted(bundle.glob(BASELINE_LEDGER_GLOB)))
-    return judge(read_ledgers(paths), profile, baseline=baseline)
+    records = set_aside_cut_short(read_ledgers(paths), unfinished or [])
+    return judge(records, profile, baseline=baseline)

@@ -87,11 +87,11 @@ def rejudge_bundle(bundle: Path, profile_path: Path | None) -> int:
     profile = load_profile(profile_path)
     old = _read_json(bundle / "verdict.json") if (bundle / "verdict.json").is_file() else {}
     old_meta = old.get("meta") or {}
-    verdict = judge_bundle(bundle, profile)
-    verdict.meta = {**old_meta, "rejudged": {"profile": str(profile_path)}}
     # A scenario that did not complete was not observed: the same rule as at run time.
     scenarios = old_meta.get("scenarios") or {}
     unfinished = sorted(n for n, o in scenarios.items() if o in ("failed", "error"))
+    verdict = judge_bundle(bundle, profile, unfinished)
+    verdict.meta = {**old_meta, "rejudged": {"profile": str(profile_path)}}
     apply_unfinished(verdict, unfinished)
     data = verdict.to_dict()
     (bundle / "verdict.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")

@@ -1,0 +1,25 @@
+"""A scenario cut short gives no screen measurements; its wire flows and canary hits still count."""
+
+from __future__ import annotations
+
+from paywitness.ledger import FlowRecord
+from paywitness.run import set_aside_cut_short
+
+
+def _rec(i: int, kind: str, test: str, **extra: object) -> FlowRecord:
+    return FlowRecord(id=f"r{i}", kind=kind, ts_start=1.0, ts_end=1.0, step="pay", test=test,
+                      extra=dict(extra))  # fmt: skip
+
+
+def test_only_probe_figures_of_unfinished_scenarios_are_set_aside() -> None:
+    records = [
+        _rec(1, "client", "t::crashed", probe="vital"),
+        _rec(2, "client", "t::crashed", probe="request"),
+        _rec(3, "http", "t::crashed"),
+        _rec(4, "client", "t::fine", probe="vital"),
+    ]
+    leak = _rec(5, "client", "t::crashed", probe="postMessage")
+    leak.canary_hits = [{"kind": "card"}]
+    kept = set_aside_cut_short([*records, leak], ["t::crashed"])
+    assert [r.id for r in kept] == ["r2", "r3", "r4", "r5"]
+    assert set_aside_cut_short(records, []) == records
