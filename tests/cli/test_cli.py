@@ -37,15 +37,19 @@ def test_demo_passes_and_names_roles(tmp_path: Path) -> None:
 
 def test_payment_on_social_fails_with_the_offending_url(tmp_path: Path) -> None:
     out = tmp_path / "bundle"
-    r = run("demo", "--violation", "payment-on-social", "--output", str(out), "--method", "card")
+    r = run(
+        "demo", "--violation", "payment-on-social", "--output", str(out), "--method", "card",
+        "-k", "paid_in_commerce",
+    )  # fmt: skip
     assert r.returncode == 1, r.stdout + r.stderr
     assert "payment.role-not-allowed" in r.stdout
     assert "POST https://api.social.test/api/orders/" in r.stdout
     verdict = json.loads((out / "verdict.json").read_text())
-    # One finding per purchase: the resilience scenarios pay through social too.
-    assert verdict["findings"]
-    for finding in verdict["findings"]:
-        assert finding["category"] == "payment"
+    assert verdict["categories"]["payment"]["status"] == "fail"
+    payment = [f for f in verdict["findings"] if f["category"] == "payment"]
+    assert payment
+    for finding in payment:
+        assert finding["rule_id"] == "payment.role-not-allowed"
         assert finding["evidence"][-1]["role"] == "social"
         assert finding["flow_ids"]
 
