@@ -356,6 +356,15 @@ def _run_suite(ns: argparse.Namespace) -> int:
     from paywitness.evidence.gate import exit_code_of_bundle
 
     code = exit_code_of_bundle(output, code)
+    if code == EXIT_PASS and rc != pytest.ExitCode.OK:
+        # Every failed test report already keeps the verdict from passing; this is the last
+        # line for what no report carried (an internal error, a hook that broke).
+        print(
+            f"paywitness: pytest ended with exit code {int(rc)} though the verdict is pass: "
+            "something failed outside the scenarios' reports, so the run is inconclusive",
+            file=sys.stderr,
+        )
+        code = EXIT_INCONCLUSIVE
     print(f"paywitness: verdict {verdict} (exit {code}); evidence in {output}")
     return code
 

@@ -73,6 +73,7 @@ def merge_bundles(bundles: list[Path], output: Path) -> int:
     _check_inputs(bundles, output)
     output.mkdir(parents=True, exist_ok=True)
     scenarios: dict[str, str] = {}
+    judged: set[str] = set()
     combinations: dict[str, dict[str, int]] = {}
     hars: list[tuple[int, dict[str, Any]]] = []
     shards: list[dict[str, Any]] = []
@@ -101,6 +102,7 @@ def merge_bundles(bundles: list[Path], output: Path) -> int:
             hars.append((k, _json(bundle / HAR_NAME)))
         meta = _json(bundle / "verdict.json").get("meta") or {}
         scenarios.update(meta.get("scenarios") or {})
+        judged.update(meta.get("failed_on_findings") or ())
         for combo, counts in (meta.get("combinations") or {}).items():
             merged = combinations.setdefault(combo, {})
             for outcome, n in counts.items():
@@ -118,6 +120,13 @@ def merge_bundles(bundles: list[Path], output: Path) -> int:
         json.dumps({**first_run, "merged_from": shards}, indent=2, sort_keys=True) + "\n",
         encoding="utf-8",
     )
-    stub = {"meta": {"scenarios": scenarios, "combinations": combinations, "shards": shards}}
+    stub = {
+        "meta": {
+            "scenarios": scenarios,
+            "combinations": combinations,
+            "failed_on_findings": sorted(judged),
+            "shards": shards,
+        }
+    }
     (output / "verdict.json").write_text(json.dumps(stub), encoding="utf-8")
     return rejudge_bundle(output, output / PROFILE_COPY)

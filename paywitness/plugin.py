@@ -8,6 +8,7 @@ a user's own conftest override (`{**browser_type_launch_args, ...}`) still wins 
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from paywitness.combinations import (
     COMBINATION_PROPERTY,
     DESKTOP,
     apply_combinations,
+    combination_of,
     parse_shard,
     select_shard,
     skip_missing_browsers,
@@ -26,12 +28,25 @@ from paywitness.profile import demo_profile_path, load_profile
 from paywitness.run import RunContext, default_output_dir, ensure_writable, update_latest_link
 from paywitness.verdict import Verdict
 
-__all__ = ["RUN_KEY"]
+__all__ = ["RUN_KEY", "mark_scenario"]
 
 RUN_KEY = pytest.StashKey[RunContext]()
 _VERDICT_KEY = pytest.StashKey[Verdict | None]()
 _OUTCOMES_KEY = pytest.StashKey["_ScenarioOutcomes"]()
 SCENARIO_PROPERTY = "paywitness-scenario"
+#: Set on a scenario whose failure is its own judgement (findings), not a crash or a timeout.
+JUDGED_PROPERTY = "paywitness-judged"
+
+
+def mark_scenario(item: pytest.Item) -> None:
+    """Tag a scenario (a test using `witness`) so its reports are counted, even a setup error
+    that happens before the witness exists (a browser or proxy that failed to start)."""
+    names = {k for k, _ in item.user_properties}
+    if SCENARIO_PROPERTY not in names:
+        item.user_properties.append((SCENARIO_PROPERTY, True))
+    combo = combination_of(item)
+    if combo and COMBINATION_PROPERTY not in names:
+        item.user_properties.append((COMBINATION_PROPERTY, combo))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -247,18 +262,49 @@ def _parametrize_combinations(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     apply_combinations(items)
+    for item in items:
+        if "witness" in getattr(item, "fixturenames", ()):
+            mark_scenario(item)
     skip_missing_browsers(items)
     shard = parse_shard(config.getoption("--paywitness-shard"))
     if shard is not None:
         select_shard(config, items, shard)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A scenario failed by its own verdict (`VerdictFailed`) completed: say so in its report."""
+    from paywitness.witness import VerdictFailed
+
+    if call.excinfo is not None and call.excinfo.errisinstance(VerdictFailed):
+        item.user_properties.append((JUDGED_PROPERTY, True))
+    report = yield
+    return report
+
+
 class _ScenarioOutcomes:
-    """Collects how each scenario ended (on the xdist controller too: reports travel)."""
+    """Collects how each scenario ended (on the xdist controller too: reports travel).
+
+    Any test that fails or errors counts, tagged as a scenario or not: a worker that crashed
+    or a fixture that broke before the scenario was tagged leaves a report with no properties,
+    and what that test did not get to do was not observed.
+    """
 
     def __init__(self) -> None:
         self.outcomes: dict[str, str] = {}
         self.combinations: dict[str, str] = {}
+        #: Scenarios that failed on their own findings: complete, unlike a crash.
+        self.judged: set[str] = set()
+
+    def unfinished(self) -> list[str]:
+        """Scenarios (and other tests) that failed or errored other than on their findings."""
+        return sorted(
+            n
+            for n, o in self.outcomes.items()
+            if o == "error" or (o == "failed" and n not in self.judged)
+        )
 
     def by_combination(self) -> dict[str, dict[str, int]]:
         """Outcome counts per `method · device · locale`, for reports grouped by combination."""
@@ -271,15 +317,17 @@ class _ScenarioOutcomes:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
+        if report.failed:
+            self.outcomes[report.nodeid] = "failed" if report.when == "call" else "error"
+            if report.when == "call" and JUDGED_PROPERTY in props:
+                self.judged.add(report.nodeid)
         if SCENARIO_PROPERTY not in props:
             return
         if COMBINATION_PROPERTY in props:
             self.combinations[report.nodeid] = str(props[COMBINATION_PROPERTY])
-        if report.failed:
-            self.outcomes[report.nodeid] = "failed" if report.when == "call" else "error"
-        elif report.skipped:
+        if report.skipped:
             self.outcomes.setdefault(report.nodeid, "skipped")
-        elif report.when == "call":
+        elif report.passed and report.when == "call":
             self.outcomes.setdefault(report.nodeid, "passed")
 
 
@@ -290,11 +338,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = config.stash[RUN_KEY]
     tracker = config.stash[_OUTCOMES_KEY]
     outcomes = tracker.outcomes
-    unfinished = sorted(n for n, o in outcomes.items() if o in ("failed", "error"))
-    verdict = run.judge_and_write(
-        {"scenarios": dict(sorted(outcomes.items())), "combinations": tracker.by_combination()},
-        unfinished=unfinished,
-    )
+    meta: dict[str, Any] = {
+        "scenarios": dict(sorted(outcomes.items())),
+        "combinations": tracker.by_combination(),
+        "failed_on_findings": sorted(tracker.judged),
+    }
+    verdict = run.judge_and_write(meta, unfinished=tracker.unfinished())
     config.stash[_VERDICT_KEY] = verdict
     if verdict is not None and config.getoption("--paywitness-output") is None:
         update_latest_link(run.output)

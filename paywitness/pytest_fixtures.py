@@ -18,10 +18,10 @@ import pytest
 
 from paywitness.browser import CHROMIUM_ARGS, find_chromium
 from paywitness.classify import Classifier
-from paywitness.combinations import COMBINATION_PROPERTY, DESKTOP, combination_of
+from paywitness.combinations import DESKTOP
 from paywitness.errors import ConfigError
 from paywitness.ledger import LedgerWriter
-from paywitness.plugin import RUN_KEY, SCENARIO_PROPERTY, ensure_output
+from paywitness.plugin import RUN_KEY, ensure_output, mark_scenario
 from paywitness.profile import Profile
 from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
@@ -321,10 +321,7 @@ def witness(
     request: pytest.FixtureRequest,
 ) -> Iterator[Witness]:
     """This test's witness: label steps, record shown links, judge the test's own flows."""
-    request.node.user_properties.append((SCENARIO_PROPERTY, paywitness_run.worker))
-    combo = combination_of(request.node)
-    if combo:
-        request.node.user_properties.append((COMBINATION_PROPERTY, combo))
+    mark_scenario(request.node)  # normally done at collection; a witness asked for late too
     paywitness_recorder.test = request.node.nodeid
     w = Witness(
         recorder=paywitness_recorder,

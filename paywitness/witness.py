@@ -14,7 +14,7 @@ from paywitness.profile import Profile
 from paywitness.verdict import Verdict
 from proxy_addons.backend_recorder import BackendRecorder
 
-__all__ = ["StepHook", "Witness", "WitnessObserver", "format_findings"]
+__all__ = ["StepHook", "VerdictFailed", "Witness", "WitnessObserver", "format_findings"]
 
 #: Wraps a step (name, 1-based index): screenshots, Allure steps. Entered in list order.
 StepHook = Callable[[str, int], AbstractContextManager[None]]
@@ -26,6 +26,11 @@ class WitnessObserver(Protocol):
     def step_ended(self, step: str) -> None: ...
 
     def moment(self, name: str, page: Any = None) -> None: ...
+
+
+class VerdictFailed(AssertionError):
+    """A scenario that ran to its judgement and was failed by it (findings, or categories left
+    unjudged): the scenario completed, so what it measured on screen still counts."""
 
 
 def format_findings(verdict: Verdict, *, seed: int | None = None) -> str:
@@ -133,5 +138,5 @@ class Witness:
         failed = any(s == "fail" for s in statuses.values())
         unjudged = any(statuses.get(c) != "pass" for c in wanted)
         if failed or unjudged or (not wanted and verdict.verdict != "pass"):
-            raise AssertionError(format_findings(verdict, seed=self.seed))
+            raise VerdictFailed(format_findings(verdict, seed=self.seed))
         return verdict

@@ -89,7 +89,10 @@ def rejudge_bundle(bundle: Path, profile_path: Path | None) -> int:
     old_meta = old.get("meta") or {}
     # A scenario that did not complete was not observed: the same rule as at run time.
     scenarios = old_meta.get("scenarios") or {}
-    unfinished = sorted(n for n, o in scenarios.items() if o in ("failed", "error"))
+    judged = set(old_meta.get("failed_on_findings") or ())
+    unfinished = sorted(
+        n for n, o in scenarios.items() if o == "error" or (o == "failed" and n not in judged)
+    )
     verdict = judge_bundle(bundle, profile, unfinished)
     verdict.meta = {**old_meta, "rejudged": {"profile": str(profile_path)}}
     apply_unfinished(verdict, unfinished)

@@ -54,3 +54,50 @@ def test_a_crash_mid_checkout_is_inconclusive_with_the_ledger_intact(
     steps = {r["step"] for r in records if r["kind"] == "http"}
     assert "browse" in steps  # what happened before the crash is all there
     assert any(r["kind"] == "mark" and r["step"] == "checkout" for r in records)
+
+
+# One scenario that buys for real, and one whose setup breaks before its witness exists (as a
+# browser that fails to start would, or a test lost with a crashed xdist worker).
+SETUP_ERROR = """
+import pytest
+
+from paywitness.flow import BuyerValues, run_purchase
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("the browser could not start")
+
+
+def test_buys(page, witness, paywitness_profile, buyer, card):
+    run_purchase(page, witness, paywitness_profile.flow, BuyerValues.of(buyer, card))
+    witness.assert_pass()
+
+
+def test_breaks_before_its_witness(broken, witness):
+    pass
+"""
+
+
+def test_a_scenario_that_errors_before_its_witness_keeps_the_run_from_passing(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "scenarios" / "test_setup_error.py"
+    scenario.parent.mkdir()
+    scenario.write_text(SETUP_ERROR)
+    out = tmp_path / "bundle"
+    r = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "demo", "--scenarios", str(scenario.parent),
+         "--output", str(out), "-p", "no:cacheprovider"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 3, r.stdout[-3000:] + r.stderr[-2000:]
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["verdict"] == "inconclusive"
+    scenarios = verdict["meta"]["scenarios"]
+    assert scenarios == {
+        "test_setup_error.py::test_breaks_before_its_witness": "error",
+        "test_setup_error.py::test_buys[chromium]": "passed",
+    }, scenarios
+    assert any("test_breaks_before_its_witness" in reason for reason in verdict["reasons"])
+    assert verdict["categories"]["payment"]["status"] == "pass"  # what did run is still judged
