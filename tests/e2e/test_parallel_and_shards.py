@@ -16,10 +16,10 @@ import pytest
 METHODS = ["--method", "card", "--method", "ewallet", "-k", "paid_in_commerce"]
 
 
-def demo(out: Path, *extra: str) -> int:
+def demo(out: Path, *extra: str) -> None:
     cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(out), "--seed", "11"]
     r = subprocess.run([*cmd, *METHODS, *extra], capture_output=True, text=True, timeout=600)
-    return r.returncode
+    assert r.returncode == 0, f"{extra}: exit {r.returncode}\n{r.stdout[-6000:]}{r.stderr[-3000:]}"
 
 
 def summary(bundle: Path) -> tuple[Any, ...]:
@@ -33,10 +33,10 @@ def summary(bundle: Path) -> tuple[Any, ...]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One serial run, one with two workers, and two shards of the same run."""
     base = tmp_path_factory.mktemp("runs")
-    assert demo(base / "serial") == 0
-    assert demo(base / "n2", "-n", "2") == 0
-    assert demo(base / "s1", "--shard", "1/2") == 0
-    assert demo(base / "s2", "--shard", "2/2") == 0
+    demo(base / "serial")
+    demo(base / "n2", "-n", "2")
+    demo(base / "s1", "--shard", "1/2")
+    demo(base / "s2", "--shard", "2/2")
     return base
 
 
