@@ -94,7 +94,7 @@ def test_a_scenario_that_errors_before_its_witness_keeps_the_run_from_passing(
     assert r.returncode == 3, r.stdout[-3000:] + r.stderr[-2000:]
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["verdict"] == "inconclusive"
-    scenarios = verdict["meta"]["scenarios"]
+    scenarios = {k.rsplit("/", 1)[-1]: v for k, v in verdict["meta"]["scenarios"].items()}
     assert scenarios == {
         "test_setup_error.py::test_breaks_before_its_witness": "error",
         "test_setup_error.py::test_buys[chromium]": "passed",

@@ -14,7 +14,14 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from paywitness.demo import DemoShop
 
@@ -137,6 +144,17 @@ def demo_context(demo_browser: Browser, shop: DemoShop) -> Iterator[BrowserConte
     ctx.set_default_timeout(10_000)
     yield ctx
     ctx.close()
+
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """`expect` waits as long as actions do (10 s, not its own 5 s): a loaded CI machine is slow
+    to run a gateway round trip, and a slow answer is not what these tests are about."""
+    expect.set_options(timeout=10_000)
+    try:
+        yield
+    finally:
+        expect.set_options(timeout=5_000)
 
 
 @pytest.fixture
