@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ def browser_server(tmp_path: Path) -> Iterator[str]:
         [sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium",
          "--config", str(cfg)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group: the node server and its browser too
     )  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -34,8 +37,13 @@ def browser_server(tmp_path: Path) -> Iterator[str]:
         assert m, f"the browser server did not start: {line!r}"
         yield m.group(0)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        # `python -m playwright` runs a node child that would outlive a plain terminate().
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_remote_browser_pays_through_the_proxy(browser_server: str, tmp_path: Path) -> None:
