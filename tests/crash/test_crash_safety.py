@@ -31,20 +31,28 @@ def test_purchase_interrupted(page, witness, paywitness_profile, paywitness_prox
 """
 
 
-@pytest.mark.parametrize("what", ["browser", "proxy"])
-def test_a_crash_mid_checkout_is_inconclusive_with_the_ledger_intact(
-    tmp_path: Path, what: str
-) -> None:
-    scenario = tmp_path / "scenarios" / f"test_crash_{what}.py"
+def run_inconclusive(
+    tmp_path: Path, name: str, source: str, out: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run one user-style scenario file against the demo; the run must end inconclusive (3)."""
+    scenario = tmp_path / "scenarios" / name
     scenario.parent.mkdir()
-    scenario.write_text(SCENARIO.replace("{what}", what))
-    out = tmp_path / "bundle"
+    scenario.write_text(source)
     r = subprocess.run(
         [sys.executable, "-m", "paywitness.cli", "demo", "--scenarios", str(scenario.parent),
          "--output", str(out), "-p", "no:cacheprovider"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 3, r.stdout[-3000:] + r.stderr[-2000:]
+    return r
+
+
+@pytest.mark.parametrize("what", ["browser", "proxy"])
+def test_a_crash_mid_checkout_is_inconclusive_with_the_ledger_intact(
+    tmp_path: Path, what: str
+) -> None:
+    out = tmp_path / "bundle"
+    r = run_inconclusive(tmp_path, f"test_crash_{what}.py", SCENARIO.replace("{what}", what), out)
     assert "Traceback" not in r.stderr
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["verdict"] == "inconclusive"
@@ -82,16 +90,8 @@ def test_breaks_before_its_witness(broken, witness):
 def test_a_scenario_that_errors_before_its_witness_keeps_the_run_from_passing(
     tmp_path: Path,
 ) -> None:
-    scenario = tmp_path / "scenarios" / "test_setup_error.py"
-    scenario.parent.mkdir()
-    scenario.write_text(SETUP_ERROR)
     out = tmp_path / "bundle"
-    r = subprocess.run(
-        [sys.executable, "-m", "paywitness.cli", "demo", "--scenarios", str(scenario.parent),
-         "--output", str(out), "-p", "no:cacheprovider"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert r.returncode == 3, r.stdout[-3000:] + r.stderr[-2000:]
+    run_inconclusive(tmp_path, "test_setup_error.py", SETUP_ERROR, out)
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["verdict"] == "inconclusive"
     scenarios = {k.rsplit("/", 1)[-1]: v for k, v in verdict["meta"]["scenarios"].items()}
