@@ -45,8 +45,11 @@ __all__ = [
     "CanarySet",
     "Variant",
     "build_variants",
+    "card_spans",
+    "merge_spans",
     "murmur3_32",
     "new_salt",
+    "redact_with",
 ]
 
 CanaryKind = Literal["name", "email", "phone", "address", "card", "marker"]
@@ -657,6 +660,38 @@ def _encoding_chain(chain: str, decoding: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- scanner
 
 
+def card_spans(data: bytes) -> list[tuple[int, int, str]]:
+    """Every Luhn-valid 13-19 digit run: masked whether or not it is a planted card."""
+    return [
+        (m.start(), m.end(), "[masked:card-like]")
+        for m in _DIGIT_RUN.finditer(data)
+        if luhn_valid(m.group().decode("ascii"))
+    ]
+
+
+def merge_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Overlapping mask spans joined; the one starting first (the longest there) names it."""
+    spans = sorted(spans, key=lambda sp: (sp[0], -sp[1]))
+    merged: list[tuple[int, int, str]] = []
+    for s, e, label in spans:
+        if merged and s < merged[-1][1]:
+            ps, pe, plabel = merged[-1]
+            merged[-1] = (ps, max(pe, e), plabel)
+        else:
+            merged.append((s, e, label))
+    return merged
+
+
+def redact_with(scanners: Sequence[CanaryScanner], text: str) -> str:
+    """``text`` masked once for the canaries of several scanners together (and card-like
+    digit runs): spans from all of them are merged on the original text, so one scanner's
+    mask never hides another's canary from it."""
+    data = text.encode("utf-8")
+    spans = [sp for scanner in scanners for sp in scanner.canary_spans(data)]
+    spans += card_spans(data)  # after: on a tie the canary names the span
+    return CanaryScanner._render(data, 0, len(data), merge_spans(spans))
+
+
 class CanaryScanner:
     """Finds every canary variant in observed data, through the wire encodings."""
 
@@ -752,23 +787,15 @@ class CanaryScanner:
         return kept
 
     # ---------------------------------------------------------------- masking
-    def _mask_spans(self, data: bytes) -> list[tuple[int, int, str]]:
-        spans = [
+    def canary_spans(self, data: bytes) -> list[tuple[int, int, str]]:
+        """(start, end, marker) of every canary form found in ``data``, overlaps and all."""
+        return [
             (m.start, m.end, self._marker(self.variants[m.variant].canary))
             for m in self._matches(data)
         ]
-        for m in _DIGIT_RUN.finditer(data):
-            if luhn_valid(m.group().decode("ascii")):
-                spans.append((m.start(), m.end(), "[masked:card-like]"))
-        spans.sort(key=lambda sp: (sp[0], -sp[1]))
-        merged: list[tuple[int, int, str]] = []
-        for s, e, label in spans:
-            if merged and s < merged[-1][1]:
-                ps, pe, plabel = merged[-1]
-                merged[-1] = (ps, max(pe, e), plabel)
-            else:
-                merged.append((s, e, label))
-        return merged
+
+    def _mask_spans(self, data: bytes) -> list[tuple[int, int, str]]:
+        return merge_spans(self.canary_spans(data) + card_spans(data))
 
     def _marker(self, canary: int) -> str:
         return f"[canary:{self._kinds[canary]}:{self._hashes[canary][:8]}]"
@@ -790,8 +817,7 @@ class CanaryScanner:
 
     def redact(self, text: str) -> str:
         """``text`` with every canary form and every Luhn-valid 13-19 digit run masked."""
-        data = text.encode("utf-8")
-        return self._render(data, 0, len(data), self._mask_spans(data))
+        return redact_with((self,), text)
 
     def _excerpt(self, data: bytes, match: _Match, context: int = 24) -> str:
         lo, hi = max(0, match.start - context), min(len(data), match.end + context)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from paywitness.canaries import Canary, CanaryScanner, CanarySet, new_salt
+from paywitness.canaries import Canary, CanaryScanner, CanarySet, new_salt, redact_with
 from paywitness.redact import SECRET_PARAM, mask_card_numbers, redact_url
 
 __all__ = ["CANARIES_FILE", "SECRET_HEADERS", "Redactor"]
@@ -56,16 +56,28 @@ class Redactor:
     def __init__(self, salt: bytes | None = None) -> None:
         self.salt = salt if salt is not None else new_salt()
         self._canaries: list[Canary] = []
-        self._scanner: CanaryScanner | None = None
+        self._known: set[Canary] = set()
+        #: Scanners over disjoint batches of canaries, largest first, each at least twice the
+        #: next: a run adds a few canaries per test, and rebuilding one scanner over all of
+        #: them each time would cost the run time quadratic in its tests. Here every canary is
+        #: rebuilt into a scanner O(log n) times and a text passes O(log n) scanners.
+        self._scanners: tuple[CanaryScanner, ...] = ()
         self._lock = threading.Lock()
 
     # -- canaries -----------------------------------------------------------------------------
     def add_canaries(self, canaries: Iterable[Canary]) -> CanarySet:
         """Mask these values from now on; returns them as a set under this run's salt."""
-        new = [c for c in canaries if c not in self._canaries]
         with self._lock:
-            self._canaries.extend(new)
-            self._scanner = CanaryScanner(self.canary_set()) if self._canaries else None
+            new = list(dict.fromkeys(c for c in canaries if c not in self._known))
+            if new:
+                self._known.update(new)
+                self._canaries.extend(new)
+                levels = list(self._scanners)
+                batch = new
+                while levels and len(levels[-1].canary_set.canaries) <= 2 * len(batch):
+                    batch = [*levels.pop().canary_set.canaries, *batch]
+                levels.append(CanaryScanner(CanarySet(tuple(batch), self.salt)))
+                self._scanners = tuple(levels)  # one swap: readers see old or new, whole
         return CanarySet(tuple(new), self.salt)
 
     def canary_set(self) -> CanarySet:
@@ -91,8 +103,8 @@ class Redactor:
         """Free text: canaries, card numbers, bearer/JWT tokens, secret-named fields masked."""
         if not text:
             return text
-        scanner = self._scanner
-        out = scanner.redact(text) if scanner is not None else mask_card_numbers(text)
+        scanners = self._scanners
+        out = redact_with(scanners, text) if scanners else mask_card_numbers(text)
         lowered = out.lower()
         if "bearer" in lowered or "basic" in lowered or "token" in lowered:  # cheap pre-check
             out = _BEARER.sub(lambda m: f"{m.group(1)} {self.mask(m.group(0))}", out)

@@ -42,3 +42,23 @@ def test_secrets_are_masked_the_same_way_each_time() -> None:
     assert r.text(text) == out
     assert r.header("Cookie", "sid=1") == r.header("cookie", "sid=1") != "sid=1"
     assert r.header("Accept", "text/html") == "text/html"
+
+
+def test_canaries_added_test_by_test_are_all_masked_with_few_scanners() -> None:
+    """A run adds canaries a few at a time; every one stays masked, in few automaton passes."""
+    from paywitness.buyers import make_buyer
+    from paywitness.canaries import CanarySet
+
+    r = Redactor(salt=b"s")
+    buyers = [make_buyer(seed) for seed in range(40)]
+    for b in buyers:
+        r.add_canaries(CanarySet.from_buyer(b).canaries)
+        r.add_canaries([Canary("email", b.email)])  # already known: adds nothing
+    assert len(r.canary_set().canaries) == 40 * len(CanarySet.from_buyer(buyers[0]).canaries)
+    assert len(r._scanners) <= 6  # batches of 5 canaries: at most log2(200 / 5) + 1 levels
+    text = " | ".join(f"{b.name} <{b.email}> {b.phone}" for b in buyers)
+    out = r.text(text)
+    for b in buyers:
+        for value in (b.name, b.email, b.phone):
+            assert value not in out
+    assert out.count("[canary:email:") == 40
