@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from paywitness.browser import CHROMIUM_ARGS, find_chromium
 from paywitness.buyers import make_buyer, make_card
@@ -64,15 +65,30 @@ async def _buy(page: Page, profile: Profile, values: BuyerValues) -> str:
     await page.locator(hints.product_ready).first.wait_for()
     await page.locator(hints.buy).first.click()
     await checkout.locator(hints.checkout_ready).wait_for()
+    boxes = []
     for kind, spec in hints.fields.items():
         scope = page
         frames = hints.checkout_frames if spec.frames is None else spec.frames
         loc = None
         for sel in frames:
             loc = (loc or scope).frame_locator(sel)  # type: ignore[union-attr]
-        await (loc or page).locator(spec.selector).fill(getattr(values, kind))
+        box = (loc or page).locator(spec.selector)
+        await box.fill(getattr(values, kind))
+        boxes.append((box, getattr(values, kind)))
+    # As paywitness.flow does: a frame still initialising under load can drop what was typed
+    # first; read the form back and retype, as a buyer would before paying.
+    for box, value in boxes:
+        for _ in range(3):
+            if await box.input_value() == value:
+                break
+            await box.fill(value)
+        assert await box.input_value() == value, f"{box} does not keep the value typed into it"
     await checkout.locator(hints.pay).click()
-    await checkout.locator(hints.confirmation).wait_for(timeout=60_000)
+    try:
+        await checkout.locator(hints.confirmation).wait_for(timeout=60_000)
+    except PlaywrightTimeoutError as e:  # say what the buyer was looking at instead
+        shown = await checkout.locator("body").inner_text(timeout=5_000)
+        raise AssertionError(f"no confirmation within 60 s; the checkout showed: {shown}") from e
     assert hints.order_number
     return (await checkout.locator(hints.order_number).inner_text()).strip()
 
