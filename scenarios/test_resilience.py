@@ -106,58 +106,30 @@ def values(buyer: Buyer, card: TestCard) -> BuyerValues:
     return BuyerValues.of(buyer, card)
 
 
-@pytest.mark.faults("role=gateway endpoint=charge status=502 first=1")
-def test_gateway_502_then_success_on_retry(
+def _one_failure(rule: str, name: str) -> object:
+    return pytest.param(rule, marks=pytest.mark.faults(rule), id=name)
+
+
+# One request fails on purpose; the buyer is told, pays again and is charged exactly once.
+ONE_FAILURE = [
+    _one_failure("role=gateway endpoint=charge status=502 first=1", "gateway-502-then-retry"),
+    _one_failure(
+        "role=gateway endpoint=charge timeout=2000 phase=response first=1",
+        "gateway-timeout-after-charging",
+    ),
+    _one_failure("role=commerce endpoint=create-order status=503 first=1", "commerce-503-order"),
+    _one_failure("role=commerce endpoint=pay reset phase=response first=1", "dropped-during-pay"),
+]
+
+
+@pytest.mark.parametrize("fault", ONE_FAILURE)
+def test_one_failed_request_then_paid_once(
     page: Page,
     witness: Witness,
     paywitness_profile: Profile,
     paywitness_target: Target,
     values: BuyerValues,
-) -> None:
-    hints = _hints(paywitness_profile)
-    checkout = _open_checkout(page, witness, hints, values)
-    with witness.step("pay"):
-        order_number = _pay_through_one_failure(checkout, hints)
-    _judge(witness, paywitness_target, paywitness_profile, order_number)
-
-
-@pytest.mark.faults("role=gateway endpoint=charge timeout=2000 phase=response first=1")
-def test_gateway_timeout_after_charging_is_not_charged_twice(
-    page: Page,
-    witness: Witness,
-    paywitness_profile: Profile,
-    paywitness_target: Target,
-    values: BuyerValues,
-) -> None:
-    hints = _hints(paywitness_profile)
-    checkout = _open_checkout(page, witness, hints, values)
-    with witness.step("pay"):
-        order_number = _pay_through_one_failure(checkout, hints)
-    _judge(witness, paywitness_target, paywitness_profile, order_number)
-
-
-@pytest.mark.faults("role=commerce endpoint=create-order status=503 first=1")
-def test_commerce_503_on_create_order(
-    page: Page,
-    witness: Witness,
-    paywitness_profile: Profile,
-    paywitness_target: Target,
-    values: BuyerValues,
-) -> None:
-    hints = _hints(paywitness_profile)
-    checkout = _open_checkout(page, witness, hints, values)
-    with witness.step("pay"):
-        order_number = _pay_through_one_failure(checkout, hints)
-    _judge(witness, paywitness_target, paywitness_profile, order_number)
-
-
-@pytest.mark.faults("role=commerce endpoint=pay reset phase=response first=1")
-def test_connection_dropped_during_pay(
-    page: Page,
-    witness: Witness,
-    paywitness_profile: Profile,
-    paywitness_target: Target,
-    values: BuyerValues,
+    fault: str,  # injected by the proxy through the parameter's own `faults` marker
 ) -> None:
     hints = _hints(paywitness_profile)
     checkout = _open_checkout(page, witness, hints, values)
