@@ -25,7 +25,13 @@ from paywitness.combinations import (
 )
 from paywitness.errors import ConfigError
 from paywitness.profile import demo_profile_path, load_profile
-from paywitness.run import RunContext, default_output_dir, ensure_writable, update_latest_link
+from paywitness.run import (
+    RunContext,
+    default_output_dir,
+    ensure_writable,
+    unfinished_of,
+    update_latest_link,
+)
 from paywitness.verdict import Verdict
 
 __all__ = ["RUN_KEY", "mark_scenario"]
@@ -298,14 +304,6 @@ class _ScenarioOutcomes:
         #: Scenarios that failed on their own findings: complete, unlike a crash.
         self.judged: set[str] = set()
 
-    def unfinished(self) -> list[str]:
-        """Scenarios (and other tests) that failed or errored other than on their findings."""
-        return sorted(
-            n
-            for n, o in self.outcomes.items()
-            if o == "error" or (o == "failed" and n not in self.judged)
-        )
-
     def by_combination(self) -> dict[str, dict[str, int]]:
         """Outcome counts per `method · device · locale`, for reports grouped by combination."""
         grouped: dict[str, dict[str, int]] = {}
@@ -343,7 +341,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "combinations": tracker.by_combination(),
         "failed_on_findings": sorted(tracker.judged),
     }
-    verdict = run.judge_and_write(meta, unfinished=tracker.unfinished())
+    verdict = run.judge_and_write(meta, unfinished=unfinished_of(outcomes, tracker.judged))
     config.stash[_VERDICT_KEY] = verdict
     if verdict is not None and config.getoption("--paywitness-output") is None:
         update_latest_link(run.output)

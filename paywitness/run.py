@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "default_output_dir",
     "judge_bundle",
     "set_aside_cut_short",
+    "unfinished_of",
     "update_latest_link",
 ]
 
@@ -157,6 +159,14 @@ def set_aside_cut_short(records: list[FlowRecord], unfinished: list[str]) -> lis
             and not r.canary_hits
         )
     ]
+
+
+def unfinished_of(outcomes: dict[str, str], failed_on_findings: Iterable[str]) -> list[str]:
+    """Tests that errored, or failed other than on their own findings: not complete."""
+    judged = set(failed_on_findings)
+    return sorted(
+        n for n, o in outcomes.items() if o == "error" or (o == "failed" and n not in judged)
+    )
 
 
 def apply_unfinished(verdict: Verdict, unfinished: list[str]) -> None:

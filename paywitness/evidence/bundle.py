@@ -22,7 +22,13 @@ from paywitness.evidence.scorecard import (
 )
 from paywitness.ledger import read_ledgers
 from paywitness.profile import Profile, load_profile
-from paywitness.run import LEDGER_GLOB, RunContext, apply_unfinished, judge_bundle
+from paywitness.run import (
+    LEDGER_GLOB,
+    RunContext,
+    apply_unfinished,
+    judge_bundle,
+    unfinished_of,
+)
 
 __all__ = ["finalize_bundle", "history_path", "rejudge_bundle", "render_bundle"]
 
@@ -89,10 +95,7 @@ def rejudge_bundle(bundle: Path, profile_path: Path | None) -> int:
     old_meta = old.get("meta") or {}
     # A scenario that did not complete was not observed: the same rule as at run time.
     scenarios = old_meta.get("scenarios") or {}
-    judged = set(old_meta.get("failed_on_findings") or ())
-    unfinished = sorted(
-        n for n, o in scenarios.items() if o == "error" or (o == "failed" and n not in judged)
-    )
+    unfinished = unfinished_of(scenarios, old_meta.get("failed_on_findings") or ())
     verdict = judge_bundle(bundle, profile, unfinished)
     verdict.meta = {**old_meta, "rejudged": {"profile": str(profile_path)}}
     apply_unfinished(verdict, unfinished)

@@ -55,8 +55,7 @@ class Redactor:
 
     def __init__(self, salt: bytes | None = None) -> None:
         self.salt = salt if salt is not None else new_salt()
-        self._canaries: list[Canary] = []
-        self._known: set[Canary] = set()
+        self._canaries: dict[Canary, None] = {}  # an ordered set: the order they were added
         #: Scanners over disjoint batches of canaries, largest first, each at least twice the
         #: next: a run adds a few canaries per test, and rebuilding one scanner over all of
         #: them each time would cost the run time quadratic in its tests. Here every canary is
@@ -68,10 +67,9 @@ class Redactor:
     def add_canaries(self, canaries: Iterable[Canary]) -> CanarySet:
         """Mask these values from now on; returns them as a set under this run's salt."""
         with self._lock:
-            new = list(dict.fromkeys(c for c in canaries if c not in self._known))
+            new = list(dict.fromkeys(c for c in canaries if c not in self._canaries))
             if new:
-                self._known.update(new)
-                self._canaries.extend(new)
+                self._canaries.update(dict.fromkeys(new))
                 levels = list(self._scanners)
                 batch = new
                 while levels and len(levels[-1].canary_set.canaries) <= 2 * len(batch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from paywitness.plugin import JUDGED_PROPERTY, SCENARIO_PROPERTY, _ScenarioOutcomes
+from paywitness.run import unfinished_of
 
 
 def _report(nodeid: str, when: str, outcome: str, *props: str) -> pytest.TestReport:
@@ -41,7 +42,7 @@ def test_failures_on_findings_are_complete_every_other_failure_is_not() -> None:
         "t::crashed": "error",
     }
     assert t.judged == {"t::judged"}
-    assert t.unfinished() == ["t::assert", "t::crashed"]
+    assert unfinished_of(t.outcomes, t.judged) == ["t::assert", "t::crashed"]
 
 
 def test_a_teardown_error_after_findings_is_unfinished() -> None:
@@ -51,4 +52,4 @@ def test_a_teardown_error_after_findings_is_unfinished() -> None:
     )
     t.pytest_runtest_logreport(_report("t::x", "teardown", "failed", SCENARIO_PROPERTY))
     assert t.outcomes == {"t::x": "error"}
-    assert t.unfinished() == ["t::x"]
+    assert unfinished_of(t.outcomes, t.judged) == ["t::x"]
