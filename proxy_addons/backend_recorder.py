@@ -23,12 +23,11 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
 from paywitness.classify import MARKER_HOST, Classifier
-from paywitness.errors import ProfileError
 from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
-from paywitness.profile import load_profile
 from paywitness.redact import redact_url
 from paywitness.seamless.digest import displays_for, response_digest
+from proxy_addons.profile_option import add_profile_option, configured_classifier
 
 __all__ = ["STEP_NAME", "BackendRecorder"]
 
@@ -85,17 +84,15 @@ class BackendRecorder:
 
     # -- options (standalone use) -------------------------------------------------------------
     def load(self, loader: Loader) -> None:
-        loader.add_option("paywitness_profile", str, "", "Path of the target profile (YAML)")
+        add_profile_option(loader)
         loader.add_option("paywitness_ledger", str, "", "Path of the JSONL ledger to append to")
         loader.add_option("paywitness_step", str, "unlabelled", "Step label until a step mark")
         loader.add_option("paywitness_worker", str, "main", "Worker name stamped on each record")
 
     def configure(self, updated: set[str]) -> None:
-        if "paywitness_profile" in updated and ctx.options.paywitness_profile:
-            try:
-                self.classifier = Classifier(load_profile(ctx.options.paywitness_profile))
-            except ProfileError as e:
-                raise exceptions.OptionsError(str(e)) from e
+        classifier = configured_classifier(updated)
+        if classifier is not None:
+            self.classifier = classifier
         if "paywitness_ledger" in updated and ctx.options.paywitness_ledger:
             path = Path(ctx.options.paywitness_ledger)
             try:

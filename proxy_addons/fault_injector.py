@@ -20,15 +20,12 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
 from paywitness.classify import MARKER_HOST, Classifier
-from paywitness.errors import ProfileError
 from paywitness.faults import FaultRule, parse_fault_rules
-from paywitness.profile import load_profile
+from proxy_addons.profile_option import add_profile_option, configured_classifier
 
 __all__ = ["FAULT_METADATA", "FaultInjector"]
 
 FAULT_METADATA = "paywitness.fault"
-# Same signature as the backend recorder's option, so both addons can declare it.
-_PROFILE_HELP = "Path of the target profile (YAML)"
 
 
 class _Active:
@@ -86,14 +83,12 @@ class FaultInjector:
             "Fault rules, e.g. 'role=gateway path=/v1/charges status=502 first=1' "
             "(keys: role host method path first phase; one of status delay timeout reset)",
         )
-        loader.add_option("paywitness_profile", str, "", _PROFILE_HELP)
+        add_profile_option(loader)
 
     def configure(self, updated: set[str]) -> None:
-        if "paywitness_profile" in updated and ctx.options.paywitness_profile:
-            try:
-                self.classifier = Classifier(load_profile(ctx.options.paywitness_profile))
-            except ProfileError as e:
-                raise exceptions.OptionsError(str(e)) from e
+        classifier = configured_classifier(updated)
+        if classifier is not None:
+            self.classifier = classifier
         if "paywitness_faults" in updated or "paywitness_profile" in updated:
             try:
                 rules = parse_fault_rules(ctx.options.paywitness_faults)
