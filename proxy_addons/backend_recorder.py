@@ -22,12 +22,12 @@ from typing import Any
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
+from paywitness.addon_options import add_profile_option, configured_classifier
 from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.redact import redact_url
 from paywitness.seamless.digest import displays_for, response_digest
-from proxy_addons.profile_option import add_profile_option, configured_classifier
 
 __all__ = ["STEP_NAME", "BackendRecorder"]
 

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
+from paywitness.addon_options import add_profile_option, configured_classifier
 from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.faults import FaultRule, parse_fault_rules
-from proxy_addons.profile_option import add_profile_option, configured_classifier
 
 __all__ = ["FAULT_METADATA", "FaultInjector"]
 

@@ -1,4 +1,5 @@
-"""The `paywitness_profile` option that several addons read: one definition, one loader."""
+"""The `paywitness_profile` option that several proxy addons read: one definition, one loader
+(here, not in proxy_addons/, where every module is an addon script)."""
 
 from __future__ import annotations
 
