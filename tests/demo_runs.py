@@ -72,7 +72,8 @@ class DemoRuns:
     def get(self, *args: str) -> DemoRun:
         """The run of `paywitness demo --output DIR *args`, started now if no one has yet."""
         key = hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
-        output = self.root / key
+        # A folder of its own around each bundle: a run keeps its history file beside its output.
+        output = self.root / key / "bundle"
         result = self.root / f"{key}.json"
         with (self.root / f"{key}.lock").open("a") as lock:
             # Blocks while another worker runs the same options; it then finds the result.
