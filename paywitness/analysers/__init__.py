@@ -41,10 +41,17 @@ def judge(
     *,
     meta: dict[str, Any] | None = None,
     baseline: Sequence[FlowRecord] = (),
+    classifier: Classifier | None = None,
+    unfinished: Sequence[str] = (),
 ) -> Verdict:
-    """Run every analyser over the records (and the baseline run's) and decide the verdict."""
+    """Run every analyser over the records (and the baseline run's) and decide the verdict.
+
+    `classifier`: the run's own (one per run), when the caller has one for this profile.
+    """
+    if classifier is None or classifier.profile is not profile:
+        classifier = Classifier(profile)
     ctx = AnalysisContext(
-        records=records, profile=profile, classifier=Classifier(profile), baseline=baseline
+        records=records, profile=profile, classifier=classifier, baseline=baseline
     )
     results = [a(ctx) for a in ANALYSERS]
     # Coverage qualifies every category; its checks sit with payment, the heaviest one.
@@ -59,4 +66,4 @@ def judge(
     gap = interception_check(ctx)
     if gap is not None:  # unseen traffic never lets a run pass (an observed finding still fails)
         next(r for r in results if r.category == gap.category).checks.append(gap)
-    return Verdict.decide(results, meta=meta)
+    return Verdict.decide(results, meta=meta, unfinished=unfinished)
