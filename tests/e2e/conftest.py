@@ -1,4 +1,4 @@
-"""Fixtures for the seamless tests: the session's demo shop, reconfigured live per test."""
+"""Fixtures of the in-process end-to-end tests: the session demo shop, switched live per test."""
 
 from __future__ import annotations
 
