@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from paywitness._version import __version__
 from paywitness.errors import ConfigError, PaywitnessError, ProfileError
 from paywitness.ledger import FlowRecord, LedgerWriter, read_ledger, read_ledgers
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from paywitness.verdict import Finding, Verdict
     from paywitness.witness import Witness, format_findings
 
-__version__ = "0.1.0"
 
 # Heavy modules (Playwright, pydantic models) load on first use, not on `import paywitness`.
 _LAZY = {

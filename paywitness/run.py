@@ -92,7 +92,7 @@ class RunContext:
         return sorted(self.output.glob(LEDGER_GLOB))
 
     def meta(self) -> dict[str, Any]:
-        from paywitness import __version__
+        from paywitness._version import __version__
 
         return {
             "tool": "paywitness",
