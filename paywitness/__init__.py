@@ -2,6 +2,10 @@
 
 The public API for your own scenarios; the pytest fixtures (`witness`, `buyer`, `card`,
 `purchase`, `paywitness_profile`, `paywitness_seed`) come with the installed plugin.
+
+PYTEST_DONT_REWRITE: the `paywitness` command imports this package before it starts pytest,
+and the engine's own asserts need no rewritten messages (this marker keeps pytest from warning
+that it cannot rewrite a module already imported).
 """
 
 from __future__ import annotations

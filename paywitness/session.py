@@ -40,7 +40,7 @@ from paywitness.faults import FaultRule, parse_fault_rules
 from paywitness.ledger import FlowRecord, LedgerWriter, RecordKind
 from paywitness.proxy import ProxyRunner
 from paywitness.records import UNLABELLED, RecordBook
-from paywitness.run import RunContext, ensure_writable, unfinished_of, update_latest_link
+from paywitness.run import Outcomes, RunContext, ensure_writable, update_latest_link
 from paywitness.verdict import Verdict, exit_code_for
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.canary_watch import CanaryWatch
@@ -63,27 +63,6 @@ class Target:
     block_unmapped: bool = False
     upstream_ca: Path | None = None
     demo: DemoShop | None = None
-
-
-@dataclass
-class Outcomes:
-    """How each test of the run ended (`passed`, `failed`, `error`, `skipped`)."""
-
-    scenarios: dict[str, str] = field(default_factory=dict)
-    #: Tests failed by their own findings: they completed, unlike a crash or a timeout.
-    failed_on_findings: set[str] = field(default_factory=set)
-    #: Outcome counts per `method · device · locale`.
-    combinations: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def unfinished(self) -> list[str]:
-        return unfinished_of(self.scenarios, self.failed_on_findings)
-
-    def meta(self) -> dict[str, Any]:
-        return {
-            "scenarios": dict(sorted(self.scenarios.items())),
-            "combinations": self.combinations,
-            "failed_on_findings": sorted(self.failed_on_findings),
-        }
 
 
 @dataclass(frozen=True)
