@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from paywitness.classify import MARKER_HOST
+from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, Check, Finding
 
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
     from proxy_addons.backend_recorder import BackendRecorder
 
-__all__ = ["ClientWatch", "coverage_checks"]
+__all__ = ["ClientWatch", "coverage_checks", "page_attributed", "page_requests"]
 
 _EXCLUDED_ROLES = ("browser", "paywitness")
 _IDEMPOTENT = ("GET", "HEAD")
@@ -50,7 +52,8 @@ class ClientWatch:
             path += "?" + u.query
         classifier = self.recorder.classifier
         if classifier is not None:
-            c = classifier.classify(host, request.method, path)
+            # The browser reports this request, so a page, frame or worker made it: never noise.
+            c = classifier.classify(host, request.method, path, page=True)
             role, rule, pay = c.role, c.rule, c.payment_class
         else:
             role, rule, pay = "unknown", "", None
@@ -89,6 +92,34 @@ class ClientWatch:
 
 def _key(r: FlowRecord) -> tuple[str, str, str]:
     return (r.method.upper(), r.host, r.path.split("?", 1)[0])
+
+
+def page_requests(records: Sequence[FlowRecord]) -> list[FlowRecord]:
+    """What the browser's pages, frames and workers requested (ClientWatch's records)."""
+    return [r for r in records if r.kind == "client" and r.extra.get("probe") == "request"]
+
+
+def page_attributed(records: Sequence[FlowRecord], classifier: Classifier) -> list[FlowRecord]:
+    """The records with noise decided by who sent them, not by host alone.
+
+    A proxy record classified as browser noise by `noise.hosts` whose host and path a page of
+    the same test requested is the target's traffic: it is classified again as a page request
+    (its role rules, else `unknown`) and judged like any other. Only requests no page, frame or
+    worker made (component updates, safe browsing) stay noise. Without browser-side records (a
+    phone, a stored proxy-only bundle) nothing changes.
+    """
+    asked = {(r.test, r.host, r.path.split("?", 1)[0]) for r in page_requests(records)}
+    if not asked:
+        return list(records)
+    out: list[FlowRecord] = []
+    for r in records:
+        noise = r.role == "browser" and r.rule.startswith("noise.")
+        if noise and (r.test, r.host, r.path.split("?", 1)[0]) in asked:
+            c = classifier.classify(r.host, r.method, r.path, page=True)
+            extra = {**r.extra, "noise_overruled": r.rule}
+            r = replace(r, role=c.role, rule=c.rule, payment_class=c.payment_class, extra=extra)
+        out.append(r)
+    return out
 
 
 def _bypassed(records: list[FlowRecord]) -> tuple[list[FlowRecord], list[FlowRecord]]:

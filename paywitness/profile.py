@@ -13,6 +13,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -27,6 +28,8 @@ __all__ = [
     "DEFAULT_DATA_ALLOWED",
     "ROLE_NAMES",
     "Action",
+    "ArtefactField",
+    "ArtefactPolicy",
     "CoveragePolicy",
     "DataPolicy",
     "DisplayEndpoint",
@@ -40,6 +43,7 @@ __all__ = [
     "NoiseSpec",
     "PaymentPolicy",
     "Profile",
+    "RequiredCall",
     "RoleName",
     "RoleSpec",
     "SeamlessPolicy",
@@ -149,6 +153,60 @@ class EndpointSpec(_Model):
         return host
 
 
+class RequiredCall(_Model):
+    """A payment call every completed purchase must make: one of `any_of` (endpoint names)."""
+
+    any_of: list[str] = Field(min_length=1)
+    description: str = ""
+
+
+def _required_call(value: Any) -> Any:
+    # `- pay` is shorthand for `- {any_of: [pay]}`.
+    return {"any_of": [value]} if isinstance(value, str) else value
+
+
+_ARTEFACT_PATH = re.compile(
+    r"^(\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\[\*\])+|[A-Za-z_][A-Za-z0-9_-]*)$"
+)
+
+
+class ArtefactField(_Model):
+    """Where a payment artefact is minted: a JSON field of an allowed role's responses.
+
+    `path` is a key name found at any depth (`charge_id`) or a path from the body's root
+    (`$.data.id`, `$.items[0].token`, `$.items[*].token`); `endpoint` limits it to the
+    responses of one payment-class endpoint.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_.-]{0,39}$")
+    path: str = Field(min_length=1)
+    endpoint: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path_syntax(cls, path: str) -> str:
+        if not _ARTEFACT_PATH.match(path):
+            raise ValueError(
+                f"{path!r} is not a JSON field: use a key name ('charge_id') or a path from "
+                "the root ('$.data.id', '$.items[0].token', '$.items[*].token')"
+            )
+        return path
+
+
+class ArtefactPolicy(_Model):
+    """Payment artefacts (order and charge ids, card tokens, idempotency keys) minted by the
+    allowed roles, tracked like canaries: none may reach another role unless `may_reach` says."""
+
+    fields: list[ArtefactField] = Field(default_factory=list)
+    # Fields found by name: order_id, charge_id, payment_id, transaction_id, card/payment
+    # tokens, idempotency_key, and `id` in a payment-class endpoint's answer.
+    defaults: bool = True
+    may_reach: dict[str, list[RoleName]] = Field(
+        default_factory=dict,
+        description="Artefact name -> roles beside payment.allowed_roles that may hold it",
+    )
+
+
 class PaymentPolicy(_Model):
     """Which requests are payment-class and which roles may serve them."""
 
@@ -158,6 +216,13 @@ class PaymentPolicy(_Model):
     minimum_flows: int = Field(default=1, ge=1)
     # The endpoint that moves money (double charges are counted on it); default: `charge`.
     charge_endpoint: str | None = None
+    # Calls every completed purchase (a test that reached `completed_step`) must make, served
+    # by an allowed role: `- pay` or `- {any_of: [charge, va-payment]}`.
+    required: list[Annotated[RequiredCall, BeforeValidator(_required_call)]] = Field(
+        default_factory=list
+    )
+    completed_step: str = Field(default="confirm", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    artefacts: ArtefactPolicy = Field(default_factory=ArtefactPolicy)
 
     @model_validator(mode="after")
     def _social_never_allowed(self) -> PaymentPolicy:
@@ -175,6 +240,19 @@ class PaymentPolicy(_Model):
                 f"charge_endpoint {self.charge_endpoint!r} names no endpoint "
                 f"(known: {', '.join(names)}; or leave it out)"
             )
+        for i, req in enumerate(self.required):
+            unknown = [n for n in req.any_of if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"required[{i}] names {', '.join(map(repr, unknown))}, which no endpoint "
+                    f"defines (known: {', '.join(names)})"
+                )
+        for i, art in enumerate(self.artefacts.fields):
+            if art.endpoint is not None and art.endpoint not in names:
+                raise ValueError(
+                    f"artefacts.fields[{i}].endpoint {art.endpoint!r} names no endpoint "
+                    f"(known: {', '.join(names)}; or leave it out)"
+                )
         if self.invoice_endpoint is not None and self.invoice_endpoint not in names:
             raise ValueError(
                 f"invoice_endpoint {self.invoice_endpoint!r} names no endpoint "

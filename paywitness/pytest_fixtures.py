@@ -27,6 +27,7 @@ from paywitness.proxy import ProxyRunner
 from paywitness.run import RunContext
 from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.witness import Witness
+from proxy_addons.artefact_watch import ArtefactWatch
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.fault_injector import FaultInjector
@@ -197,6 +198,7 @@ def paywitness_proxy(
         [
             paywitness_fault_injector,
             paywitness_canary_watch,
+            ArtefactWatch(paywitness_recorder.classifier),  # before the recorder: its facts
             paywitness_recorder,
             HostMap(),
             paywitness_har_capture,

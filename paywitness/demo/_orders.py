@@ -301,6 +301,10 @@ def checkout_page(
         "fallbackPayBase": url(api_host("social"), "/api/orders/")
         if ctx.mode.has("fallback-to-social")
         else None,
+        # Violation: the pay call goes to social under an innocent path and is relayed.
+        "payRelayUrl": url(api_host("social"), "/v1/activity")
+        if ctx.mode.has("relay-under-innocent-path")
+        else None,
         "gatewayOrigin": origin(GATEWAY),
         "parentOrigin": origin("shop.social.test"),
     }

@@ -253,6 +253,23 @@ class _Social:
             return web.Response(status=status, body=answer, headers={"Content-Type": content_type})
         return _not_found()
 
+    async def activity(self, request: web.Request) -> web.Response:
+        """An analytics-looking endpoint; under one violation it relays the pay call."""
+        if not self.ctx.mode.has("relay-under-innocent-path"):
+            return _not_found()
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return web.json_response({"error": "bad activity"}, status=400)
+        order_id = str(body.pop("order_id", "")) if isinstance(body, dict) else ""
+        if not order_id or not isinstance(body, dict):
+            return web.json_response({"error": "order_id is required."}, status=400)
+        body.pop("event", None)
+        status, answer, content_type = await self.ctx.backend(
+            "POST", "api.commerce.test", f"/api/orders/{order_id}/pay", payload=body
+        )
+        return web.Response(status=status, body=answer, headers={"Content-Type": content_type})
+
     async def relay_commerce(self, request: web.Request) -> web.Response:
         """The commerce API name answered by social's server, relayed to commerce's."""
         if not self.ctx.mode.has(SOCIAL_SERVES_COMMERCE):
@@ -329,6 +346,7 @@ def build_social(ctx: Context, store: OrderStore, state: SocialState) -> web.App
     api.router.add_get("/api/orders/status", social.order_status)
     api.router.add_post("/api/orders/{order_id}/pay", social.pay)
     api.router.add_post("/api/webhooks/gateway", social.webhook)
+    api.router.add_post("/v1/activity", social.activity)
 
     events = web.Application()
     events.router.add_post("/e", social.beacon)

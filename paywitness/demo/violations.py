@@ -45,6 +45,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "but issued to Social Demo Co), which relays to commerce: only identity shows it.",
     ),
     Violation(
+        "relay-under-innocent-path",
+        "payment",
+        "The checkout sends the charge id to api.social.test's /v1/activity (an analytics-looking "
+        "path no profile lists), which relays the pay call to commerce server-side.",
+    ),
+    Violation(
         "invoice-on-social",
         "payment",
         "The confirmation's invoice link points to shop.social.test, which proxies commerce's.",
