@@ -419,8 +419,12 @@ class DisplaySpec(_Model):
     name: str = Field(min_length=1)
     selector: str = Field(min_length=1)
     attribute: str | None = None
-    parse: Literal["text", "digits", "first-int"] = "text"
-    field: str = Field(min_length=1)
+    parse: Literal["text", "digits", "first-int", "amount"] = "text"
+    field: str | None = Field(default=None, min_length=1)
+    # A computed display: the screen shows this over served fields of one object, e.g.
+    # `price + shipping` (+ - * and parentheses); shown values are read as amounts in `locale`.
+    expression: str | None = None
+    locale: str = Field(default="id-ID", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     key_attribute: str | None = None
     key_field: str | None = None
     endpoints: list[DisplayEndpoint] = Field(min_length=1)
@@ -429,8 +433,37 @@ class DisplaySpec(_Model):
     plain: bool = False
     required: bool = True
 
+    @field_validator("expression")
+    @classmethod
+    def _expression_parses(cls, text: str | None) -> str | None:
+        if text is not None:
+            from paywitness.expressions import parse_expression
+
+            parse_expression(text)
+        return text
+
+    def expression_fields(self) -> tuple[str, ...]:
+        """The served fields the expression reads (none without an expression)."""
+        if self.expression is None:
+            return ()
+        from paywitness.expressions import parse_expression
+
+        return parse_expression(self.expression).names
+
+    def digest_fields(self) -> tuple[str, ...]:
+        """The JSON fields the recorder hashes for this display (plain for an expression)."""
+        names = (self.field, *self.expression_fields(), self.key_field)
+        return tuple(n for n in names if n)
+
     @model_validator(mode="after")
     def _keys_paired(self) -> DisplaySpec:
+        if (self.field is None) == (self.expression is None):
+            raise ValueError(
+                f"display {self.name!r} needs exactly one of `field` (a served value shown as "
+                "it is) and `expression` (computed from served fields, e.g. 'price + shipping')"
+            )
+        if self.expression is not None and self.authority is not None:
+            raise ValueError("authority compares one field; it cannot be used with expression")
         if (self.key_attribute is None) != (self.key_field is None):
             raise ValueError("key_attribute and key_field go together (set both or neither)")
         if self.authority is not None and self.key_field is None:

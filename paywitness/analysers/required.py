@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from paywitness.analysers.artefacts import allowed_holders, artefact_hits
 from paywitness.analysers.payment import flow_evidence
 from paywitness.ledger import FlowRecord
 from paywitness.profile import RequiredCall
@@ -45,21 +46,26 @@ def _step_before(records: list[FlowRecord], completed_step: str) -> str | None:
 
 
 def payment_looking(
-    records: Sequence[FlowRecord], allowed: set[str], pay_step: str | None
+    ctx: AnalysisContext, records: Sequence[FlowRecord], pay_step: str | None
 ) -> list[FlowRecord]:
-    """Calls to a role that may not process payment that look like paying: payment-class,
-    carrying a payment artefact, or changing state in the step where the buyer paid."""
-    out = []
-    for r in records:
-        if r.kind != "http" or r.role in allowed or r.role in ("browser", "paywitness"):
-            continue
-        if (
-            r.payment_class
-            or r.extra.get("artefact_hits")
-            or (pay_step is not None and r.step == pay_step and r.method.upper() not in _READS)
-        ):
-            out.append(r)
-    return out
+    """Calls to a role that may not process payment that look like paying: payment-class or
+    carrying a payment artefact that role may not hold; failing those, the calls that changed
+    state in the step where the buyer paid."""
+    allowed = set(ctx.profile.payment.allowed_roles)
+    elsewhere = [
+        r
+        for r in records
+        if r.kind == "http" and r.role not in allowed and r.role not in ("browser", "paywitness")
+    ]
+    strong = [
+        r
+        for r in elsewhere
+        if r.payment_class
+        or any(r.role not in allowed_holders(ctx, str(h["name"])) for h in artefact_hits(r))
+    ]
+    if strong or pay_step is None:
+        return strong
+    return [r for r in elsewhere if r.step == pay_step and r.method.upper() not in _READS]
 
 
 def _served(r: FlowRecord, names: list[str], allowed: set[str]) -> bool:
@@ -96,7 +102,7 @@ def analyse_required_calls(ctx: AnalysisContext) -> CategoryResult:
                 per_call[label] += 1
                 continue
             missing_total += 1
-            elsewhere = payment_looking(recs, allowed, _step_before(recs, policy.completed_step))
+            elsewhere = payment_looking(ctx, recs, _step_before(recs, policy.completed_step))
             where = (
                 "; payment-looking call(s) that went elsewhere: "
                 + ", ".join(f"{r.method} {r.url} ({r.role}, step {r.step!r})" for r in elsewhere)

@@ -113,6 +113,8 @@ class _Social:
         self.state = state
         self.orders = OrderApi(ctx, store, "social")
         self.catalog_copy = CatalogApi(store)
+        # Social's copy of the catalog, taken before commerce raised its shipping fee.
+        self.stale_shipping_copy = CatalogApi(store, shipping_markup=-2_000)
 
     # --- shop.social.test --------------------------------------------------------------------
     async def storefront(self, request: web.Request) -> web.Response:
@@ -132,6 +134,10 @@ class _Social:
                     "api.social.test" if mode.has("catalog-from-social") else "api.commerce.test",
                     "/api/products",
                 ),
+                # Violation: the shown total is computed with social's stale shipping fee.
+                "shippingFromUrl": url("api.social.test", "/api/products")
+                if mode.has("total-from-social")
+                else None,
                 "checkoutMode": _checkout_mode(mode),
                 "checkoutUrl": url(
                     "shop.social.test" if mode.baseline else "checkout.commerce.test", "/checkout"
@@ -224,6 +230,10 @@ class _Social:
 
     async def catalog(self, request: web.Request) -> web.StreamResponse:
         """Social's copy of the catalog: only served with the catalog-from-social violation."""
+        if self.ctx.mode.has("total-from-social") and not self.ctx.mode.has("catalog-from-social"):
+            if request.method == "GET" and "sku" not in request.match_info:
+                return await self.stale_shipping_copy.products(request)
+            return _not_found()
         if not self.ctx.mode.has("catalog-from-social"):
             return _not_found()
         if "sku" in request.match_info:

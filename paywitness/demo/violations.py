@@ -117,6 +117,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "Product price and stock come from api.social.test's copy of the catalog.",
     ),
     Violation(
+        "total-from-social",
+        "merchant_ops",
+        "The product cards' total (price + shipping) is computed with the shipping fee of "
+        "api.social.test's stale copy of the catalog; the price itself still comes from commerce.",
+    ),
+    Violation(
         "fallback-to-social",
         "payment",
         "When commerce fails, the checkout retries the payment through api.social.test.",
