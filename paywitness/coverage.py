@@ -192,25 +192,17 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
         )
         for r in missing
     ]
-    by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for r in judged:
-        by_role[r.role][1] += 1
-    for r in missing:
-        by_role[r.role][0] += 1
-    per_role = {role: f"{total - miss}/{total}" for role, (miss, total) in sorted(by_role.items())}
     checks = []
-    for cid, got, total, need, what in (
-        (
-            "coverage.payment-class",
-            len(pay_judged) - len(pay_missing),
-            len(pay_judged),
-            policy.payment_class,
-            "payment-class",
-        ),
-        ("coverage.overall", len(judged) - len(missing), len(judged), policy.overall, "all"),
+    for cid, asked, unseen, need, what in (
+        ("coverage.payment-class", pay_judged, pay_missing, policy.payment_class, "payment-class"),
+        ("coverage.overall", judged, missing, policy.overall, "all"),
     ):
+        # Each check's own per-role figures: what it judged, not every request.
+        per_role = _per_role(asked, unseen)
+        got, total = len(asked) - len(unseen), len(asked)
         ratio = _ratio(got, total)
         ok = ratio >= need
+        roles = ", ".join(f"{role} {figure}" for role, figure in per_role.items())
         checks.append(
             Check(
                 id=cid,
@@ -218,9 +210,19 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
                 status="pass" if ok else "not_observed",
                 summary=(
                     f"the proxy saw {got} of {total} {what} request(s) the browser made "
-                    f"({ratio:.1%}, {need:.0%} needed)"
+                    f"({ratio:.1%}, {need:.0%} needed)" + (f"; per role: {roles}" if roles else "")
                 ),
                 figures={"seen": got, "requested": total, "threshold": need, "per_role": per_role},
             )
         )
     return checks, findings
+
+
+def _per_role(asked: list[FlowRecord], unseen: list[FlowRecord]) -> dict[str, str]:
+    """`role -> seen/requested` over the requests one check judged."""
+    by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in asked:
+        by_role[r.role][1] += 1
+    for r in unseen:
+        by_role[r.role][0] += 1
+    return {role: f"{total - miss}/{total}" for role, (miss, total) in sorted(by_role.items())}
