@@ -127,6 +127,32 @@ def _observed(profile: Profile, records: Sequence[FlowRecord]) -> list[str]:
                 f"payment.artefacts.fields[{i}] ({f.name}: {f.path}) matched no answer of "
                 f"{', '.join(sorted(allowed))} in this run; check the path against a real answer"
             )
+    out += _display_fields(profile, records)
+    return out
+
+
+def _display_fields(profile: Profile, records: Sequence[FlowRecord]) -> list[str]:
+    """Expression fields that no answer of the display's endpoints carried in the run."""
+    out: list[str] = []
+    for i, d in enumerate(profile.displays):
+        if d.expression is None:
+            continue
+        digests = [
+            r.extra["display_digest"]
+            for r in records
+            if isinstance(r.extra.get("display_digest"), dict)
+            and d.name in r.extra["display_digest"].get("displays", [])
+        ]
+        if not digests:
+            continue
+        seen = {k[1:] for g in digests for o in g.get("objects", []) for k in o if k[:1] == "="}
+        unknown = [n for n in d.expression_fields() if n not in seen]
+        if unknown:
+            out.append(
+                f"displays[{i}].expression {d.expression!r} reads "
+                f"{', '.join(map(repr, unknown))}, which no answer of its endpoints carried "
+                "in this run; check the field names against a real answer"
+            )
     return out
 
 

@@ -82,3 +82,24 @@ def test_starter_profile_lists_no_google_host_as_noise(tmp_path):
     text = path.read_text(encoding="utf-8")
     noise = yaml.safe_load(text).get("noise") or {}
     assert not [h for h in noise.get("hosts", []) if "google" in h or "gstatic" in h]
+
+
+def test_check_against_a_run_warns_about_an_expression_field_no_answer_carried(
+    write_profile, tmp_path, capsys
+):
+    from paywitness.profile import demo_profile_path, load_profile
+    from paywitness.seamless.digest import response_digest
+
+    text = demo_profile_path().read_text(encoding="utf-8").replace("+ shipping", "+ shiping")
+    path = write_profile(text)
+    specs = [d for d in load_profile(path).displays if d.name == "product-total"]
+    body = b'{"products": [{"sku": "A", "price": 100000, "shipping": 12000}]}'
+    answer = _record("http", "api.commerce.example", "/api/products")
+    answer.extra = {"display_digest": response_digest(body, specs)}
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "ledger.jsonl").write_text(answer.to_json() + "\n")
+    assert main(["profile", "check", str(path), "--bundle", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "expression 'price + shiping' reads 'shiping', which no answer" in err
+    assert "warning: displays[" in err
