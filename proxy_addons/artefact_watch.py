@@ -3,7 +3,9 @@
 Order ids, charge ids, card tokens and idempotency keys that commerce or the gateway put in
 their JSON answers (the profile's `payment.artefacts`; by default the fields found by name) are
 harvested from each answer of a role allowed to process payments. From then on every request,
-answer and WebSocket message is searched for them in every encoding, with the canary scanner.
+answer and WebSocket message of the same test is searched for them in every encoding, with the
+canary scanner (per test, like the buyer's canaries: a purchase mints a handful of values, so
+the scanner is rebuilt in milliseconds when one is added).
 Results go to `flow.metadata["paywitness.record_extra"]` (`artefacts_minted`, `artefact_hits`),
 which the backend recorder adds to the flow's record, so this addon comes before the recorder.
 No raw value is written: hits and mints carry a salted hash.
@@ -17,6 +19,8 @@ Standalone:
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from mitmproxy import ctx, http
@@ -41,12 +45,29 @@ __all__ = ["EXTRA_KEY", "MAX_ARTEFACTS", "WS_EXTRA_KEY", "ArtefactWatch"]
 EXTRA_KEY = "paywitness.record_extra"
 #: The same per WebSocket message index.
 WS_EXTRA_KEY = "paywitness.ws_record_extra"
-#: Harvesting stops here (a run of thousands of purchases keeps its scanner small).
-MAX_ARTEFACTS = 5000
+#: Harvesting stops here, per test.
+MAX_ARTEFACTS = 200
 _MAX_BODY = 4 * 1024 * 1024
 _MEDIA = ("image/", "font/", "audio/", "video/", "application/wasm")
 # The scanner's opaque-token kind: artefacts are matched case-insensitively, in every encoding.
 _KIND: CanaryKind = "marker"
+
+
+_KEPT_SCOPES = 16  # tests whose artefacts stay tracked (xdist: each worker has its own proxy)
+
+
+@dataclass
+class _Scope:
+    values: dict[str, Minted] = field(default_factory=dict)
+    # salted hash -> (artefact name, role that minted it)
+    meta: dict[str, tuple[str, str]] = field(default_factory=dict)
+    scanner: CanaryScanner | None = None
+
+
+def _test(flow: http.HTTPFlow) -> str | None:
+    """The test a flow belongs to (set by the recorder's requestheaders, which runs first)."""
+    test = flow.metadata.get("paywitness.test")
+    return str(test) if test else None
 
 
 def _addr(addr: Any) -> str | None:
@@ -71,10 +92,9 @@ class ArtefactWatch:
         self.classifier = classifier
         self._salt = new_salt()
         self._lock = threading.Lock()
-        self._values: dict[str, Minted] = {}
-        # salted hash -> (artefact name, role that minted it)
-        self._meta: dict[str, tuple[str, str]] = {}
-        self._scanner: CanaryScanner | None = None
+        # Per test, like the buyer's canaries: a test's purchase mints a handful of values, so
+        # its scanner stays small and is rebuilt in milliseconds when one is added.
+        self._scopes: OrderedDict[str | None, _Scope] = OrderedDict()
         self.harvested = 0
 
     # -- options (standalone use) -------------------------------------------------------------
@@ -96,65 +116,66 @@ class ArtefactWatch:
     def salted_hash(self, value: str) -> str:
         return CanarySet((), self._salt).salted_hash(value)
 
-    def add(self, minted: list[Minted], role: str) -> list[dict[str, Any]]:
-        """Track these values from now on; what to record about them (no raw values)."""
-        out = []
+    def add(self, minted: list[Minted], role: str, test: str | None = None) -> list[dict[str, Any]]:
+        """Track these values in `test`'s flows from now on; what to record (no raw values)."""
         with self._lock:
-            fresh = [m for m in minted if m.value not in self._values]
-            room = MAX_ARTEFACTS - len(self._values)
+            scope = self._scopes.get(test)
+            if scope is None:
+                scope = self._scopes[test] = _Scope()
+                while len(self._scopes) > _KEPT_SCOPES:
+                    self._scopes.popitem(last=False)
+            fresh = [m for m in minted if m.value not in scope.values]
+            room = MAX_ARTEFACTS - len(scope.values)
             if room < len(fresh):
                 ctx.log.warn(f"artefact_watch: {MAX_ARTEFACTS} artefacts tracked, no more")
                 fresh = fresh[: max(room, 0)]
             for m in fresh:
-                self._values[m.value] = m
-                self._meta[self.salted_hash(m.value)] = (m.name, role)
+                scope.values[m.value] = m
+                scope.meta[self.salted_hash(m.value)] = (m.name, role)
             if fresh:
-                canaries = tuple(Canary(_KIND, v) for v in self._values)
-                self._scanner = CanaryScanner(CanarySet(canaries, self._salt))
+                canaries = tuple(Canary(_KIND, v) for v in scope.values)
+                scope.scanner = CanaryScanner(CanarySet(canaries, self._salt))
                 self.harvested += len(fresh)
-        for m in minted:
-            out.append(
-                {
-                    "name": m.name,
-                    "path": m.path,
-                    "source": m.source,
-                    "hash": self.salted_hash(m.value),
-                }
-            )
-        return out
+        return [
+            {"name": m.name, "path": m.path, "source": m.source, "hash": self.salted_hash(m.value)}
+            for m in minted
+        ]
 
-    def scan(self, data: bytes | str, location: str, **kw: Any) -> list[dict[str, Any]]:
-        """Artefacts in data observed at `location`, as hit records."""
-        scanner = self._scanner
-        if scanner is None or not data:
+    def scan(
+        self, data: bytes | str, location: str, *, test: str | None = None, **kw: Any
+    ) -> list[dict[str, Any]]:
+        """Artefacts of `test` in data observed at `location`, as hit records."""
+        scope = self._scopes.get(test)
+        scanner = scope.scanner if scope is not None else None
+        if scope is None or scanner is None or not data:
             return []
         hits = scanner.scan(data[:_MAX_BODY], location, **kw)
         # A partial hit is a word of a longer value: artefacts are opaque, only whole ones count.
-        return [_hit_dict(h, self._meta) for h in hits if not h.partial]
+        return [_hit_dict(h, scope.meta) for h in hits if not h.partial]
 
     # -- mitmproxy events ---------------------------------------------------------------------
     def request(self, flow: http.HTTPFlow) -> None:
-        req = flow.request
-        hits = self.scan(req.path, "url")
+        req, test = flow.request, _test(flow)
+        hits = self.scan(req.path, "url", test=test)
         for name, value in req.headers.items(multi=True):
             low = name.lower()
             if low not in ("host", ":authority", "content-length"):
-                hits += self.scan(value, f"header:{low}")
-        hits += self._scan_body(req.raw_content, "request.body", req.headers)
+                hits += self.scan(value, f"header:{low}", test=test)
+        hits += self._scan_body(req.raw_content, "request.body", req.headers, test)
         self._store(flow, "artefact_hits", hits)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        resp = flow.response
+        resp, test = flow.response, _test(flow)
         if resp is None or flow.metadata.get("paywitness.marker"):
             return
         hits: list[dict[str, Any]] = []
         for name, value in resp.headers.items(multi=True):
             low = name.lower()
             if low not in ("content-length", "date", "content-type", "content-encoding"):
-                hits += self.scan(value, f"response.header:{low}")
-        hits += self._scan_body(resp.raw_content, "response.body", resp.headers)
+                hits += self.scan(value, f"response.header:{low}", test=test)
+        hits += self._scan_body(resp.raw_content, "response.body", resp.headers, test)
         self._store(flow, "artefact_hits", hits)
-        self._harvest(flow, resp)
+        self._harvest(flow, resp, test)
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         ws = flow.websocket
@@ -162,23 +183,22 @@ class ArtefactWatch:
             return
         msg = ws.messages[-1]
         direction = "client->server" if msg.from_client else "server->client"
-        hits = self.scan(msg.content, f"ws:{direction}")
+        hits = self.scan(msg.content, f"ws:{direction}", test=_test(flow))
         if hits:
             per_message = flow.metadata.setdefault(WS_EXTRA_KEY, {})
             per_message[len(ws.messages) - 1] = {"artefact_hits": hits}
 
     # -- helpers ------------------------------------------------------------------------------
     def _scan_body(
-        self, body: bytes | None, where: str, headers: http.Headers
+        self, body: bytes | None, where: str, headers: http.Headers, test: str | None
     ) -> list[dict[str, Any]]:
         ctype = headers.get("content-type")
         if not body or (ctype or "").lower().startswith(_MEDIA):
             return []
-        return self.scan(
-            body, where, content_type=ctype, content_encoding=headers.get("content-encoding")
-        )
+        encoding = headers.get("content-encoding")
+        return self.scan(body, where, test=test, content_type=ctype, content_encoding=encoding)
 
-    def _harvest(self, flow: http.HTTPFlow, resp: http.Response) -> None:
+    def _harvest(self, flow: http.HTTPFlow, resp: http.Response, test: str | None) -> None:
         classifier = self.classifier
         if classifier is None or "json" not in (resp.headers.get("content-type") or ""):
             return
@@ -198,7 +218,7 @@ class ArtefactWatch:
             return
         minted = harvest(body, classifier.profile.payment.artefacts, endpoint=c.payment_class)
         if minted:
-            self._store(flow, "artefacts_minted", self.add(minted, c.role))
+            self._store(flow, "artefacts_minted", self.add(minted, c.role, test))
 
     @staticmethod
     def _store(flow: http.HTTPFlow, key: str, items: list[dict[str, Any]]) -> None:
