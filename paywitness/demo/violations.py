@@ -67,6 +67,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "The checkout loads a social pixel whose URL carries the SHA-256 of the lowercased email.",
     ),
     Violation(
+        "email-hash-to-noise-host",
+        "data",
+        "The checkout's pixel with the email's SHA-256 goes to www.google.com, a host the demo "
+        "profile lists as browser noise: the page sent it, so it is judged anyway.",
+    ),
+    Violation(
         "address-over-social-websocket",
         "data",
         "The checkout's seller chat (social's live chat) sends the shipping address.",

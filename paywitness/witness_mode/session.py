@@ -31,6 +31,7 @@ from paywitness.run import RunContext, default_output_dir, ensure_writable, upda
 from paywitness.verdict import Verdict, exit_code_for
 from paywitness.witness_mode.checklist import render_checklist
 from paywitness.witness_mode.control import ControlPage
+from proxy_addons.artefact_watch import ArtefactWatch
 from proxy_addons.backend_recorder import STEP_NAME, BackendRecorder
 from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.har_capture import HarCapture
@@ -178,8 +179,9 @@ class WitnessSession:
             worker=self.run.worker,
         )
         self.data.start(added)
+        artefacts = ArtefactWatch(self.recorder.classifier)  # payment artefacts, like canaries
         self.proxy = ProxyRunner(
-            [control, watch, self.recorder, HostMap(), har, TlsFailures(self.recorder)],
+            [control, watch, artefacts, self.recorder, HostMap(), har, TlsFailures(self.recorder)],
             confdir=self._tmp / "proxy-ca",  # the CA key never leaves this temporary folder
             listen_host=self.options.listen_host,
             listen_port=self.options.listen_port,

@@ -224,7 +224,9 @@ def test_page_request_to_a_noise_host_carrying_a_canary_fails_data(demo_profile)
     v = judge([_planted(), *purchase(c), pixel, asked], demo_profile)
     data = v.categories["data"]
     assert data.status == "fail", [f.message for f in v.findings]
-    assert any("www.google.com" in f.message for f in data.findings)
+    (leak,) = data.findings
+    assert "www.google.com" in leak.message
+    assert "listed as noise, noise.hosts[0]=*.google.com, but a page sent it" in leak.message
 
 
 def test_chromium_background_request_stays_noise(demo_profile):
