@@ -99,13 +99,16 @@ def page_requests(records: Sequence[FlowRecord]) -> list[FlowRecord]:
     return [r for r in records if r.kind == "client" and r.extra.get("probe") == "request"]
 
 
-def page_attributed(records: Sequence[FlowRecord], classifier: Classifier) -> list[FlowRecord]:
+def page_attributed(
+    records: Sequence[FlowRecord], classifier: Classifier | None = None
+) -> list[FlowRecord]:
     """The records with noise decided by who sent them, not by host alone.
 
     A proxy record classified as browser noise by `noise.hosts` whose host and path a page of
     the same test requested is the target's traffic: it is classified again as a page request
-    (its role rules, else `unknown`) and judged like any other. Only requests no page, frame or
-    worker made (component updates, safe browsing) stay noise. Without browser-side records (a
+    (its role rules, else `unknown`; without a classifier `unknown`) and judged like any
+    other. Only requests no page, frame or worker made (component updates, safe browsing) stay
+    noise. Without browser-side records (a
     phone, a stored proxy-only bundle) nothing changes.
     """
     asked = {(r.test, r.host, r.path.split("?", 1)[0]) for r in page_requests(records)}
@@ -115,9 +118,13 @@ def page_attributed(records: Sequence[FlowRecord], classifier: Classifier) -> li
     for r in records:
         noise = r.role == "browser" and r.rule.startswith("noise.")
         if noise and (r.test, r.host, r.path.split("?", 1)[0]) in asked:
-            c = classifier.classify(r.host, r.method, r.path, page=True)
             extra = {**r.extra, "noise_overruled": r.rule}
-            r = replace(r, role=c.role, rule=c.rule, payment_class=c.payment_class, extra=extra)
+            if classifier is None:  # no profile at hand: a noise host matched no role rule
+                r = replace(r, role="unknown", rule=f"page-request ({r.rule} not applied)")
+            else:
+                c = classifier.classify(r.host, r.method, r.path, page=True)
+                r = replace(r, role=c.role, rule=c.rule, payment_class=c.payment_class)
+            r = replace(r, extra=extra)
         out.append(r)
     return out
 

@@ -288,3 +288,21 @@ def test_fallback_under_another_path_is_linked_by_its_artefact(demo_profile):
     v = judge([failed, relay], demo_profile)
     (fb,) = [f for f in v.findings if f.rule_id == "payment.fallback-to-social"]
     assert "same payment artefact (charge-id)" in fb.message
+
+
+def test_inventory_keeps_a_page_script_from_a_noise_host(demo_profile):
+    from paywitness.inventory import build_inventory
+
+    c = Classifier(demo_profile)
+    jquery = rec(c, "ajax.googleapis.com", "GET", "/ajax/libs/jquery.min.js", step="browse")
+    asked = rec(c, "ajax.googleapis.com", "GET", "/ajax/libs/jquery.min.js", kind="client")
+    asked.extra = {"probe": "request", "outcome": "finished"}
+    update = rec(c, "update.googleapis.com", "POST", "/service/update2/json")
+    inv = build_inventory([jquery, asked, update])
+    assert inv == {
+        "unknown": {
+            "hosts": ["ajax.googleapis.com"],
+            "payment_endpoints": [],
+            "scripts": ["https://ajax.googleapis.com/ajax/libs/jquery.min.js"],
+        }
+    }
