@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from paywitness.analysers.artefacts import allowed_holders, artefact_hits
 from paywitness.analysers.payment import flow_evidence
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, CategoryResult, Check, Finding
@@ -141,8 +142,9 @@ def _fallbacks(ctx: AnalysisContext, result: CategoryResult) -> None:
     failures = [r for r in flows if r.role in allowed and _failed(r)]
     found = 0
     for r in flows:
-        if r.role in allowed or not (r.payment_class or _artefacts(r)):
-            continue
+        forbidden = [h for h in artefact_hits(r) if r.role not in allowed_holders(ctx, h["name"])]
+        if r.role in allowed or not (r.payment_class or forbidden):
+            continue  # (an order reference social may hold is no payment of its own)
         # A later call is a fallback only of a failure it shares the payment with.
         linked = [
             (f, why)

@@ -263,6 +263,23 @@ def test_unrelated_social_call_after_a_failed_pay_is_not_a_fallback(demo_profile
     assert "payment.role-not-allowed" in rules  # the invoice on social is still routing
 
 
+def test_order_reference_social_may_hold_after_a_failed_pay_is_not_a_fallback(demo_profile):
+    c = Classifier(demo_profile)
+    failed = rec(
+        c,
+        "api.commerce.test",
+        "POST",
+        "/api/orders/ORD-1/pay",
+        status=503,
+        artefact_hits=[hit("order-id", "h-order", "url")],
+    )
+    orders_tab = rec(
+        c, "api.social.test", "POST", "/api/me/orders", artefact_hits=[hit("order-id", "h-order")]
+    )
+    v = judge([failed, orders_tab], demo_profile)
+    assert not [f for f in v.findings if "fallback" in f.rule_id]
+
+
 def test_real_fallback_is_still_caught(demo_profile):
     c = Classifier(demo_profile)
     failed = rec(c, "api.commerce.test", "POST", "/api/orders/ORD-1/pay", status=503)
