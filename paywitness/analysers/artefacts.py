@@ -69,10 +69,11 @@ def analyse_artefacts(ctx: AnalysisContext) -> CategoryResult:
                     f"{r.method} {r.url} in step {r.step!r} carried payment artefact(s) to "
                     f"{r.role!r}, a role that may not hold them: {what}"
                 ),
-                flow_ids=[r.id, *sorted({o.id for o in origin})],
+                # Where it was minted first, the offending flow last (as every payment finding).
+                flow_ids=[*sorted({o.id for o in origin}), r.id],
                 evidence=[
-                    {**flow_evidence(r), "artefacts": bad},
                     *(flow_evidence(o) for o in {o.id: o for o in origin}.values()),
+                    {**flow_evidence(r), "artefacts": bad},
                 ],
             )
         )
