@@ -9,7 +9,6 @@ threshold the run is `inconclusive`.
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,7 +22,7 @@ from paywitness.verdict import AnalysisContext, Check, Finding
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Request
 
-    from proxy_addons.backend_recorder import BackendRecorder
+    from paywitness.records import RecordBook
 
 __all__ = ["ClientWatch", "coverage_checks", "page_attributed", "page_requests"]
 
@@ -34,8 +33,8 @@ _IDEMPOTENT = ("GET", "HEAD")
 class ClientWatch:
     """Records every request a browser context made, as the browser saw it."""
 
-    def __init__(self, recorder: BackendRecorder) -> None:
-        self.recorder = recorder
+    def __init__(self, book: RecordBook) -> None:
+        self.book = book
 
     def watch(self, context: BrowserContext) -> None:
         """Start recording this context's requests (finished and failed)."""
@@ -46,17 +45,9 @@ class ClientWatch:
         u = urlsplit(request.url)
         if u.scheme not in ("http", "https") or not u.hostname or u.hostname == MARKER_HOST:
             return
-        host = u.hostname.lower()
         path = u.path or "/"
         if u.query:
             path += "?" + u.query
-        classifier = self.recorder.classifier
-        if classifier is not None:
-            # The browser reports this request, so a page, frame or worker made it: never noise.
-            c = classifier.classify(host, request.method, path, page=True)
-            role, rule, pay = c.role, c.rule, c.payment_class
-        else:
-            role, rule, pay = "unknown", "", None
         extra: dict[str, Any] = {
             "probe": "request",  # beside the seamless probe's own `client` records
             "outcome": outcome,
@@ -66,27 +57,22 @@ class ClientWatch:
             extra["failure"] = request.failure
         if request.service_worker is not None:
             extra["service_worker"] = True
-        now = time.time()
-        self.recorder.write(
-            FlowRecord(
-                id=self.recorder.next_id(),
-                kind="client",
-                ts_start=now,
-                ts_end=now,
-                step=self.recorder.step,
-                method=request.method,
-                url=self.recorder._url(request.url),
-                scheme=u.scheme,
-                host=host,
-                port=u.port or (443 if u.scheme == "https" else 80),
-                path=self.recorder._url(path),
-                role=role,
-                rule=rule,
-                payment_class=pay,
-                worker=self.recorder.worker,
-                test=self.recorder.test,
-                extra=extra,
-            )
+        facts: dict[str, Any] = {}
+        classifier = self.book.classifier
+        if classifier is not None:
+            # The browser reports this request, so a page, frame or worker made it: never noise.
+            c = classifier.classify(u.hostname.lower(), request.method, path, page=True)
+            facts = {"role": c.role, "rule": c.rule, "payment_class": c.payment_class}
+        self.book.note(
+            "client",
+            request.url,
+            with_payment_class=True,
+            **facts,
+            method=request.method,
+            scheme=u.scheme,
+            port=u.port or (443 if u.scheme == "https" else 80),
+            path=path,
+            extra=extra,
         )
 
 

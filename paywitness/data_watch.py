@@ -7,15 +7,13 @@ something was planted before "nothing leaked" can mean a pass.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from paywitness.analysers.data import PLANT_METHOD
 from paywitness.canaries import Canary, CanaryHit, CanarySet
 from paywitness.evidence.redaction import Redactor
-from paywitness.ledger import FlowRecord
-from proxy_addons.backend_recorder import BackendRecorder
+from paywitness.records import RecordBook
 from proxy_addons.canary_watch import CanaryWatch
 
 __all__ = ["DataWatch"]
@@ -27,14 +25,14 @@ class DataWatch:
     def __init__(
         self,
         *,
-        recorder: BackendRecorder,
+        book: RecordBook,
         watch: CanaryWatch,
         redactor: Redactor,
         canaries_file: Path,
         test_id: str,
         worker: str,
     ) -> None:
-        self.recorder = recorder
+        self.book = book
         self.watch = watch
         self.redactor = redactor
         self.canaries_file = canaries_file
@@ -74,19 +72,11 @@ class DataWatch:
         return self.watch.scan(data, location)
 
     def _write_plant(self, canaries: CanarySet) -> None:
-        now = time.time()
-        self.recorder.write(
-            FlowRecord(
-                id=self.recorder.next_id(),
-                kind="plant",
-                ts_start=now,
-                ts_end=now,
-                step=self.recorder.step,
-                method=PLANT_METHOD,
-                role="paywitness",
-                rule="planted-canaries",
-                worker=self.worker,
-                test=self.test_id,
-                extra={"planted": canaries.manifest()["canaries"]},
-            )
+        self.book.note(
+            "plant",
+            method=PLANT_METHOD,
+            role="paywitness",
+            rule="planted-canaries",
+            test=self.test_id,
+            extra={"planted": canaries.manifest()["canaries"]},
         )

@@ -47,11 +47,17 @@ def judge(
     *,
     meta: dict[str, Any] | None = None,
     baseline: Sequence[FlowRecord] = (),
+    classifier: Classifier | None = None,
+    unfinished: Sequence[str] = (),
 ) -> Verdict:
-    """Run every analyser over the records (and the baseline run's) and decide the verdict."""
+    """Run every analyser over the records (and the baseline run's) and decide the verdict.
+
+    `classifier`: the run's own (one per run), when the caller has one for this profile.
+    """
     from paywitness.coverage import page_attributed
 
-    classifier = Classifier(profile)
+    if classifier is None or classifier.profile is not profile:
+        classifier = Classifier(profile)
     # Noise is only what the browser sends by itself: a page's request is judged, whatever host.
     ctx = AnalysisContext(
         records=page_attributed(records, classifier),
@@ -72,4 +78,4 @@ def judge(
     gap = interception_check(ctx)
     if gap is not None:  # unseen traffic never lets a run pass (an observed finding still fails)
         next(r for r in results if r.category == gap.category).checks.append(gap)
-    return Verdict.decide(results, meta=meta)
+    return Verdict.decide(results, meta=meta, unfinished=unfinished)

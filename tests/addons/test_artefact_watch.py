@@ -55,10 +55,12 @@ def test_harvest_finds_profile_fields_and_default_names():
 def test_charge_id_minted_by_the_gateway_is_found_on_its_way_to_social(tmp_path):
     profile = load_profile(demo_profile_path())
     watch = ArtefactWatch(Classifier(profile))
-    rec = BackendRecorder(classifier=Classifier(profile))
+    rec = BackendRecorder()
     ledger = tmp_path / "ledger.jsonl"
     with taddons.context(watch, rec) as tctx:
-        tctx.configure(rec, paywitness_ledger=str(ledger))
+        tctx.configure(
+            rec, paywitness_profile=str(demo_profile_path()), paywitness_ledger=str(ledger)
+        )
         charge = _flow("pay.gateway.test", "/v1/charges", answer={"id": CHARGE, "status": "ok"})
         for f in (charge,):
             watch.request(f)

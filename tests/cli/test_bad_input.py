@@ -1,4 +1,4 @@
-"""Bad input: one clear paragraph, exit 2, no traceback (cases not already in tests/cli)."""
+"""Bad input: one clear paragraph, exit 2, no traceback (cases not already in test_cli.py)."""
 
 from __future__ import annotations
 
