@@ -43,8 +43,13 @@ def test_payment_on_social_fails_with_the_offending_url(demo_runs: DemoRuns) -> 
     assert verdict["categories"]["payment"]["status"] == "fail"
     payment = [f for f in verdict["findings"] if f["category"] == "payment"]
     assert payment
+    # Its route, the pay call commerce never served, and the charge id social received.
+    assert {f["rule_id"] for f in payment} == {
+        "payment.role-not-allowed",
+        "payment.required-call-missing",
+        "payment.artefact-reached-role",
+    }
     for finding in payment:
-        assert finding["rule_id"] == "payment.role-not-allowed"
         assert finding["evidence"][-1]["role"] == "social"
         assert finding["flow_ids"]
 

@@ -8,24 +8,21 @@ from pathlib import Path
 import pytest
 
 from paywitness.ledger import LedgerWriter
-from paywitness.pytest_fixtures import Target
+from paywitness.session import Target
 from paywitness.witness import Witness
-from proxy_addons.backend_recorder import BackendRecorder
 
 
 @pytest.fixture
-def own_ledger(
-    witness: Witness, paywitness_recorder: BackendRecorder, tmp_path: Path
-) -> Iterator[Path]:
+def own_ledger(witness: Witness, tmp_path: Path) -> Iterator[Path]:
     """This test's records go to its own ledger, so the session's run verdict never sees them."""
     path = tmp_path / "ledger.jsonl"
     ledger = LedgerWriter(path)
-    paywitness_recorder.side_ledgers[witness.test_id] = ledger
+    witness.book.route(witness.test_id, ledger)
     witness.ledger_path = path
     try:
         yield path
     finally:
-        paywitness_recorder.side_ledgers.pop(witness.test_id, None)
+        witness.book.route(witness.test_id, None)
         ledger.close()
 
 
