@@ -80,7 +80,8 @@ def _hit_dict(hit: CanaryHit, meta: dict[str, tuple[str, str]]) -> dict[str, Any
         "name": name,
         "hash": hit.canary_hash,
         "location": hit.location,
-        "chain": hit.chain,
+        # The scanner names the value by its kind; the record names the artefact.
+        "chain": hit.chain.replace(_KIND, name),
         "minted_by": minted_by,
     }
 
