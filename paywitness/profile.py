@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from paywitness.categories import Category
 from paywitness.errors import ProfileError
 from paywitness.patterns import compile_host_pattern, compile_path_pattern
 
@@ -499,7 +500,7 @@ def _override_target(value: str) -> str:
 OverrideTarget = Annotated[str, AfterValidator(_override_target)]
 
 
-GateCategory = Literal["payment", "data", "merchant_ops", "seamless"]
+GateCategory = Category  # the one vocabulary (paywitness.categories)
 GateSeverity = Literal["critical", "major", "minor", "info"]
 _SEVERITIES: tuple[GateSeverity, ...] = ("critical", "major", "minor", "info")
 

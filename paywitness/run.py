@@ -23,6 +23,7 @@ from paywitness.verdict import Verdict
 __all__ = [
     "BASELINE_LEDGER_GLOB",
     "LEDGER_GLOB",
+    "Outcomes",
     "RunContext",
     "default_output_dir",
     "judge_bundle",
@@ -92,7 +93,7 @@ class RunContext:
         return sorted(self.output.glob(LEDGER_GLOB))
 
     def meta(self) -> dict[str, Any]:
-        from paywitness import __version__
+        from paywitness._version import __version__
 
         return {
             "tool": "paywitness",
@@ -144,6 +145,27 @@ class RunContext:
             json.dumps(verdict.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
         return verdict
+
+
+@dataclass
+class Outcomes:
+    """How each test of the run ended (`passed`, `failed`, `error`, `skipped`)."""
+
+    scenarios: dict[str, str] = field(default_factory=dict)
+    #: Tests failed by their own findings: they completed, unlike a crash or a timeout.
+    failed_on_findings: set[str] = field(default_factory=set)
+    #: Outcome counts per `method · device · locale`.
+    combinations: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def unfinished(self) -> list[str]:
+        return unfinished_of(self.scenarios, self.failed_on_findings)
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "scenarios": dict(sorted(self.scenarios.items())),
+            "combinations": self.combinations,
+            "failed_on_findings": sorted(self.failed_on_findings),
+        }
 
 
 def set_aside_cut_short(records: list[FlowRecord], unfinished: list[str]) -> list[FlowRecord]:

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paywitness.analysers.data import PLANT_METHOD
 from paywitness.canaries import Canary, CanaryHit, CanarySet
 from paywitness.classify import Classifier
-from paywitness.data_watch import DataWatch
 from paywitness.errors import ConfigError
 from paywitness.evidence.har import har_entries_path
 from paywitness.evidence.redaction import CANARIES_FILE, Redactor
@@ -40,7 +40,7 @@ from paywitness.faults import FaultRule, parse_fault_rules
 from paywitness.ledger import FlowRecord, LedgerWriter, RecordKind
 from paywitness.proxy import ProxyRunner
 from paywitness.records import UNLABELLED, RecordBook
-from paywitness.run import RunContext, ensure_writable, unfinished_of, update_latest_link
+from paywitness.run import Outcomes, RunContext, ensure_writable, update_latest_link
 from paywitness.verdict import Verdict, exit_code_for
 from proxy_addons.artefact_watch import ArtefactWatch
 from proxy_addons.backend_recorder import BackendRecorder
@@ -53,7 +53,7 @@ from proxy_addons.tls_failures import TlsFailures
 if TYPE_CHECKING:
     from paywitness.demo import DemoShop
 
-__all__ = ["Outcomes", "RecordingSession", "RunResult", "Scorecard", "Target"]
+__all__ = ["DataWatch", "Outcomes", "RecordingSession", "RunResult", "Scorecard", "Target"]
 
 
 @dataclass
@@ -64,27 +64,6 @@ class Target:
     block_unmapped: bool = False
     upstream_ca: Path | None = None
     demo: DemoShop | None = None
-
-
-@dataclass
-class Outcomes:
-    """How each test of the run ended (`passed`, `failed`, `error`, `skipped`)."""
-
-    scenarios: dict[str, str] = field(default_factory=dict)
-    #: Tests failed by their own findings: they completed, unlike a crash or a timeout.
-    failed_on_findings: set[str] = field(default_factory=set)
-    #: Outcome counts per `method · device · locale`.
-    combinations: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def unfinished(self) -> list[str]:
-        return unfinished_of(self.scenarios, self.failed_on_findings)
-
-    def meta(self) -> dict[str, Any]:
-        return {
-            "scenarios": dict(sorted(self.scenarios.items())),
-            "combinations": self.combinations,
-            "failed_on_findings": sorted(self.failed_on_findings),
-        }
 
 
 @dataclass(frozen=True)
@@ -129,6 +108,74 @@ class RunResult:
     exit_code: int
     #: Why the bundle could not be finished (the verdict stands; verdict.json is written).
     bundle_error: str | None = None
+
+
+class DataWatch:
+    """One test's canaries: planted in the ledger, masked in the bundle, searched by the proxy.
+
+    The ledger gets a `plant` record (method `PLANT`, role `paywitness`) listing the kinds and
+    salted hashes of what was planted, never the values: the data analyser needs to know that
+    something was planted before "nothing leaked" can mean a pass.
+    """
+
+    def __init__(
+        self,
+        *,
+        book: RecordBook,
+        watch: CanaryWatch,
+        redactor: Redactor,
+        canaries_file: Path,
+        test_id: str,
+        worker: str,
+    ) -> None:
+        self.book = book
+        self.watch = watch
+        self.redactor = redactor
+        self.canaries_file = canaries_file
+        self.test_id = test_id
+        self.worker = worker
+        self.canaries = CanarySet((), redactor.salt)
+
+    def start(self, initial: CanarySet | None) -> None:
+        """Search for the test's fixture canaries (registered with the redactor already)."""
+        if initial is not None and initial.canaries:
+            self.canaries = initial
+            self.watch.set_canaries(initial)
+            self._write_plant(initial)
+
+    def plant(self, canaries: Iterable[Canary]) -> None:
+        """Add values the test made itself (e.g. the card of a payment method), from now on."""
+        new = [c for c in canaries if c not in self.canaries.canaries]
+        if not new:
+            return
+        added = self.redactor.add_canaries(new)
+        if added.canaries:
+            self.redactor.write_canaries(
+                self.canaries_file, added, test=self.test_id, worker=self.worker
+            )
+        self.canaries = CanarySet(
+            (*self.canaries.canaries, *new), self.redactor.salt, self.canaries.seed
+        )
+        self.watch.set_canaries(self.canaries)
+        self._write_plant(CanarySet(tuple(new), self.redactor.salt, self.canaries.seed))
+
+    def stop(self) -> None:
+        """Search for nothing until the next test plants its own canaries."""
+        self.watch.set_canaries(None)
+
+    def scan(self, data: str, location: str) -> list[CanaryHit]:
+        """The active canaries in data observed outside the proxy."""
+        return self.watch.scan(data, location)
+
+    def _write_plant(self, canaries: CanarySet) -> None:
+        self.book.note(
+            "plant",
+            method=PLANT_METHOD,
+            role="paywitness",
+            rule="planted-canaries",
+            test=self.test_id,
+            extra={"planted": canaries.manifest()["canaries"]},
+        )
 
 
 class RecordingSession:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from paywitness.categories import CATEGORIES, Category
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
@@ -24,8 +25,6 @@ __all__ = [
     "exit_code_for",
 ]
 
-Category = Literal["payment", "data", "merchant_ops", "seamless"]
-CATEGORIES: tuple[Category, ...] = ("payment", "data", "merchant_ops", "seamless")
 CheckStatus = Literal["pass", "fail", "not_observed"]
 VerdictName = Literal["pass", "fail", "inconclusive"]
 Severity = Literal["critical", "major", "minor", "info"]

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
+from paywitness.categories import Category
 from paywitness.errors import ConfigError
 
 __all__ = ["CATALOG", "Category", "Violation", "get_violation", "validate_violations"]
-
-Category = Literal["payment", "data", "merchant_ops", "seamless"]
 
 
 @dataclass(frozen=True)

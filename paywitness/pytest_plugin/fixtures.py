@@ -20,7 +20,6 @@ from paywitness.canaries import Canary, CanarySet
 from paywitness.client_channels import ClientChannels
 from paywitness.combinations import DESKTOP
 from paywitness.coverage import ClientWatch
-from paywitness.data_watch import DataWatch
 from paywitness.errors import ConfigError
 from paywitness.evidence.capture import StepCapture
 from paywitness.profile import Profile
@@ -30,7 +29,7 @@ from paywitness.pytest_plugin.keys import SESSION_KEY
 from paywitness.pytest_plugin.outcomes import mark_scenario
 from paywitness.run import RunContext
 from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
-from paywitness.session import RecordingSession, Target
+from paywitness.session import DataWatch, RecordingSession, Target
 from paywitness.witness import Witness
 
 if TYPE_CHECKING:

@@ -22,10 +22,10 @@ from paywitness.combinations import (
     skip_missing_browsers,
 )
 from paywitness.errors import ConfigError
+from paywitness.proxy import LIBRARY_WARNINGS, quiet_library_warnings
 from paywitness.pytest_plugin.keys import OUTCOMES_KEY, RESULT_KEY, SESSION_KEY
 from paywitness.pytest_plugin.options import pytest_addoption, resolve_run
 from paywitness.pytest_plugin.outcomes import JUDGED_PROPERTY, ScenarioOutcomes, mark_scenario
-from paywitness.session import RecordingSession
 
 __all__ = [
     "pytest_addoption",
@@ -60,10 +60,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "faults(*rules): fault rules the proxy injects during this test only "
         "(e.g. 'role=gateway endpoint=charge status=502 first=1')",
     )
+    # mitmproxy's dependencies warn as they load (below) and on every TLS connection: the
+    # precise filters now, and as ini lines, since pytest resets the filters for every test.
+    quiet_library_warnings()
+    for message, category, module in LIBRARY_WARNINGS:
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}:{module}")
+    # pytest 9 on pytest-base-url's `base_url` fixture (pulled in by pytest-playwright).
+    if hasattr(pytest, "PytestRemovedIn10Warning"):
+        config.addinivalue_line(
+            "filterwarnings",
+            "ignore:Session-scoped fixtures defined as instance methods"
+            r":pytest.PytestRemovedIn10Warning:_pytest\.fixtures",
+        )
     try:
         run = resolve_run(config)
     except ConfigError as e:
         raise pytest.UsageError(f"paywitness: {e}") from e
+    from paywitness.session import RecordingSession
+
     # Constructed here, started by the first test that needs it (plain tests start nothing).
     config.stash[SESSION_KEY] = RecordingSession(
         run,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paywitness.combinations import COMBINATION_PROPERTY, combination_of
-from paywitness.session import Outcomes
+from paywitness.run import Outcomes
 
 __all__ = ["JUDGED_PROPERTY", "SCENARIO_PROPERTY", "ScenarioOutcomes", "mark_scenario"]
 

@@ -167,3 +167,17 @@ def test_standalone_option_reads_a_canary_file(
         (tmp_path / "bad.json").write_text('{"canaries": [{"kind": "ssn", "value": "1"}]}')
         with pytest.raises(exceptions.OptionsError, match="unknown canary kind 'ssn'"):
             tctx.configure(watch, paywitness_canaries=str(tmp_path / "bad.json"))
+
+
+def test_watch_reuses_the_redactors_scanner_for_the_tests_canaries() -> None:
+    """The test's canaries are compiled once per run: the watch gets the redactor's build."""
+    from paywitness.evidence.redaction import Redactor
+
+    redactor = Redactor(salt=b"shared")
+    for seed in range(5):  # earlier tests leave merged levels behind
+        redactor.add_canaries(CanarySet.from_buyer(make_buyer(seed)).canaries)
+    test_set = CanarySet.from_buyer(make_buyer(99), salt=redactor.salt)
+    redactor.add_canaries(test_set.canaries)
+    watch = CanaryWatch(test_set)
+    assert watch._scanner is not None
+    assert watch._scanner.variants is redactor._scanners[-1].variants

@@ -26,6 +26,7 @@ from paywitness.flow import BuyerValues
 from paywitness.ledger import FlowRecord, LedgerWriter, read_ledger
 from paywitness.profile import Profile
 from paywitness.proxy import ProxyRunner
+from paywitness.records import RecordBook
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.fault_injector import FaultInjector
 from proxy_addons.host_map import HostMap
@@ -165,7 +166,7 @@ def test_ledger_matches_access_logs_under_load(
     slow_path = tmp_path / "ledger-slow-disk.jsonl"
     ledger = _Tee(ledger_path, slow_path)
     classifier = Classifier(demo_profile)
-    recorder = BackendRecorder(classifier=classifier, ledger=ledger)
+    recorder = BackendRecorder(book=RecordBook(classifier=classifier, ledger=ledger))
     injector = FaultInjector(classifier=classifier, rules=parse_fault_rules(FAULTS))
     proxy = ProxyRunner(
         [injector, recorder, HostMap()],
