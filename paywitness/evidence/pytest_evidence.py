@@ -134,7 +134,7 @@ def paywitness_capture(
     # pytest-playwright's own --tracing owns the trace when it is on: one tracer per context.
     own_trace = pytestconfig.getoption("--tracing", default="off") == "off"
     capture = StepCapture(paywitness_run.output, request.node.nodeid, trace=own_trace)
-    capture.mask_trace = lambda path: mask_trace(path, paywitness_redactor.text)
+    capture.mask_trace = lambda path: mask_trace(path, paywitness_redactor)
     allure_evidence = pytestconfig.stash.get(_ALLURE_KEY, None)
     if allure_evidence is not None:
         allure_evidence.attach(capture, request.node, paywitness_run.worker)
