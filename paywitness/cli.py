@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from paywitness.errors import ConfigError, PaywitnessError
+from paywitness.errors import ConfigError, EvidenceError, PaywitnessError
 from paywitness.patterns import host_matches
 
 __all__ = ["main"]
@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("bundles", nargs="+", metavar="BUNDLE", help="Shard output folders")
     merge.add_argument("--output", required=True, metavar="DIR", help="New folder to write")
+    from paywitness.evidence.commands import add_sign_option
+
+    add_sign_option(merge)
 
     run = sub.add_parser(
         "run",
@@ -92,16 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
     _witness_parser(sub)
 
-    verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
-    verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
+    from paywitness.evidence.commands import add_parsers
 
-    report = sub.add_parser(
-        "report", help="Re-judge a stored bundle offline and re-render its reports"
-    )
-    report.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
-    report.add_argument(
-        "--profile", metavar="PATH", help="Profile to judge with (default: the bundle's copy)"
-    )
+    add_parsers(sub)
     return p
 
 
@@ -388,10 +384,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "witness":
             return _witness(ns)
         if ns.command == "merge":
+            from paywitness.evidence.signing import load_signing_key, resolve_signing_key
             from paywitness.merge import merge_bundles
 
-            return merge_bundles([Path(b) for b in ns.bundles], Path(ns.output))
-        if ns.command in ("verify", "report"):
+            key_path = resolve_signing_key(ns.sign)
+            key = load_signing_key(key_path) if key_path else None
+            return merge_bundles([Path(b) for b in ns.bundles], Path(ns.output), key)
+        if ns.command in ("verify", "report", "keys", "timestamp"):
             from paywitness.evidence import commands
 
             return commands.main(ns)
@@ -399,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except EvidenceError as e:
+        print(f"paywitness: error: {e}", file=sys.stderr)
+        return EXIT_FAIL
     except PaywitnessError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -282,8 +282,11 @@ def render_report(
     card: dict[str, Any],
     run: dict[str, Any],
     records: Sequence[FlowRecord],
+    *,
+    notice: str | None = None,
 ) -> str:
-    """The whole page; every value escaped, nothing loaded from anywhere."""
+    """The whole page; every value escaped, nothing loaded from anywhere. `notice` (e.g. an
+    unverified re-judgement) is shown as a banner above everything."""
     reasons = "".join(f"<li>{escape(r)}</li>" for r in verdict.get("reasons") or [])
     target = escape(str(run.get("target") or (verdict.get("meta") or {}).get("target") or ""))
     return (
@@ -293,7 +296,13 @@ def render_report(
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>paywitness: {escape(str(verdict.get('verdict')))}</title>"
         f"<style>{_CSS}</style></head><body><main>"
-        f"<h1>paywitness {_badge(str(verdict.get('verdict')))}</h1>"
+        + (
+            f'<p style="background:#82071e;color:#fff;padding:10px;border-radius:6px">'
+            f"<b>{escape(notice)}</b></p>"
+            if notice
+            else ""
+        )
+        + f"<h1>paywitness {_badge(str(verdict.get('verdict')))}</h1>"
         f'<p class="muted">target {target} · seed {escape(str(run.get("seed", "")))} · '
         f"{escape(str(run.get('started', '')))} → {escape(str(run.get('finished', '')))}</p>"
         + (f"<ul>{reasons}</ul>" if reasons else "")

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from paywitness.buyers import make_buyer, make_card
 from paywitness.evidence.har import validate_har
 from paywitness.evidence.manifest import bundle_files
+
+from .leaks import bundle_views, cookie_values, find_leaks, planted_values
 
 pytestmark = pytest.mark.skipif(
     not Path("/usr/bin/chromium").exists(), reason="needs a Chromium for the demo run"
 )
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture(scope="module")
-def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "bundle"
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]:
+    """One demo run for the module: its bundle, its terminal output and its cookie journal."""
+    tmp = tmp_path_factory.mktemp("demo")
+    out, journal = tmp / "bundle", tmp / "cookies.jsonl"
     cmd = [
         sys.executable,
         "-m",
@@ -32,11 +39,22 @@ def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "7",
         "--method",
         "card",
+        "-p",
+        "tests.evidence.cookie_journal",
+        f"--cookie-journal={journal}",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT, env=env
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "migration progress" in proc.stdout
-    return out
+    return out, proc.stdout + proc.stderr, journal
+
+
+@pytest.fixture(scope="module")
+def demo_bundle(demo_run: tuple[Path, str, Path]) -> Path:
+    return demo_run[0]
 
 
 def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
@@ -71,21 +89,20 @@ def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
     assert run["proxy_ca"][0]["sha256"]
 
 
-def test_no_raw_canary_card_or_session_cookie_in_the_demo_bundle(demo_bundle: Path) -> None:
-    har = json.loads((demo_bundle / "flows.har").read_text())
-    cookies = {
-        c["value"] for e in har["log"]["entries"] for c in e["request"]["cookies"] if c["value"]
-    }
-    assert cookies, "the demo sets a session cookie"
-    assert all(v.startswith("[masked:") for v in cookies)
-    test = next(iter(json.loads((demo_bundle / "verdict.json").read_text())["meta"]["scenarios"]))
-    # The scenario's seeded buyer and card, recomputed the way the fixtures make them.
-    import zlib
-
-    seed = (7 * 1_000_003 + zlib.crc32(test.encode())) % 2**31
-    buyer, card = make_buyer(seed), make_card(seed, "success")
-    raw = [buyer.name, buyer.email, buyer.phone, buyer.street_address, card.number]
-    for rel in bundle_files(demo_bundle):
-        data = (demo_bundle / rel).read_bytes()
-        for value in raw:
-            assert value.encode() not in data, f"{value!r} in {rel}"
+def test_no_raw_planted_value_or_cookie_in_any_file_of_the_demo_bundle(
+    demo_run: tuple[Path, str, Path],
+) -> None:
+    """Every planted value (rebuilt from the seed) and every cookie the shop set, in every
+    simple encoding, in every file (inside zips, gzip, JSON strings, HAR bodies) and the
+    terminal output."""
+    bundle, terminal, journal = demo_run
+    planted, not_rebuilt = planted_values(bundle)
+    assert not_rebuilt == [], "planted values the seed did not rebuild"
+    assert {kind for _, kind, _ in planted} >= {"name", "email", "phone", "address", "card"}
+    values = {value: f"{kind} of {test.split('::')[-1]}" for test, kind, value in planted}
+    cookies = cookie_values(journal)
+    assert cookies, "the demo shop sets a session cookie"
+    values.update(cookies)
+    views = [*bundle_views(bundle), ("terminal output", terminal.encode())]
+    leaks = find_leaks(views, values)
+    assert not leaks, f"{len(leaks)} raw values in the bundle:\n" + "\n".join(leaks)
