@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paywitness.errors import ConfigError, EvidenceError, PaywitnessError
 from paywitness.patterns import host_matches
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = ["main"]
 
@@ -129,6 +133,9 @@ def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     w.add_argument(
         "--headless", action="store_true", help="Hide the browser (automation and tests)"
     )
+    from paywitness.evidence.commands import add_sign_option
+
+    add_sign_option(w)
     w.add_argument(
         "--max-minutes",
         type=float,
@@ -140,13 +147,14 @@ def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _witness(ns: argparse.Namespace) -> int:
     from paywitness.witness_mode.command import parse_listen, run_witness
-    from paywitness.witness_mode.session import WitnessOptions
+    from paywitness.witness_mode.session import WitnessOptions, WitnessSession
 
     if ns.pytest_args:
         raise ConfigError(f"witness does not take {' '.join(ns.pytest_args)!r}; see --help")
     if ns.max_minutes <= 0:
         raise ConfigError(f"--max-minutes {ns.max_minutes:g} must be more than 0")
     host, port = parse_listen(ns.listen)
+    key = _signing_key(ns, ns.profile)
     options = WitnessOptions(
         profile_path=Path(ns.profile) if ns.profile else None,
         demo=ns.demo,
@@ -160,7 +168,36 @@ def _witness(ns: argparse.Namespace) -> int:
         headless=ns.headless,
         max_minutes=ns.max_minutes,
     )
-    return run_witness(options, out=sys.stdout, stdin=sys.stdin)
+    sessions: list[WitnessSession] = []
+    code = run_witness(options, out=sys.stdout, stdin=sys.stdin, on_ready=sessions.append)
+    if key is not None and sessions:
+        _sign_bundle(sessions[0].output, key)
+    return code
+
+
+def _signing_key(ns: argparse.Namespace, profile_path: str | None) -> Ed25519PrivateKey | None:
+    """The key that signs this run's manifest (--sign > $PAYWITNESS_SIGNING_KEY > profile),
+    loaded before anything runs so a bad key is a usage error, not a lost signature."""
+    from paywitness.evidence.signing import load_signing_key, resolve_signing_key
+
+    profile_key = None
+    if profile_path:
+        from paywitness.profile import load_profile
+
+        profile_key = load_profile(profile_path).evidence.signing_key
+    path = resolve_signing_key(getattr(ns, "sign", None), profile_key)
+    return load_signing_key(path) if path is not None else None
+
+
+def _sign_bundle(output: Path, key: Ed25519PrivateKey) -> None:
+    from paywitness.evidence.manifest import MANIFEST_NAME
+    from paywitness.evidence.signing import fingerprint, sign_manifest
+
+    if not (output / MANIFEST_NAME).is_file():
+        print(f"paywitness: {output} has no manifest, so nothing was signed", file=sys.stderr)
+        return
+    sign_manifest(output, key, MANIFEST_NAME)
+    print(f"paywitness: manifest signed by key {fingerprint(key.public_key())}")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -202,6 +239,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--shard", metavar="I/N", help="Run shard I of N; combine with `paywitness merge`"
     )
     p.add_argument("-n", dest="workers", metavar="N", help="Parallel workers (pytest-xdist)")
+    from paywitness.evidence.commands import add_sign_option
+
+    add_sign_option(p)
     p.add_argument_group(
         "pytest", "Any other argument (e.g. -x, --slowmo 300, -p no:warnings) is passed to pytest"
     )
@@ -292,7 +332,7 @@ def _check_reachable(start_url: str, overrides: Sequence[str] = ()) -> None:
         ) from e
 
 
-def _preflight(ns: argparse.Namespace) -> Path:
+def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
     from paywitness.profile import load_profile
@@ -315,6 +355,7 @@ def _preflight(ns: argparse.Namespace) -> Path:
         if ns.scenarios and not Path(ns.scenarios).exists():
             raise ConfigError(f"--scenarios {ns.scenarios} does not exist; pass a file or folder")
         _check_reachable(profile.start_url, overrides)
+    key = _signing_key(ns, None if ns.command == "demo" else ns.profile)
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
     if find_chromium(ns.browser) is None:
@@ -325,7 +366,7 @@ def _preflight(ns: argparse.Namespace) -> Path:
                 "no Chromium was found: run `make demo` once (it installs one), or "
                 "`playwright install chromium`, or pass --browser PATH"
             )
-    return output
+    return output, key
 
 
 def _run_suite(ns: argparse.Namespace) -> int:
@@ -333,8 +374,10 @@ def _run_suite(ns: argparse.Namespace) -> int:
 
     from paywitness.run import update_latest_link
 
-    output = _preflight(ns)
+    output, key = _preflight(ns)
     rc = pytest.main(_pytest_args(ns, output))
+    if key is not None:
+        _sign_bundle(output, key)
     if rc in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
         return EXIT_USAGE
     verdict_file = output / "verdict.json"

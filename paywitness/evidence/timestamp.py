@@ -185,7 +185,7 @@ def verify_timestamp(bundle: Path) -> TimestampCheck:
         encap = signed["encapContentInfo"]
         if encap["eContentType"] != rfc3161.id_ct_TSTInfo:
             raise ValueError("the token does not hold a TSTInfo")
-        econtent = bytes(_decode(bytes(encap["eContent"]), univ.OctetString()))
+        econtent = bytes(encap["eContent"])
         info = _decode(econtent, rfc3161.TSTInfo())
         imprint = info["messageImprint"]
         oid = str(imprint["hashAlgorithm"]["algorithm"])

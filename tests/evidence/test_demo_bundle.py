@@ -12,6 +12,7 @@ import pytest
 
 from paywitness.evidence.har import validate_har
 from paywitness.evidence.manifest import bundle_files
+from paywitness.evidence.signing import fingerprint, init_key, load_signing_key
 
 from .leaks import bundle_views, cookie_values, find_leaks, planted_values
 
@@ -28,6 +29,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]
     """One demo run for the module: its bundle, its terminal output and its cookie journal."""
     tmp = tmp_path_factory.mktemp("demo")
     out, journal = tmp / "bundle", tmp / "cookies.jsonl"
+    key, _, _ = init_key(tmp / "signing.key")
     cmd = [
         sys.executable,
         "-m",
@@ -39,13 +41,15 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]
         "7",
         "--method",
         "card",
+        "--sign",
+        str(key),
         "-p",
         "tests.evidence.cookie_journal",
         f"--cookie-journal={journal}",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT, env=env
+        cmd, capture_output=True, text=True, timeout=900, check=False, cwd=ROOT, env=env
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "migration progress" in proc.stdout
@@ -58,10 +62,15 @@ def demo_bundle(demo_run: tuple[Path, str, Path]) -> Path:
 
 
 def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
-    rc = subprocess.run(
-        [sys.executable, "-m", "paywitness.cli", "verify", str(demo_bundle)], check=False
-    ).returncode
-    assert rc == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "verify", str(demo_bundle)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    public = load_signing_key(demo_bundle.parent / "signing.key").public_key()
+    assert f"signed: valid Ed25519 signature by key {fingerprint(public)}" in done.stdout
     files = bundle_files(demo_bundle)
     for name in ("flows.har", "run.json", "scorecard.json", "report.html", "junit.xml"):
         assert name in files
