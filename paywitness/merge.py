@@ -14,7 +14,7 @@ from paywitness.errors import ConfigError, EvidenceError
 from paywitness.evidence.bundle import judge_new_bundle
 from paywitness.evidence.har import HAR_NAME
 from paywitness.evidence.manifest import MANIFEST_NAME, is_bundle, sha256_file
-from paywitness.evidence.runmeta import PROFILE_COPY, RUN_NAME
+from paywitness.evidence.runmeta import PROFILE_COPY, RUN_NAME, shard_of_command
 from paywitness.evidence.verify import check_bundle
 from paywitness.ledger import FlowRecord, LedgerWriter, read_ledger
 from paywitness.run import LEDGER_GLOB
@@ -33,23 +33,14 @@ def _json(path: Path) -> dict[str, Any]:
 
 def _shard_of(run: dict[str, Any]) -> str | None:
     """The `I/N` a bundle's run was limited to (run.json, or its command line)."""
-    if run.get("shard"):
-        return str(run["shard"])
-    command = [str(a) for a in run.get("command") or []]
-    for i, arg in enumerate(command):
-        for flag in ("--shard", "--paywitness-shard"):
-            if arg == flag and i + 1 < len(command):
-                return command[i + 1]
-            if arg.startswith(flag + "="):
-                return arg.split("=", 1)[1]
-    return None
+    return str(run["shard"]) if run.get("shard") else shard_of_command(run.get("command") or [])
 
 
 def _check_distinct(bundles: list[Path]) -> None:
     """Each shard once: no bundle twice, no run id and shard twice, no scenario in two."""
     problems: list[str] = []
     seen_manifest: dict[str, Path] = {}
-    seen_shard: dict[tuple[str, str], Path] = {}
+    seen_shard: dict[str, tuple[Path, object]] = {}
     seen_test: dict[str, Path] = {}
     for b in bundles:
         digest = sha256_file(b / MANIFEST_NAME)
@@ -60,12 +51,12 @@ def _check_distinct(bundles: list[Path]) -> None:
         run = _json(b / RUN_NAME)
         shard = _shard_of(run)
         if shard is not None:
-            key = (str(run.get("run_id") or ""), shard)
-            if key in seen_shard:
-                other = seen_shard[key]
-                rid = f"run {key[0]}, " if key[0] else ""
-                problems.append(f"{other} and {b} are both {rid}shard {shard}")
-            seen_shard[key] = b
+            if shard in seen_shard:
+                other, other_id = seen_shard[shard]
+                rid = run.get("run_id")
+                same = f" of the same run {rid}" if rid and rid == other_id else ""
+                problems.append(f"{other} and {b} are both shard {shard}{same}")
+            seen_shard[shard] = (b, run.get("run_id"))
         scenarios = (_json(b / "verdict.json").get("meta") or {}).get("scenarios") or {}
         overlap = sorted(t for t in scenarios if t in seen_test)
         if overlap:

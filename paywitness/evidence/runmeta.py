@@ -6,6 +6,8 @@ import hashlib
 import json
 import shutil
 import subprocess
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ __all__ = [
     "git_info",
     "record_browser",
     "save_ca_cert",
+    "shard_of_command",
     "write_run_json",
 ]
 
@@ -94,6 +97,18 @@ def _browsers(bundle: Path) -> list[dict[str, Any]]:
     return seen
 
 
+def shard_of_command(command: Sequence[str]) -> str | None:
+    """The `I/N` a run was limited to, from its command line (CLI or pytest spelling)."""
+    args = [str(a) for a in command]
+    for i, arg in enumerate(args):
+        for flag in ("--shard", "--paywitness-shard"):
+            if arg == flag and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(flag + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
 def write_run_json(run: RunContext, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write run.json for a finished run and copy its profile in; returns what was written."""
     out = run.output
@@ -103,6 +118,9 @@ def write_run_json(run: RunContext, extra: dict[str, Any] | None = None) -> dict
     meta = run.meta()
     data = {
         **meta,
+        # One id per run (each shard of a nightly run is its own run): merge refuses it twice.
+        "run_id": uuid.uuid4().hex,
+        "shard": shard_of_command(meta.get("command") or []),
         "git": git_info(root),
         "profile": {**meta["profile"], "copy": PROFILE_COPY},
         "browsers": _browsers(out),
