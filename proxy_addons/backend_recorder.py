@@ -24,6 +24,7 @@ from mitmproxy.addonmanager import Loader
 
 from paywitness.addon_options import add_profile_option, configured_classifier
 from paywitness.classify import MARKER_HOST, Classifier
+from paywitness.evidence.provenance import describe_chain
 from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.redact import redact_url
@@ -77,6 +78,7 @@ class BackendRecorder:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._owns_ledger = ledger is None
+        self._chains_noted: set[str] = set()
         # Extra masking for URLs (e.g. this run's canaries), set by the evidence layer.
         self.mask_text: Callable[[str], str] | None = None
         # Records of these tests go to their own ledger (the pre-migration baseline run).
@@ -290,6 +292,10 @@ class BackendRecorder:
             extra["client_tls"] = flow.client_conn.tls_version
         if flow.server_conn.tls_version:
             extra["server_tls"] = flow.server_conn.tls_version
+        if certs and flow.server_conn.id not in self._chains_noted:
+            # Provenance (run.json): the whole chain, once per upstream connection.
+            self._chains_noted.add(flow.server_conn.id)
+            extra["server_chain"] = describe_chain(c.to_pem() for c in certs)
         if certs:
             leaf = certs[0]
             extra["server_cert"] = {

@@ -259,6 +259,67 @@ def _meta(run: dict[str, Any]) -> str:
     return _figures({k: run[k] for k in keys if k in run})
 
 
+def _chain(chain: list[dict[str, Any]]) -> str:
+    items = "".join(
+        f"<li><code>{escape(str(c.get('subject')))}</code> issued by "
+        f"<code>{escape(str(c.get('issuer')))}</code><br><span class=muted>SPKI SHA-256 "
+        f"<code>{escape(str(c.get('spki_sha256')))}</code>; valid "
+        f"{escape(str(c.get('not_before', ''))[:10])} to {escape(str(c.get('not_after', ''))[:10])}"
+        "</span></li>"
+        for c in chain
+    )
+    return f"<ol>{items}</ol>"
+
+
+def _provenance(run: dict[str, Any]) -> str:
+    """How this was recorded: tools, command, seed, profile, proxy CA, and each host reached."""
+    prov = run.get("provenance") or {}
+    versions = prov.get("versions") or {}
+    profile = run.get("profile") or {}
+    facts: list[tuple[str, str]] = [
+        (name, ", ".join(v) if isinstance(v, list) else str(v)) for name, v in versions.items() if v
+    ]
+    facts += [
+        ("command line", " ".join(str(a) for a in run.get("command") or [])),
+        ("seed", str(run.get("seed", ""))),
+        ("profile", f"{profile.get('name', '')} (SHA-256 {profile.get('sha256', '')})"),
+        ("run id", str(run.get("run_id") or "")),
+        ("shard", str(run.get("shard") or "")),
+    ]
+    facts += [
+        ("proxy CA", f"{ca.get('subject')} (SHA-256 {ca.get('sha256')})")
+        for ca in run.get("proxy_ca") or []
+    ]
+    rows = "".join(
+        f"<tr><td>{escape(k)}</td><td><code>{escape(v)}</code></td></tr>" for k, v in facts if v
+    )
+    hosts = prov.get("hosts") or {}
+    host_rows = "".join(
+        f"<tr><td><code>{escape(host)}</code><br><span class=muted>"
+        f"{escape(', '.join(h.get('roles') or []))} · {h.get('flows', 0)} flows</span></td>"
+        f"<td><code>{escape(', '.join(h.get('addresses') or []))}</code></td>"
+        f"<td>{escape(', '.join(h.get('http_versions') or []))}"
+        f"<br>{escape(', '.join(h.get('tls') or []))}</td>"
+        f"<td>{''.join(_chain(c) for c in h.get('chains') or []) or 'plain HTTP or not seen'}</td>"
+        "</tr>"
+        for host, h in hosts.items()
+    )
+    host_table = (
+        "<table><tr><th>host</th><th>addresses dialled</th><th>HTTP / TLS</th>"
+        f"<th>certificate chain presented upstream</th></tr>{host_rows}</table>"
+        if host_rows
+        else '<p class="muted">No host was reached.</p>'
+    )
+    return (
+        '<section id="provenance"><h2>How this was recorded</h2>'
+        '<p class="muted">The tools and versions that recorded this run, how it was started, '
+        "and for each host the browser reached through the proxy: the server addresses actually "
+        "dialled, the protocol versions and the certificate chain the upstream server presented "
+        f"(not the proxy's).</p><table>{rows}</table><h3>Hosts reached</h3>{host_table}"
+        "</section>"
+    )
+
+
 def _combinations(verdict: dict[str, Any]) -> str:
     """Scenario outcomes grouped by payment method, device and locale."""
     combos = (verdict.get("meta") or {}).get("combinations") or {}
@@ -314,6 +375,7 @@ def render_report(
         + _combinations(verdict)
         + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
         f"<section><h2>Checks and figures</h2>{_checks(verdict)}</section>"
-        f"<section><h2>Run</h2>{_meta(run)}</section>"
+        + _provenance(run)
+        + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"
     )

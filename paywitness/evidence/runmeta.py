@@ -14,7 +14,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from paywitness.run import RunContext
+from paywitness.evidence.provenance import hosts_reached, tool_versions
+from paywitness.ledger import read_ledgers
+from paywitness.run import LEDGER_GLOB, RunContext
 
 __all__ = [
     "BROWSER_GLOB",
@@ -126,6 +128,10 @@ def write_run_json(run: RunContext, extra: dict[str, Any] | None = None) -> dict
         "browsers": _browsers(out),
         "proxy_ca": ca_fingerprints(out),
         **(extra or {}),
+    }
+    data["provenance"] = {
+        "versions": tool_versions(data["browsers"]),
+        "hosts": hosts_reached(read_ledgers(sorted(out.glob(LEDGER_GLOB)))),
     }
     (out / RUN_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
     return data
