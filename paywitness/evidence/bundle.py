@@ -64,6 +64,11 @@ def render_bundle(
     verdict = _read_json(dest / "verdict.json")
     run = _read_json(bundle / RUN_NAME) if (bundle / RUN_NAME).is_file() else {}
     card = build_scorecard(verdict, evaluate_gate(verdict, profile.gate))
+    card["regulation"] = {
+        name: clause.clause
+        for name in card["categories"]
+        if (clause := profile.regulation.get(name)) is not None
+    }
     if notice:
         card["unverified"] = notice
     write_scorecard(dest, card)
@@ -138,7 +143,7 @@ def judge_new_bundle(bundle: Path, key: Ed25519PrivateKey | None = None) -> int:
     write_manifest(bundle)
     if key is not None:
         sign_manifest(bundle, key, MANIFEST_NAME)
-    print(verdict_table(verdict))
+    print(verdict_table(verdict, profile.regulation))
     print(scorecard_table(card))
     print(f"paywitness: judged {bundle}; report {bundle / REPORT_NAME}")
     return gate_exit_code(data, card.get("gate"))
@@ -188,7 +193,7 @@ def rejudge_bundle(
     seal_record(bundle, record, key)
     from paywitness.report_text import verdict_table
 
-    print(verdict_table(verdict))
+    print(verdict_table(verdict, profile.regulation))
     print(scorecard_table(card))
     if notice:
         print(f"paywitness: {notice}")

@@ -51,6 +51,7 @@ code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:
 .muted{color:#656d76}.big{font-size:30px;font-weight:700}
 details{margin:4px 0}summary{cursor:pointer}
 svg text{font:11px ui-monospace,Menlo,monospace}
+.clause{font-size:12px;color:#0550ae;margin-top:4px;max-width:360px}
 """
 
 
@@ -193,13 +194,26 @@ def _figures(figures: dict[str, Any]) -> str:
     return f"<table>{''.join(cells)}</table>"
 
 
-def _checks(verdict: dict[str, Any]) -> str:
+def _clause(clause: dict[str, Any] | None) -> str:
+    """A check's legal clause, its wording on hover and below."""
+    if not clause:
+        return ""
+    text = str(clause.get("text") or "")
+    quote = f'<br><span class="muted">“{escape(text)}”</span>' if text else ""
+    return (
+        f'<div class="clause" title="{escape(text)}">§ {escape(str(clause["clause"]))}{quote}</div>'
+    )
+
+
+def _checks(verdict: dict[str, Any], regulation: dict[str, Any] | None = None) -> str:
     out = []
+    law = regulation or {}
     for name, cat in (verdict.get("categories") or {}).items():
         title = CATEGORY_TITLES.get(name, name)
         rows = "".join(
             f"<tr><td>{_badge(ch['status'])}</td><td><code>{escape(ch['id'])}</code>"
             f"{'' if ch.get('required', True) else ' <span class=muted>(optional)</span>'}"
+            f"{_clause(law.get(ch['id']) or law.get(name))}"
             f"</td><td>{escape(ch['summary'])}{_figures(ch.get('figures') or {})}</td></tr>"
             for ch in cat.get("checks") or []
         )
@@ -374,7 +388,7 @@ def render_report(
         f'<div style="overflow-x:auto">{sequence_svg(records)}</div></section>'
         + _combinations(verdict)
         + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
-        f"<section><h2>Checks and figures</h2>{_checks(verdict)}</section>"
+        f"<section><h2>Checks and figures</h2>{_checks(verdict, run.get('regulation'))}</section>"
         + _provenance(run)
         + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"

@@ -129,6 +129,10 @@ def write_run_json(run: RunContext, extra: dict[str, Any] | None = None) -> dict
         "proxy_ca": ca_fingerprints(out),
         **(extra or {}),
     }
+    # The clause each category or check enforces (profile `regulation:`), for every report.
+    data["regulation"] = {
+        k: v.model_dump(exclude_none=True) for k, v in run.profile.regulation.items()
+    }
     data["provenance"] = {
         "versions": tool_versions(data["browsers"]),
         "hosts": hosts_reached(read_ledgers(sorted(out.glob(LEDGER_GLOB)))),

@@ -274,7 +274,7 @@ class WitnessSession:
         card = finalize_bundle(self.run, {**meta, **(extra or {})})
         if self.options.output is None:
             update_latest_link(self.output)
-        self.print(verdict_table(verdict))
+        self.print(verdict_table(verdict, self.profile.regulation))
         if card is not None:
             self.print(scorecard_table(card))
         code = exit_code_of_bundle(self.output, exit_code_for(verdict.verdict))

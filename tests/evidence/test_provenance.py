@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from mitmproxy.certs import Cert
 from mitmproxy.test import taddons, tflow
 
+from paywitness.cli import main
+from paywitness.evidence.allure_evidence import write_allure_meta
 from paywitness.evidence.provenance import hosts_reached
 from paywitness.ledger import read_ledger
 from paywitness.profile import demo_profile_path
@@ -65,3 +68,28 @@ def test_run_json_and_report_say_how_the_run_was_recorded(tmp_path: Path) -> Non
     html = (out / "report.html").read_text()
     assert "How this was recorded" in html
     assert "shop.social.test" in html.split("How this was recorded")[1]
+
+
+def test_the_demo_profile_maps_payment_to_its_clause_in_every_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clause = "Permendag 31/2023 Pasal 21 ayat (3)"
+    wording = "dilarang memfasilitasi transaksi pembayaran"
+    out = tmp_path / "reports" / "run"
+    make_run(out, tmp_path)
+    html = (out / "report.html").read_text().split("Checks and figures")[1]
+    assert html.count(f"§ {clause}") == len(
+        json.loads((out / "verdict.json").read_text())["categories"]["payment"]["checks"]
+    )
+    assert wording in html
+    assert json.loads((out / "run.json").read_text())["regulation"]["payment"]["clause"] == clause
+    assert json.loads((out / "scorecard.json").read_text())["regulation"] == {"payment": clause}
+    write_allure_meta(tmp_path / "allure", json.loads((out / "run.json").read_text()))
+    env = (tmp_path / "allure" / "environment.properties").read_text()
+    assert f"regulation.payment={clause}" in env
+    assert main(["report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    pay_lines = [ln for ln in printed.splitlines() if " payment." in ln]
+    assert pay_lines
+    assert all(ln.endswith(f"[{clause}]") for ln in pay_lines)
+    assert not any(clause in ln for ln in printed.splitlines() if " data." in ln)
