@@ -433,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             key_path = resolve_signing_key(ns.sign)
             key = load_signing_key(key_path) if key_path else None
             return merge_bundles([Path(b) for b in ns.bundles], Path(ns.output), key)
-        if ns.command in ("verify", "report", "keys", "timestamp"):
+        if ns.command in ("verify", "report", "keys", "timestamp", "allure"):
             from paywitness.evidence import commands
 
             return commands.main(ns)

@@ -55,11 +55,35 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _history_until(bundle: Path, last: int) -> list[dict[str, Any]]:
+    """The shared history's last `last` runs up to and including this bundle."""
+    path = history_path(bundle)
+    if not path.is_file():
+        return []
+    runs: list[dict[str, Any]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash: the rest of the trend still holds
+    here = bundle.resolve()
+    mine = [i for i, r in enumerate(runs) if Path(str(r.get("bundle"))).resolve() == here]
+    if mine:
+        runs = runs[: mine[-1] + 1]
+    return runs[-last:]
+
+
 def render_bundle(
-    bundle: Path, profile: Profile, dest: Path | None = None, *, notice: str | None = None
+    bundle: Path,
+    profile: Profile,
+    dest: Path | None = None,
+    *,
+    notice: str | None = None,
+    record_history: bool = False,
 ) -> dict[str, Any]:
     """Scorecard (with the profile's gate) and HTML report from `dest`'s verdict.json (default
-    the bundle's own), over the bundle's ledgers and run.json."""
+    the bundle's own), over the bundle's ledgers and run.json; with `record_history` the run is
+    appended to the reports folder's history first, so its own point is on the trend chart."""
     dest = dest or bundle
     verdict = _read_json(dest / "verdict.json")
     run = _read_json(bundle / RUN_NAME) if (bundle / RUN_NAME).is_file() else {}
@@ -72,8 +96,11 @@ def render_bundle(
     if notice:
         card["unverified"] = notice
     write_scorecard(dest, card)
+    if record_history:
+        append_history(history_path(bundle), bundle, card)
     records = read_ledgers(sorted(bundle.glob(LEDGER_GLOB)))
-    html = render_report(verdict, card, run, records, notice=notice)
+    history = _history_until(bundle, profile.evidence.history_runs)
+    html = render_report(verdict, card, run, records, notice=notice, history=history)
     (dest / REPORT_NAME).write_text(html, "utf-8")
     return card
 
@@ -91,8 +118,7 @@ def finalize_bundle(
     meta = write_run_json(run, extra)
     browsers = meta.get("browsers") or []
     write_har(out, browser=browsers[0] if browsers else None)
-    card = render_bundle(out, run.profile)
-    append_history(history_path(out), out, card)
+    card = render_bundle(out, run.profile, record_history=True)
     if before_manifest is not None:
         before_manifest(meta)
     write_manifest(out)

@@ -45,6 +45,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     init.add_argument("--force", action="store_true", help="Replace an existing key file")
 
+    allure = sub.add_parser(
+        "allure",
+        help="Build the Allure 3 report of a bundle, with the trend of its reports folder",
+    )
+    allure.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
+
     ts = sub.add_parser("timestamp", help="Add an RFC 3161 timestamp over a bundle's manifest")
     ts.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
     ts.add_argument("--tsa", required=True, metavar="URL", help="RFC 3161 timestamp authority")
@@ -129,4 +135,10 @@ def main(ns: argparse.Namespace) -> int:
         return _keys(ns)
     if ns.command == "timestamp":
         return _timestamp(ns)
+    if ns.command == "allure":
+        from paywitness.evidence.allure_report import generate_allure_report
+
+        index = generate_allure_report(Path(ns.bundle))
+        print(f"paywitness: allure report {index} (trend: {index.parent.parent})")
+        return 0
     return report_command(ns)

@@ -8,10 +8,10 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from paywitness.evidence.scorecard import CATEGORY_TITLES
+from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS
 from paywitness.ledger import FlowRecord
 
-__all__ = ["REPORT_NAME", "render_report", "sequence_svg"]
+__all__ = ["REPORT_NAME", "render_report", "sequence_svg", "trend_svg"]
 
 REPORT_NAME = "report.html"
 _ROLE_ORDER = ("social", "commerce", "gateway", "third_party", "unknown", "browser")
@@ -99,6 +99,77 @@ def _scorecard(card: dict[str, Any]) -> str:
         f"<p>Seamless gate: {_badge(card['seamless_gate'])}</p>{gate_html}"
         "<table><tr><th>category</th><th>weight</th><th>score</th><th>checks</th>"
         f"<th>status</th></tr>{''.join(rows)}</table>"
+    )
+
+
+_TREND_SERIES = (
+    ("progress", "progress", "#1f2328", 2.5),
+    ("payment", "payment", "#0969da", 1.2),
+    ("data", "data", "#8250df", 1.2),
+    ("merchant_ops", "merchant ops", "#bc4c00", 1.2),
+)
+
+
+def trend_svg(history: Sequence[dict[str, Any]]) -> str:
+    """The last runs' scorecards (history.jsonl) as a small line chart, with a table."""
+    if len(history) < 2:
+        return (
+            '<p class="muted" id="trend">Trend: one run so far; runs that share this reports '
+            "folder (history.jsonl) are charted here.</p>"
+        )
+    left, top, width, height = 48, 12, 420, 120
+    n = len(history)
+
+    def x(i: int) -> float:
+        return left + width * i / (n - 1)
+
+    def y(v: float) -> float:
+        return top + height * (1 - v)
+
+    parts = [
+        f'<line x1="{left}" y1="{y(f)}" x2="{left + width}" y2="{y(f)}" stroke="#eaeef2"/>'
+        f'<text x="{left - 6}" y="{y(f) + 4}" text-anchor="end">{f * 100:.0f}%</text>'
+        for f in (0, 0.5, 1)
+    ]
+    legend = []
+    for k, (key, label, colour, stroke) in enumerate(_TREND_SERIES):
+        points = []
+        for i, run in enumerate(history):
+            value = run.get("progress") if key == "progress" else (run.get("scores") or {}).get(key)
+            if isinstance(value, int | float):
+                points.append(f"{x(i):.1f},{y(float(value)):.1f}")
+        if len(points) > 1:
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="{stroke}" '
+                f'points="{" ".join(points)}" data-series="{key}"/>'
+            )
+        legend.append(
+            f'<text x="{left + 110 * k}" y="{top + height + 44}" fill="{colour}">'
+            f"— {escape(label)}</text>"
+        )
+    for i, run in enumerate(history):
+        verdict = str(run.get("verdict"))
+        parts.append(
+            f'<circle class="trend-run" cx="{x(i):.1f}" cy="{top + height + 18}" r="6" '
+            f'fill="{_STATUS_COLOUR.get(verdict, "#6e7781")}"><title>'
+            f"{escape(str(run.get('finished') or ''))}: {escape(verdict)}, progress "
+            f"{float(run.get('progress') or 0) * 100:.0f}%</title></circle>"
+        )
+    rows = "".join(
+        f"<tr><td>{escape(str(r.get('finished') or '')[:19])}</td><td>"
+        f"{_badge(str(r.get('verdict')))}</td><td>{_pct(r.get('progress'))}</td>"
+        + "".join(f"<td>{_pct((r.get('scores') or {}).get(c))}</td>" for c in WEIGHTS)
+        + "</tr>"
+        for r in reversed(history)
+    )
+    heads = "".join(f"<th>{escape(CATEGORY_TITLES[c])}</th>" for c in WEIGHTS)
+    return (
+        f'<h3 id="trend">Trend: the last {n} runs in this reports folder</h3>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 40}" '
+        f'height="{top + height + 56}" role="img" aria-label="scorecard trend">'
+        + "".join(parts + legend)
+        + "</svg><details><summary>runs</summary><table><tr><th>finished</th><th>verdict</th>"
+        f"<th>progress</th>{heads}</tr>{rows}</table></details>"
     )
 
 
@@ -359,6 +430,7 @@ def render_report(
     records: Sequence[FlowRecord],
     *,
     notice: str | None = None,
+    history: Sequence[dict[str, Any]] = (),
 ) -> str:
     """The whole page; every value escaped, nothing loaded from anywhere. `notice` (e.g. an
     unverified re-judgement) is shown as a banner above everything."""
@@ -381,7 +453,7 @@ def render_report(
         f'<p class="muted">target {target} · seed {escape(str(run.get("seed", "")))} · '
         f"{escape(str(run.get('started', '')))} → {escape(str(run.get('finished', '')))}</p>"
         + (f"<ul>{reasons}</ul>" if reasons else "")
-        + f"<section><h2>Scorecard</h2>{_scorecard(card)}</section>"
+        + f"<section><h2>Scorecard</h2>{_scorecard(card)}{trend_svg(history)}</section>"
         f"<section><h2>Timeline: which back end each request reached</h2>"
         '<p class="muted">Thick arrows are payment-class requests; dashed arrows are links '
         "shown to the buyer; hover for the full (masked) URL.</p>"
