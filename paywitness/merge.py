@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +160,15 @@ def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | No
             merged = combinations.setdefault(combo, {})
             for outcome, n in counts.items():
                 merged[outcome] = merged.get(outcome, 0) + int(n)
+        shard_run = _json(bundle / RUN_NAME)
         shards.append(
-            {"bundle": str(bundle), "verdict": _json(bundle / "verdict.json").get("verdict")}
+            {
+                "bundle": str(bundle),
+                "verdict": _json(bundle / "verdict.json").get("verdict"),
+                "run_id": shard_run.get("run_id"),
+                "shard": _shard_of(shard_run),
+                "manifest_sha256": sha256_file(bundle / MANIFEST_NAME),
+            }
         )
     shutil.copy2(bundles[0] / PROFILE_COPY, output / PROFILE_COPY)
     if canaries:
@@ -169,7 +177,12 @@ def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | No
         (output / HAR_NAME).write_text(json.dumps(_merge_har(hars), indent=1), encoding="utf-8")
     first_run = _json(bundles[0] / RUN_NAME)
     (output / RUN_NAME).write_text(
-        json.dumps({**first_run, "merged_from": shards}, indent=2, sort_keys=True) + "\n",
+        json.dumps(
+            {**first_run, "run_id": uuid.uuid4().hex, "shard": None, "merged_from": shards},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n",
         encoding="utf-8",
     )
     stub = {
