@@ -185,13 +185,10 @@ def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | No
         + "\n",
         encoding="utf-8",
     )
-    stub = {
-        "meta": {
-            "scenarios": scenarios,
-            "combinations": combinations,
-            "failed_on_findings": sorted(judged),
-            "shards": shards,
-        }
+    meta = {
+        "scenarios": scenarios,
+        "combinations": combinations,
+        "failed_on_findings": sorted(judged),
+        "shards": shards,
     }
-    (output / "verdict.json").write_text(json.dumps(stub), encoding="utf-8")
-    return judge_new_bundle(output, key)
+    return judge_new_bundle(output, meta, key)

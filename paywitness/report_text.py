@@ -5,19 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from paywitness.categories import CATEGORY_TITLES
 from paywitness.verdict import Verdict
 
 if TYPE_CHECKING:
     from paywitness.profile import RegulationClause
 
 __all__ = ["verdict_table"]
-
-_CATEGORY_TITLES = {
-    "payment": "Payment",
-    "data": "Data separation",
-    "merchant_ops": "Merchant operations",
-    "seamless": "Seamless",
-}
 
 
 def verdict_table(
@@ -28,7 +22,7 @@ def verdict_table(
     for name, cat in verdict.categories.items():
         judged = [c for c in cat.checks if c.status != "not_observed"]
         passed = sum(c.status == "pass" for c in judged)
-        rows.append((_CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
+        rows.append((CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     out.insert(1, "  ".join("-" * w for w in widths))

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from paywitness.errors import ConfigError
-from paywitness.evidence.gate import evaluate_gate, gate_exit_code
+from paywitness.evidence.gate import evaluate_gate
 from paywitness.evidence.har import write_har
 from paywitness.evidence.html_report import REPORT_NAME, render_report
 from paywitness.evidence.manifest import MANIFEST_NAME, sha256_file, write_manifest
@@ -30,11 +30,10 @@ from paywitness.profile import Profile, load_profile
 from paywitness.run import (
     LEDGER_GLOB,
     RunContext,
-    apply_unfinished,
     judge_bundle,
     unfinished_of,
 )
-from paywitness.verdict import Verdict
+from paywitness.verdict import Verdict, exit_code_for
 
 __all__ = [
     "finalize_bundle",
@@ -76,16 +75,19 @@ def _history_until(bundle: Path, last: int) -> list[dict[str, Any]]:
 def render_bundle(
     bundle: Path,
     profile: Profile,
-    dest: Path | None = None,
+    verdict: dict[str, Any] | None = None,
     *,
+    dest: Path | None = None,
     notice: str | None = None,
     record_history: bool = False,
 ) -> dict[str, Any]:
-    """Scorecard (with the profile's gate) and HTML report from `dest`'s verdict.json (default
-    the bundle's own), over the bundle's ledgers and run.json; with `record_history` the run is
-    appended to the reports folder's history first, so its own point is on the trend chart."""
+    """Scorecard (with the profile's gate) and HTML report into `dest` (default the bundle)
+    from the verdict (default `dest`'s verdict.json), over the bundle's ledgers and run.json;
+    with `record_history` the run is appended to the reports folder's history first, so its
+    own point is on the trend chart."""
     dest = dest or bundle
-    verdict = _read_json(dest / "verdict.json")
+    if verdict is None:
+        verdict = _read_json(dest / "verdict.json")
     run = _read_json(bundle / RUN_NAME) if (bundle / RUN_NAME).is_file() else {}
     card = build_scorecard(verdict, evaluate_gate(verdict, profile.gate))
     card["regulation"] = {
@@ -109,16 +111,18 @@ def finalize_bundle(
     run: RunContext,
     extra: dict[str, Any] | None = None,
     *,
+    verdict: dict[str, Any] | None = None,
     before_manifest: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any] | None:
-    """After everything else of a run: run.json, HAR, scorecard, report, history, manifest."""
+) -> dict[str, Any]:
+    """After everything else of a run: run.json, HAR, scorecard, history, report, manifest.
+
+    `verdict`: the run's verdict as just decided (default: the bundle's verdict.json).
+    """
     out = run.output
-    if not (out / "verdict.json").is_file():
-        return None
     meta = write_run_json(run, extra)
     browsers = meta.get("browsers") or []
     write_har(out, browser=browsers[0] if browsers else None)
-    card = render_bundle(out, run.profile, record_history=True)
+    card = render_bundle(out, run.profile, verdict, record_history=True)
     if before_manifest is not None:
         before_manifest(meta)
     write_manifest(out)
@@ -140,16 +144,23 @@ def _profile_of(bundle: Path, profile_path: Path | None) -> tuple[Path, Profile]
     return profile_path, load_profile(profile_path)
 
 
-def _judge_stored(bundle: Path, profile: Profile, extra_meta: dict[str, Any]) -> Verdict:
-    """The stored ledgers judged again (no browser), as a verdict dict."""
-    old = _read_json(bundle / "verdict.json") if (bundle / "verdict.json").is_file() else {}
-    old_meta = old.get("meta") or {}
+def _judge_stored(
+    bundle: Path,
+    profile: Profile,
+    extra_meta: dict[str, Any],
+    meta: dict[str, Any] | None = None,
+) -> Verdict:
+    """The stored ledgers judged again (no browser). `meta`: the run's meta (scenario outcomes)
+    when the caller has it (a merge), else the stored verdict's."""
+    if meta is None:
+        old = _read_json(bundle / "verdict.json") if (bundle / "verdict.json").is_file() else {}
+        meta = old.get("meta") or {}
+    old_meta = meta
     # A scenario that did not complete was not observed: the same rule as at run time.
     scenarios = old_meta.get("scenarios") or {}
     unfinished = unfinished_of(scenarios, old_meta.get("failed_on_findings") or ())
     verdict = judge_bundle(bundle, profile, unfinished)
     verdict.meta = {**old_meta, **extra_meta}
-    apply_unfinished(verdict, unfinished)
     return verdict
 
 
@@ -157,22 +168,24 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
 
 
-def judge_new_bundle(bundle: Path, key: Ed25519PrivateKey | None = None) -> int:
+def judge_new_bundle(
+    bundle: Path, meta: dict[str, Any], key: Ed25519PrivateKey | None = None
+) -> int:
     """Judge a bundle being assembled (merge): verdict, reports and manifest at its top."""
     from paywitness.report_text import verdict_table
 
     _, profile = _profile_of(bundle, None)
-    verdict = _judge_stored(bundle, profile, {})
+    verdict = _judge_stored(bundle, profile, {}, meta)
     data = verdict.to_dict()
     _write_json(bundle / "verdict.json", data)
-    card = render_bundle(bundle, profile)
+    card = render_bundle(bundle, profile, data)
     write_manifest(bundle)
     if key is not None:
         sign_manifest(bundle, key, MANIFEST_NAME)
     print(verdict_table(verdict, profile.regulation))
     print(scorecard_table(card))
     print(f"paywitness: judged {bundle}; report {bundle / REPORT_NAME}")
-    return gate_exit_code(data, card.get("gate"))
+    return exit_code_for(verdict.verdict, gate=(card.get("gate") or {}).get("result"))
 
 
 def rejudge_bundle(
@@ -215,7 +228,7 @@ def rejudge_bundle(
     data = verdict.to_dict()
     record = new_record(bundle, unverified=notice is not None)
     _write_json(record / "verdict.json", data)
-    card = render_bundle(bundle, profile, record, notice=notice)
+    card = render_bundle(bundle, profile, data, dest=record, notice=notice)
     seal_record(bundle, record, key)
     from paywitness.report_text import verdict_table
 
@@ -228,4 +241,4 @@ def rejudge_bundle(
         f"paywitness: re-judged {bundle} into {rel}/ (verdict, scorecard, report.html, its own "
         f"manifest chained to the original); {bundle / 'verdict.json'} is unchanged"
     )
-    return gate_exit_code(data, card.get("gate"))
+    return exit_code_for(verdict.verdict, gate=(card.get("gate") or {}).get("result"))

@@ -104,7 +104,7 @@ class _BrowserWitness:
         # The person typed the canaries and the shop set its cookies: mask them in the zip.
         from paywitness.evidence.trace_mask import mask_trace
 
-        mask_trace(path, self.session.data.redactor)
+        mask_trace(path, self.session.recording.redactor)
 
 
 def run_browser(session: WitnessSession, *, person: Person | None = None) -> dict[str, Any]:

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from leak_search import bundle_views, cookie_values, find_leaks, planted_values
 
 from paywitness.browser import find_chromium
-
-from .leaks import bundle_views, cookie_values, find_leaks, planted_values
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "spa-shop"
@@ -42,12 +41,12 @@ def own_shop_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, P
         "-p",
         "no:cacheprovider",
         "-p",
-        "tests.evidence.cookie_journal",
+        "cookie_journal",
         f"--cookie-journal={journal}",
     ]
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(ROOT / "tests"),  # the cookie_journal plugin
         "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
     }
     proc = subprocess.run(
