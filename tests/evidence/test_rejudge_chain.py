@@ -18,7 +18,7 @@ def _tamper_role(bundle: Path) -> None:
     lines = ledger.read_text().splitlines()
     for i, line in enumerate(lines):
         rec = json.loads(line)
-        if rec.get("payment_class") == "create-order":
+        if rec.get("payment_class") in ("create-order", "pay"):
             rec["role"] = "commerce"
             lines[i] = json.dumps(rec)
     ledger.write_text("\n".join(lines) + "\n")
