@@ -102,7 +102,10 @@ def render_bundle(
         append_history(history_path(bundle), bundle, card)
     records = read_ledgers(sorted(bundle.glob(LEDGER_GLOB)))
     history = _history_until(bundle, profile.evidence.history_runs)
-    html = render_report(verdict, card, run, records, notice=notice, history=history)
+    law = {k: v.model_dump(exclude_none=True) for k, v in profile.regulation.items()}
+    html = render_report(
+        verdict, card, run, records, notice=notice, history=history, regulation=law
+    )
     (dest / REPORT_NAME).write_text(html, "utf-8")
     return card
 

@@ -431,10 +431,13 @@ def render_report(
     *,
     notice: str | None = None,
     history: Sequence[dict[str, Any]] = (),
+    regulation: dict[str, Any] | None = None,
 ) -> str:
     """The whole page; every value escaped, nothing loaded from anywhere. `notice` (e.g. an
-    unverified re-judgement) is shown as a banner above everything."""
+    unverified re-judgement) is shown as a banner above everything; `regulation` (category or
+    check id -> clause) is the judging profile's, else run.json's."""
     reasons = "".join(f"<li>{escape(r)}</li>" for r in verdict.get("reasons") or [])
+    law = regulation or run.get("regulation")
     target = escape(str(run.get("target") or (verdict.get("meta") or {}).get("target") or ""))
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -460,7 +463,7 @@ def render_report(
         f'<div style="overflow-x:auto">{sequence_svg(records)}</div></section>'
         + _combinations(verdict)
         + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
-        f"<section><h2>Checks and figures</h2>{_checks(verdict, run.get('regulation'))}</section>"
+        f"<section><h2>Checks and figures</h2>{_checks(verdict, law)}</section>"
         + _provenance(run)
         + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"
