@@ -38,6 +38,7 @@ def test_one_page_per_step_in_order_and_every_entry_on_its_step(bundle: Path) ->
         by_step.setdefault(pages[e["pageref"]], []).append(e["request"]["url"])
     assert by_step["pay"] == [
         "https://api.commerce.test/api/orders",
+        "https://api.commerce.test/api/orders/7/pay",
         "https://pay.gateway.test/v1/charges",
         "https://api.commerce.test/api/orders/7/pay",
     ]
