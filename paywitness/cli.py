@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paywitness.errors import ConfigError, PaywitnessError
 from paywitness.patterns import host_matches
+
+if TYPE_CHECKING:
+    from paywitness.profile import Profile
 
 __all__ = ["main"]
 
@@ -296,6 +300,20 @@ def _check_reachable(start_url: str, overrides: Sequence[str] = ()) -> None:
         ) from e
 
 
+def _check_standard(ns: argparse.Namespace, profile: Profile | None) -> None:
+    """The standard scenarios (no --scenarios) need a profile that describes a purchase."""
+    if getattr(ns, "scenarios", None):
+        return
+    from paywitness.flow import standard_problems
+    from paywitness.profile import demo_profile_path, load_profile
+
+    problems = standard_problems(profile or load_profile(demo_profile_path()))
+    if problems:
+        raise ConfigError(
+            "the standard scenarios cannot run on this profile: " + "; ".join(problems)
+        )
+
+
 def _preflight(ns: argparse.Namespace) -> Path:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
@@ -311,14 +329,26 @@ def _preflight(ns: argparse.Namespace) -> Path:
             raise ConfigError(
                 "--baseline and --violation both change the demo shop; use one at a time"
             )
+        _check_standard(ns, None)
     else:
         profile = load_profile(ns.profile)
+        _check_standard(ns, profile)
         from paywitness.target import host_overrides
 
         overrides = host_overrides(profile, ns.resolve)
         if ns.scenarios and not Path(ns.scenarios).exists():
             raise ConfigError(f"--scenarios {ns.scenarios} does not exist; pass a file or folder")
         _check_reachable(profile.start_url, overrides)
+    if not getattr(ns, "scenarios", None):
+        from paywitness.flow import standard_problems
+        from paywitness.profile import demo_profile_path
+
+        checked = load_profile(ns.profile if ns.command == "run" else demo_profile_path())
+        problems = standard_problems(checked)
+        if problems:
+            raise ConfigError(
+                "the standard scenarios cannot run on this profile: " + "; ".join(problems)
+            )
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
     if find_chromium(ns.browser) is None:

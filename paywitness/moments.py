@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = [
     "BROWSE",
@@ -39,6 +39,7 @@ __all__ = [
     "check_moment",
     "is_moment",
     "marked_before",
+    "marked_in",
     "missing_moments",
     "not_judged_reason",
     "tab_of",
@@ -137,6 +138,16 @@ def missing_moments(needed: Iterable[str], marked: Iterable[str]) -> list[str]:
     """The moments of `needed` that were not marked, in `needed`'s order."""
     have = set(marked)
     return [m for m in dict.fromkeys(needed) if m not in have]
+
+
+def marked_in(records: Iterable[Any]) -> dict[str, set[str]]:
+    """The moments each test marked, from its probe records (`probe: moment`, `name`)."""
+    out: dict[str, set[str]] = {}
+    for r in records:
+        extra = getattr(r, "extra", None) or {}
+        if extra.get("probe") == "moment" and getattr(r, "test", None):
+            out.setdefault(str(r.test), set()).add(str(extra.get("name")))
+    return out
 
 
 def not_judged_reason(check: str, missing: Iterable[str]) -> str:

@@ -16,14 +16,15 @@ import pytest
 
 from paywitness.combinations import (
     COMBINATION_PROPERTY,
-    DESKTOP,
     apply_combinations,
     combination_of,
+    parametrize_combinations,
     parse_shard,
     select_shard,
     skip_missing_browsers,
 )
 from paywitness.errors import ConfigError
+from paywitness.flow_spec import BrowserSpec
 from paywitness.profile import demo_profile_path, load_profile
 from paywitness.run import (
     RunContext,
@@ -256,18 +257,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _parametrize_combinations(metafunc: pytest.Metafunc) -> None:
-    config = metafunc.config
-    if "paywitness_device" in metafunc.fixturenames:
-        devices = list(dict.fromkeys(config.getoption("--paywitness-device"))) or [DESKTOP]
-        ids = [d.lower().replace(" ", "-") for d in devices]
-        metafunc.parametrize("paywitness_device", devices, ids=ids)
-    if "paywitness_locale" in metafunc.fixturenames:
-        locales = list(dict.fromkeys(config.getoption("--paywitness-locale"))) or ["id-ID"]
-        metafunc.parametrize("paywitness_locale", locales, ids=locales)
+    run = metafunc.config.stash.get(RUN_KEY, None)
+    parametrize_combinations(metafunc, run.profile.browser if run is not None else BrowserSpec())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    apply_combinations(items)
+    run = config.stash.get(RUN_KEY, None)
+    apply_combinations(items, run.profile.browser if run is not None else None)
     for item in items:
         if "witness" in getattr(item, "fixturenames", ()):
             mark_scenario(item)
