@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from paywitness.ledger import FlowRecord
-from paywitness.moments import CHECK_MOMENTS, marked_in, missing_moments, not_judged_reason
 from paywitness.profile import SeamlessPolicy
 from paywitness.seamless.figures import (
     BASELINE_SUFFIX,
@@ -177,7 +176,7 @@ def analyse_seamless(ctx: AnalysisContext) -> CategoryResult:
     # both alike); without any, every run is judged against the absolute thresholds.
     _vitals(j, paired or runs, bases)
     _per_step(j, paired, bases)
-    _timings(j, paired, bases, marked_in(ctx.records))
+    _timings(j, paired, bases)
     _screens(j, paired)
     j.result.observed["runs_figures"] = {
         f.test: {
@@ -395,12 +394,7 @@ def _per_step(j: _Judge, paired: list[RunFigures], bases: dict[str, RunFigures])
         )
 
 
-def _timings(
-    j: _Judge,
-    paired: list[RunFigures],
-    bases: dict[str, RunFigures],
-    marked: dict[str, set[str]],
-) -> None:
+def _timings(j: _Judge, paired: list[RunFigures], bases: dict[str, RunFigures]) -> None:
     p = j.p
     if not paired:
         j.check(
@@ -409,20 +403,6 @@ def _timings(
             "no baseline replay to compare timings with",
             {},
             required=False,
-        )
-        return
-    # A purchase that never marked a moment the timings span cannot be timed: not judged,
-    # naming the moment to add to the flow (never a pass on the figures that happen to exist).
-    missing = missing_moments(
-        CHECK_MOMENTS["seamless.timing"],
-        set.intersection(*(marked.get(f.test, set()) for f in paired)),
-    )
-    if missing:
-        j.check(
-            "seamless.timing",
-            "not_observed",
-            not_judged_reason("seamless.timing", missing),
-            {"missing_moments": missing},
         )
         return
     slow, parts, figures = [], [], {}
