@@ -225,7 +225,8 @@ class StepRunner:
         self._responses: list[tuple[str, int]] = []
         self._since = 0
         self._watched: set[int] = set()
-        self._pages_seen = {id(p) for p in page.context.pages}
+        self._opened: list[Page] = []
+        self._taken: set[int] = set()
         self._watch(page)
 
     # -- the buyer's context ---------------------------------------------------------------
@@ -234,6 +235,7 @@ class StepRunner:
             return
         self._watched.add(id(page.context))
         page.context.on("response", self._on_response)
+        page.context.on("page", lambda p: self._opened.append(p))
 
     def _on_response(self, response: Response) -> None:
         self._responses.append((response.url, response.status))
@@ -369,7 +371,6 @@ class StepRunner:
         elif verb == "open_link":
             self._open_link(step, at, timeout)
         self._since = len(self._responses)
-        self._pages_seen = {id(p) for p in self.page.context.pages}
 
     def _render(self, text: str, at: str) -> str:
         try:
@@ -446,10 +447,13 @@ class StepRunner:
                 self._loc(step.popup).click(timeout=timeout)
             window = info.value
         else:
-            # The window may have opened while the previous step ran: that one is this step's.
-            opened = [p for p in context.pages if id(p) not in self._pages_seen]
-            window = opened[-1] if opened else context.wait_for_event("page", timeout=timeout)
+            # The window may have opened (and even closed) while the previous step ran: the
+            # first one not yet taken by a popup step is this step's.
+            fresh = [p for p in self._opened if id(p) not in self._taken]
+            window = fresh[0] if fresh else context.wait_for_event("page", timeout=timeout)
+        self._taken.add(id(window))
         self._watch(window)
+        self._declare(window)
         if not step.then and not step.wait_close:
             self.page, self.chain = window, []
             return
@@ -461,6 +465,14 @@ class StepRunner:
                 window.wait_for_event("close", timeout=timeout)
         finally:
             self.page, self.chain = opener, chain
+
+    def _declare(self, window: Page) -> None:
+        """Tell the continuity probe this window is part of the purchase the profile describes
+        (a `popup` step), so it is reported as declared rather than as a surprise."""
+        observer = getattr(self.witness, "observer", None)
+        write = getattr(observer, "write", None)
+        if callable(write):
+            write("popup-declared", url=window.url)
 
     def _open_link(self, step: FlowStep, at: str, timeout: float | None) -> None:
         assert step.open_link is not None
