@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("bundle_a", metavar="BUNDLE_A", help="Earlier evidence bundle")
     drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
     _witness_parser(sub)
+    _record_parser(sub)
 
     verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
     verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
@@ -143,6 +144,60 @@ def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=120.0,
         metavar="N",
         help="Stop waiting for Finish after N minutes and judge what was recorded",
+    )
+
+
+def _record_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = sub.add_parser(
+        "record", help="Buy once by hand in a browser; write the clicks and typing as flow steps"
+    )
+    r.add_argument("--profile", metavar="PATH", help="Target profile (YAML)")
+    r.add_argument("--demo", action="store_true", help="Record a purchase in the demo shop")
+    r.add_argument(
+        "--output", required=True, metavar="PATH", help="Write the profile with the steps here"
+    )
+    r.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    r.add_argument("--seed", type=int, metavar="INT", help="Seed for the buyer and test card")
+    r.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
+    r.add_argument("--headless", action="store_true", help="Hide the browser (tests)")
+    r.add_argument(
+        "--cdp-port",
+        type=int,
+        metavar="PORT",
+        help="Open Chromium's DevTools port, for a script acting as the person (tests)",
+    )
+    r.add_argument("--bundle", metavar="DIR", help="Evidence folder of the recorded purchase")
+    r.add_argument(
+        "--max-minutes", type=float, default=60.0, metavar="N", help="Stop recording after N min"
+    )
+
+
+def _record(ns: argparse.Namespace) -> int:
+    from paywitness.record import RecordOptions, record_main
+
+    if ns.pytest_args:
+        raise ConfigError(f"record does not take {' '.join(ns.pytest_args)!r}; see --help")
+    if not ns.profile and not ns.demo:
+        raise ConfigError("pass --profile PATH (a target profile) or --demo")
+    return record_main(
+        RecordOptions(
+            profile_path=Path(ns.profile) if ns.profile else None,
+            demo=ns.demo,
+            output=Path(ns.output),
+            resolve=tuple(ns.resolve),
+            seed=ns.seed,
+            browser=ns.browser,
+            headless=ns.headless,
+            cdp_port=ns.cdp_port,
+            max_minutes=ns.max_minutes,
+            bundle=Path(ns.bundle) if ns.bundle else None,
+        )
     )
 
 
@@ -417,6 +472,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return drift_main(ns.bundle_a, ns.bundle_b)
         if ns.command == "witness":
             return _witness(ns)
+        if ns.command == "record":
+            return _record(ns)
         if ns.command == "merge":
             from paywitness.merge import merge_bundles
 

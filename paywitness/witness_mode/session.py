@@ -60,6 +60,7 @@ class WitnessOptions:
     browser: str | None = None
     headless: bool = False
     max_minutes: float = 120.0
+    resolve: tuple[str, ...] = ()  # HOST=URL like curl --resolve (paywitness record)
 
     @property
     def needs_auth(self) -> bool:
@@ -149,6 +150,10 @@ class WitnessSession:
             self._shop.start()
             host_map = [f"{h}={u}" for h, u in sorted(self._shop.host_map.items())]
             options["ssl_verify_upstream_trusted_ca"] = str(self._shop.ca_cert_path)
+        if not self.options.demo:
+            from paywitness.target import host_overrides
+
+            host_map += host_overrides(self.profile, list(self.options.resolve))
         options["paywitness_host_map"] = host_map
         # The demo never lets a phone or browser reach beyond loopback through the proxy.
         options["paywitness_block_unmapped"] = self.options.demo
