@@ -40,11 +40,16 @@
     if (el.matches("input[type=checkbox],input[type=radio]")) { send("check", el, {}); return; }
     send("click", el, {});
   }, true);
+  // Typing is reported as it happens (a change event comes only on blur, which can arrive
+  // after the click in another frame that caused it); the recording keeps the last value.
+  document.addEventListener("input", (ev) => {
+    const el = ev.target;
+    if (el.matches && el.matches("input,textarea") && !el.matches("[type=checkbox],[type=radio]"))
+      send("fill", el, {value: el.value});
+  }, true);
   document.addEventListener("change", (ev) => {
     const el = ev.target;
-    if (el.matches("select")) send("select", el, {value: el.value});
-    else if (el.matches("input,textarea") && !el.matches("[type=checkbox],[type=radio]"))
-      send("fill", el, {value: el.value});
+    if (el.matches && el.matches("select")) send("select", el, {value: el.value});
   }, true);
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && ev.target.matches && ev.target.matches("input")) {

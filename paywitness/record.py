@@ -86,20 +86,34 @@ class Recording:
         elif kind in ("click", "check"):
             self.steps.append({kind: sel})
 
-    def tag(self, hints: dict[str, str]) -> None:
-        """Mark the standard steps and moments where the profile's own selectors were acted on."""
+    def tag(self, hints: dict[str, str], ready: dict[str, str]) -> None:
+        """Mark the standard steps and moments where the profile's own selectors were acted on;
+        after opening a storefront tab, wait for what shows it is ready (`ready` by tab)."""
         known = {_norm(k): v for k, v in hints.items()}
+        tagged: list[dict[str, Any]] = []
         for step in self.steps:
+            tagged.append(step)
             sel = step.get("click") or step.get("check")
-            if sel and _norm(sel) in known and "moment" not in step:
-                moment = known.pop(_norm(sel))
-                step["moment"] = moment
-                step["step"] = {"buy": "checkout", "pay": "pay"}.get(moment, moment)
+            if not sel or _norm(sel) not in known or "moment" in step:
+                continue
+            moment = known.pop(_norm(sel))
+            step["moment"] = moment
+            tab = moments.tab_of(moment)
+            step["step"] = tab or {"buy": "checkout", "pay": "pay"}.get(moment, moment)
+            if tab is not None and tab in ready:
+                tagged.append({"wait_for": ready[tab], "moment": moments.tab_ready(tab)})
+        self.steps = tagged
 
     def flow_steps(self, confirmation: str | None) -> list[FlowStep]:
+        """The recorded steps, starting at the start URL; the profile's confirmation is awaited
+        after Pay, where the buyer's actions leave the Pay button's frame (or at the end)."""
         raw: list[dict[str, Any]] = [{"goto": "", "step": "browse"}, *self.steps]
         if confirmation:
-            raw.append({"wait_for": confirmation, "moment": moments.CONFIRMATION})
+            paid = next((i for i, s in enumerate(raw) if s.get("moment") == moments.PAY), None)
+            at = len(raw)
+            if paid is not None:
+                at = next((i for i in range(paid + 1, len(raw)) if "frame" in raw[i]), at)
+            raw.insert(at, {"wait_for": confirmation, "moment": moments.CONFIRMATION})
         return [FlowStep.model_validate(s) for s in raw]
 
 
@@ -127,17 +141,21 @@ def _frame_chain(frame: Frame) -> list[str]:
     return chain
 
 
-def _hints(profile: Any) -> tuple[dict[str, str], str | None]:
-    """Selectors the profile already knows (buy, pay) and its confirmation, to tag moments."""
+def _hints(profile: Any) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """Selectors the profile already knows (buy, pay, tabs), the tabs' ready selectors and its
+    confirmation, to tag the recorded steps with moments."""
     flow = profile.flow
     if flow is None:
-        return {}, None
+        return {}, {}, None
     hints: dict[str, str] = {}
+    ready = {name: tab.ready for name, tab in flow.tabs.items()}
+    for name, tab in flow.tabs.items():
+        hints[tab.open] = moments.tab_open(name)
     confirmation: str | None = flow.confirmation
     if flow.steps is not None:
         for s in flow.steps:
             sel = s.click or s.tap
-            if sel and s.moment in (moments.BUY, moments.PAY):
+            if sel and s.moment and moments.marked_before(s.moment):
                 hints[sel] = s.moment
             if s.moment == moments.CONFIRMATION:
                 if isinstance(s.wait_for, str):
@@ -148,7 +166,7 @@ def _hints(profile: Any) -> tuple[dict[str, str], str | None]:
         for sel, m in ((flow.buy, moments.BUY), (flow.pay, moments.PAY)):
             if sel:
                 hints[sel] = m
-    return hints, confirmation
+    return hints, ready, confirmation
 
 
 def _drive(context: BrowserContext, rec: Recording, opts: RecordOptions, out: TextIO) -> None:
@@ -232,8 +250,8 @@ def record_main(opts: RecordOptions, out: TextIO = sys.stdout) -> int:
     finally:
         session.finish(source="record")
         session.close(mode="record")
-    hints, confirmation = _hints(session.profile)
-    rec.tag(hints)
+    hints, ready, confirmation = _hints(session.profile)
+    rec.tag(hints, ready)
     steps = rec.flow_steps(confirmation)
     data = yaml.safe_load(session.profile_path.read_text(encoding="utf-8"))
     opts.output.write_text(steps_to_yaml(data, steps), encoding="utf-8")
