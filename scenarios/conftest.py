@@ -7,17 +7,17 @@ from pathlib import Path
 import pytest
 
 from paywitness.flow import standard_problems
-from paywitness.plugin import RUN_KEY
+from paywitness.pytest_plugin.keys import SESSION_KEY
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    run = config.stash.get(RUN_KEY, None)
+    session = config.stash.get(SESSION_KEY, None)
     here = Path(__file__).resolve().parent
-    if run is None or not any(here in Path(it.path).resolve().parents for it in items):
+    if session is None or not any(here in Path(it.path).resolve().parents for it in items):
         return
-    problems = standard_problems(run.profile)
+    problems = standard_problems(session.profile)
     if problems:
         raise pytest.UsageError(
-            f"paywitness: the standard scenarios cannot run on profile {run.profile_path}: "
+            f"paywitness: the standard scenarios cannot run on profile {session.run.profile_path}: "
             + "; ".join(problems)
         )

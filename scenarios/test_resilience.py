@@ -22,10 +22,10 @@ from paywitness.canaries import Canary
 from paywitness.flow import StepRunner, default_method, flow_steps, scope_for
 from paywitness.flow_spec import ResilienceRule
 from paywitness.ledger import FlowRecord
-from paywitness.plugin import RUN_KEY
 from paywitness.profile import Profile
-from paywitness.pytest_fixtures import Target
+from paywitness.pytest_plugin.keys import SESSION_KEY
 from paywitness.scenario import buyer_values
+from paywitness.session import Target
 from paywitness.witness import Witness
 
 pytestmark = [pytest.mark.paywitness_category("payment")]
@@ -35,8 +35,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One scenario per resilience rule of the profile, its faults injected by its marker."""
     if "resilience_rule" not in metafunc.fixturenames:
         return
-    run = metafunc.config.stash.get(RUN_KEY, None)
-    rules = run.profile.resilience if run is not None else []
+    session = metafunc.config.stash.get(SESSION_KEY, None)
+    rules = session.profile.resilience if session is not None else []
     if not rules:
         skip = pytest.mark.skip(reason="the profile lists no resilience rules (see own-shop.md)")
         metafunc.parametrize("resilience_rule", [pytest.param(None, marks=skip, id="none")])
