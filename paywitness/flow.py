@@ -228,6 +228,7 @@ class StepRunner:
         self._phase = ExitStack()
         self._responses: list[tuple[str, int]] = []
         self._since = 0
+        self._step_began = 0
         self._watched: set[int] = set()
         self._opened: list[Page] = []
         self._taken: set[int] = set()
@@ -327,6 +328,8 @@ class StepRunner:
 
     def _act(self, step: FlowStep, at: str, *, double: bool = False) -> None:
         timeout = _ms(step.timeout_s)
+        # Responses since the previous step began belong to this step's `wait_for: response`.
+        self._since, self._step_began = self._step_began, len(self._responses)
         verb = step.verb
         if verb == "goto":
             assert step.goto is not None
@@ -374,7 +377,6 @@ class StepRunner:
             self.page.wait_for_timeout(step.pause * 1000)
         elif verb == "open_link":
             self._open_link(step, at, timeout)
-        self._since = len(self._responses)
 
     def _render(self, text: str, at: str) -> str:
         try:
