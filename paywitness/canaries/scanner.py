@@ -317,16 +317,21 @@ class CanaryScanner:
         canary_of = self._canary_of
         for vid in list(found):
             found[vid] = self._drop_contained(found[vid], canary_of)
-        # A canary found in a decoded child explains the same canary in the parent's span.
-        explained: dict[int, list[tuple[int, int, int]]] = {}
+        # A canary found in a decoded child explains the same canary in the parent's span, but
+        # a partial match never explains a full one: a word of the name inside the e-mail
+        # must not hide the whole name elsewhere in the body (each hit counts at its best).
+        explained: dict[int, list[tuple[int, int, int, bool]]] = {}
         for vid, matches in found.items():
-            canaries = {canary_of(m.variant) for m in matches}
+            best: dict[int, bool] = {}  # canary -> found in full here
+            for m in matches:
+                c = canary_of(m.variant)
+                best[c] = best.get(c, False) or not self.variants[m.variant].partial
             child = views[vid]
             while child.parent is not None:
                 parent_len = len(views[child.parent].data)
                 s, e = child.span if child.span is not None else (0, parent_len)
-                for c in canaries:
-                    explained.setdefault(child.parent, []).append((c, s, e))
+                for c, full in best.items():
+                    explained.setdefault(child.parent, []).append((c, s, e, full))
                 child = views[child.parent]
         hits: list[CanaryHit] = []
         for vid in sorted(found):
@@ -336,8 +341,10 @@ class CanaryScanner:
             counts: dict[int, int] = {}
             for m in found[vid]:
                 c = canary_of(m.variant)
+                partial = self.variants[m.variant].partial
                 if any(
-                    c == ec and m.start < ee and es < m.end for ec, es, ee in explained.get(vid, ())
+                    c == ec and m.start < ee and es < m.end and (full or partial)
+                    for ec, es, ee, full in explained.get(vid, ())
                 ):
                     continue
                 first.setdefault(m.variant, m)

@@ -581,3 +581,33 @@ def test_decompression_is_bounded(scanner: CanaryScanner, card: TestCard) -> Non
     bomb = gzip.compress(b"\0" * (64 << 20) + card.number.encode())
     assert len(bomb) < 1 << 20
     assert scanner.scan(bomb, "response.body", content_encoding="gzip") == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "{buyer.email}",
+        # A 16-character run makes the e-mail a decoded layer of its own (as a hand-typed
+        # address did in witness mode): its partial name hit once hid the whole name.
+        "{last}_{first}_2024@example.com",
+    ],
+)
+def test_full_name_hit_is_kept_beside_partial_hits_in_the_email(
+    scanner: CanaryScanner, buyer: Buyer, email: str
+) -> None:
+    first, last = (w.lower() for w in (buyer.name.split()[0], buyer.name.split()[-1]))
+    body = json.dumps(
+        {
+            "items": [{"sku": "SKU-1", "qty": 1}],
+            "buyer": {
+                "name": buyer.name,
+                "email": email.format(buyer=buyer, first=first, last=last),
+            },
+        }
+    )
+    hits = [h for h in scanner.scan(body, "request.body", content_type="application/json")]
+    full = [h for h in hits if h.kind == "name" and not h.partial]
+    assert [(h.location, h.decoding) for h in full] == [
+        ("request.body:$.buyer.name", "json:$.buyer.name")
+    ], [h.to_dict() for h in hits]
+    assert any(h.kind == "name" and h.partial for h in hits)  # the words in the e-mail too
