@@ -247,15 +247,13 @@ class CanaryScanner:
             (s + wide_lo, e + wide_lo, lab) for s, e, lab in self._mask_spans(data[wide_lo:wide_hi])
         ]
         own = (match.start, match.end, self._marker(self.variants[match.variant].canary))
-        spans = [sp for sp in spans if sp[1] <= own[0] or sp[0] >= own[1]] + [own]
-        spans.sort()
-        merged: list[tuple[int, int, str]] = []
-        for s, e, label in spans:
-            if merged and s < merged[-1][1]:
-                ps, pe, plabel = merged[-1]
-                merged[-1] = (ps, max(pe, e), plabel if plabel == own[2] else label)
-            else:
-                merged.append((s, e, label))
+        # Every form found is masked: overlapping and adjacent spans join into one mask (named
+        # by this hit's canary when it is part of it). Dropping the spans that overlap this
+        # hit left the rest of e.g. the e-mail around a word of the name readable.
+        merged = [
+            (s, e, own[2] if s <= own[0] and own[1] <= e else label)
+            for s, e, label in merge_spans([own, *spans])
+        ]
         return render_spans(data, lo, hi, merged)
 
     # ---------------------------------------------------------------- scanning

@@ -32,7 +32,7 @@ from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.patterns import path_matches
 from paywitness.profile import DisplaySpec, Profile
-from paywitness.redact import redact_url
+from paywitness.redact import mask_url, mask_values, redact_url
 from proxy_addons.backend_recorder import BackendRecorder
 
 __all__ = ["BINDING", "ContinuityProbe", "origin_of", "probe_script"]
@@ -117,12 +117,17 @@ class ContinuityProbe:
                 ts_start=now,
                 ts_end=now,
                 step=self.recorder.step,
-                url=redact_url(url) if url else "",
+                # Through the run's canary mask, as the proxy's own records are.
+                url=mask_url(url, self.recorder.mask_text) if url else "",
                 host=host,
                 role=role,
                 worker=self.recorder.worker,
                 test=self.recorder.test,
-                extra={"probe": probe, "run": self.run, **extra},
+                extra={
+                    "probe": probe,
+                    "run": self.run,
+                    **mask_values(extra, self.recorder.mask_text),
+                },
             )
         )
 

@@ -611,3 +611,35 @@ def test_full_name_hit_is_kept_beside_partial_hits_in_the_email(
         ("request.body:$.buyer.name", "json:$.buyer.name")
     ], [h.to_dict() for h in hits]
     assert any(h.kind == "name" and h.partial for h in hits)  # the words in the e-mail too
+
+
+def _raw_forms_of(buyer: Buyer) -> list[str]:
+    """Every readable form of the buyer's values a reviewer could recognise in an excerpt."""
+    words = [w for w in buyer.name.split() if len(w) >= 3]
+    forms = [buyer.name, buyer.email, buyer.phone, buyer.street_address, buyer.marker, *words]
+    forms += [quote(buyer.email, safe=""), quote(buyer.name, safe=""), quote_plus(buyer.name)]
+    return forms
+
+
+def test_excerpts_of_a_demo_order_body_hold_no_raw_value(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    # The demo checkout's order request, and the pixel the data violations send beside it.
+    body = json.dumps(
+        {
+            "items": [{"sku": "SKU-1", "qty": 1, "price": 125000}],
+            "buyer": {
+                "name": buyer.name,
+                "email": buyer.email,
+                "phone": buyer.phone,
+                "address": buyer.street_address,
+            },
+        }
+    )
+    pixel = f"/px?ev=Purchase&em={quote(buyer.email, safe='')}&fn={quote_plus(buyer.name)}"
+    hits = scanner.scan(body, "request.body", content_type="application/json")
+    hits += scanner.scan(pixel, "url")
+    assert {"name", "email", "phone", "address", "marker"} <= kinds(hits)
+    for hit in hits:
+        for raw in _raw_forms_of(buyer):
+            assert raw.lower() not in hit.excerpt.lower(), (raw, hit.to_dict())
