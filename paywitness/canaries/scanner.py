@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from paywitness.canaries.decoding import (
     encoding_chain,
 )
 from paywitness.canaries.masking import card_spans, merge_spans, redact_with, render_spans
-from paywitness.canaries.values import Canary, CanarySet
+from paywitness.canaries.values import SPLIT_KINDS, Canary, CanarySet
 from paywitness.canaries.variants import (
     HASHED_KEY_CAP,
     KEY_CAP,
@@ -207,17 +206,25 @@ class CanaryScanner:
                 out.append(_Match(vi, start, stop))
         return out
 
-    @staticmethod
-    def _drop_contained(matches: list[_Match], canary_of: Callable[[int], int]) -> list[_Match]:
+    def _drop_contained(self, matches: list[_Match]) -> list[_Match]:
+        """Matches inside a longer one of the same canary dropped; a split field (given name,
+        city) inside a whole value of another canary (the name, the e-mail) too: that value's
+        hit says it, and the field counts on its own only where it stands alone."""
         matches.sort(key=lambda m: (m.start, -(m.end - m.start)))
         kept: list[_Match] = []
         reach: dict[int, int] = {}
+        whole_reach = -1  # end of the furthest full match of a canary that is not a split field
         for m in matches:
-            c = canary_of(m.variant)
+            c = self.variants[m.variant].canary
             if reach.get(c, -1) >= m.end:
+                continue
+            split = self._kinds[c] in SPLIT_KINDS
+            if split and whole_reach >= m.end:
                 continue
             kept.append(m)
             reach[c] = max(reach.get(c, -1), m.end)
+            if not split and not self.variants[m.variant].partial:
+                whole_reach = max(whole_reach, m.end)
         return kept
 
     # ---------------------------------------------------------------- masking
@@ -314,7 +321,7 @@ class CanaryScanner:
     def _hits(self, views: list[View], found: dict[int, list[_Match]]) -> list[CanaryHit]:
         canary_of = self._canary_of
         for vid in list(found):
-            found[vid] = self._drop_contained(found[vid], canary_of)
+            found[vid] = self._drop_contained(found[vid])
         # A canary found in a decoded child explains the same canary in the parent's span, but
         # a partial match never explains a full one: a word of the name inside the e-mail
         # must not hide the whole name elsewhere in the body (each hit counts at its best).

@@ -307,6 +307,8 @@ def checkout_page(
     # Data violations: each switch makes the checkout hand buyer data to social one way.
     if ctx.mode.has("email-hash-to-social"):
         config["pixelUrl"] = url("events.social.test", "/px")
+    if ctx.mode.has("name-fields-hash-to-social"):
+        config["matchingPixelUrl"] = url("events.social.test", "/px")
     if ctx.mode.has("address-over-social-websocket"):
         merchant = lines[0][0].get("merchant_id", "") if lines else ""
         config["sellerChatUrl"] = "wss://chat.social.test/ws?merchant=" + str(merchant)

@@ -61,6 +61,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "The checkout loads a social pixel whose URL carries the SHA-256 of the lowercased email.",
     ),
     Violation(
+        "name-fields-hash-to-social",
+        "data",
+        "The checkout loads a social pixel with advanced matching: the given and family names, "
+        "each lowercased and SHA-256-hashed, in parameters of their own.",
+    ),
+    Violation(
         "address-over-social-websocket",
         "data",
         "The checkout's seller chat (social's live chat) sends the shipping address.",

@@ -35,12 +35,16 @@ EXPECTED = {
 }
 
 
+# An advanced-matching pixel: each name field hashed on its own, each a finding of its own.
+SPLIT_FIELDS = "name-fields-hash-to-social"
+
+
 def _run(name: str, root: Path) -> Path:
     out = root / name
     cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(out)]
     cmd += ["--seed", str(SEED), "--method", "card", "-q", "-p", "no:warnings"]
     if name == VIOLATING:
-        for violation in EXPECTED:
+        for violation in [*EXPECTED, SPLIT_FIELDS]:
             cmd += ["--violation", violation]
     subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     return out
@@ -87,6 +91,23 @@ def test_violation_fails_data_with_kind_and_chain(runs: dict[str, Path], violati
         and ev["role"] == "social"
         for ev in leaks
     ), json.dumps(leaks, indent=1)
+
+
+def test_advanced_matching_pixel_fails_data_naming_each_field(runs: dict[str, Path]) -> None:
+    leaks = [
+        ev
+        for f in _verdict(runs[VIOLATING])["findings"]
+        if f["rule_id"] == "data.canary-leak"
+        for ev in f["evidence"]
+    ]
+    for kind, where in (("given_name", "query:fn"), ("family_name", "query:ln")):
+        assert any(
+            ev["canary"] == kind
+            and ev["chain"] == f"sha256(lower({kind}))"
+            and ev["location"] == where
+            and ev["role"] == "social"
+            for ev in leaks
+        ), (kind, json.dumps(leaks, indent=1))
 
 
 def _blobs(root: Path) -> Iterator[tuple[str, bytes]]:

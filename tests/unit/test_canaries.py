@@ -92,6 +92,12 @@ def test_manifest_and_repr_hold_no_raw_value(
         "address",
         "card",
         "marker",
+        "given_name",
+        "family_name",
+        "address_line2",
+        "city",
+        "region",
+        "postcode",
     }
 
 
@@ -643,3 +649,39 @@ def test_excerpts_of_a_demo_order_body_hold_no_raw_value(
     for hit in hits:
         for raw in _raw_forms_of(buyer):
             assert raw.lower() not in hit.excerpt.lower(), (raw, hit.to_dict())
+
+
+def test_advanced_matching_fields_are_each_a_hit_of_their_own(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    def h(value: str, algo: str = "sha256") -> str:
+        return hashlib.new(algo, value.strip().lower().encode()).hexdigest()
+
+    digits = "".join(ch for ch in buyer.phone if ch.isdigit())
+    url = (
+        f"/tr?ev=Purchase&fn={h(buyer.given_name)}&ln={h(buyer.family_name, 'md5')}"
+        f"&ct={h(buyer.city)}&st={h(buyer.region, 'sha1')}&zp={h(buyer.postcode)}"
+        f"&ph={h(digits)}"
+    )
+    found = {h.kind: h for h in scanner.scan(url, "url")}
+    expected = {
+        "given_name": "query:fn",
+        "family_name": "query:ln",
+        "city": "query:ct",
+        "region": "query:st",
+        "postcode": "query:zp",
+        "phone": "query:ph",
+    }
+    assert {k: found[k].location for k in expected if k in found} == expected
+    assert found["family_name"].chain == "md5(lower(family_name))"
+
+
+def test_split_fields_inside_a_whole_value_are_not_hits_of_their_own(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    # Common values (a city, a postcode) are searched only hashed: plain text is everywhere.
+    body = json.dumps({"holder": buyer.name, "kota": buyer.city, "kode_pos": buyer.postcode})
+    assert kinds(scanner.scan(body, "response.body")) == {"name"}
+    # A given name standing alone is a hit of its own.
+    alone = scanner.scan(json.dumps({"first_name": buyer.given_name}), "request.body")
+    assert only(alone, "given_name").location == "request.body:$.first_name"
