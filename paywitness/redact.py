@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = [
-    "SECRET_PARAM",
-    "luhn_valid",
-    "mask_card_numbers",
-    "mask_url",
-    "mask_values",
-    "redact_url",
-]
+__all__ = ["SECRET_PARAM", "luhn_valid", "mask_card_numbers", "redact_url"]
 
 # Starts on a digit, so most positions fail on their first character (about 3x faster).
 _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
@@ -59,29 +50,3 @@ def redact_url(url: str) -> str:
         masked = [(k, "[masked]" if SECRET_PARAM.search(k) and v else v) for k, v in pairs]
         parts = parts._replace(query=urlencode(masked, safe="[]*"))
     return mask_card_numbers(urlunsplit(parts))
-
-
-def mask_url(url: str, mask_text: Callable[[str], str] | None) -> str:
-    """``redact_url``, then the run's canary mask (every form the scanner knows), if any."""
-    masked = redact_url(url)
-    return mask_text(masked) if mask_text is not None else masked
-
-
-def mask_values(
-    values: Mapping[str, Any], mask_text: Callable[[str], str] | None
-) -> dict[str, Any]:
-    """``values`` with every string in them (nested too) passed through the run's canary mask."""
-    if mask_text is None:
-        return dict(values)
-    mask = mask_text
-
-    def masked(value: Any) -> Any:
-        if isinstance(value, str):
-            return mask(value)
-        if isinstance(value, Mapping):
-            return {k: masked(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [masked(v) for v in value]
-        return value
-
-    return {k: masked(v) for k, v in values.items()}
