@@ -518,7 +518,21 @@ class GatePolicy(_Model):
         return actions.get(category, "fail")
 
 
-CanaryKindName = Literal["name", "email", "phone", "address", "card", "marker"]
+CanaryKindName = Literal[
+    "name",
+    "email",
+    "phone",
+    "address",
+    "card",
+    "marker",
+    # The split fields of a real checkout form, each a canary of its own.
+    "given_name",
+    "family_name",
+    "address_line2",
+    "city",
+    "region",
+    "postcode",
+]
 
 #: Without a `data` section: card numbers reach the gateway only; the buyer's contact, address
 #: and order marker reach commerce and the gateway; social and everyone else receive none.
@@ -529,6 +543,24 @@ DEFAULT_DATA_ALLOWED: dict[CanaryKindName, list[RoleName]] = {
     "phone": ["commerce", "gateway"],
     "address": ["commerce", "gateway"],
     "marker": ["commerce", "gateway"],
+    "given_name": ["commerce", "gateway"],
+    "family_name": ["commerce", "gateway"],
+    "address_line2": ["commerce", "gateway"],
+    "city": ["commerce", "gateway"],
+    "region": ["commerce", "gateway"],
+    "postcode": ["commerce", "gateway"],
+}
+
+
+#: A split field the profile does not list may go where its whole value may (a profile written
+#: before the split fields existed keeps meaning what it said).
+SPLIT_FIELD_OF: dict[str, str] = {
+    "given_name": "name",
+    "family_name": "name",
+    "address_line2": "address",
+    "city": "address",
+    "region": "address",
+    "postcode": "address",
 }
 
 
@@ -538,6 +570,17 @@ class DataPolicy(_Model):
     allowed_roles: dict[CanaryKindName, list[RoleName]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_DATA_ALLOWED.items()}
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_fields_follow_their_whole(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("allowed_roles"), dict):
+            roles = dict(data["allowed_roles"])
+            for part, whole in SPLIT_FIELD_OF.items():
+                if part not in roles and whole in roles:
+                    roles[part] = roles[whole]
+            data = {**data, "allowed_roles": roles}
+        return data
 
 
 class RegulationClause(_Model):
