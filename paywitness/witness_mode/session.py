@@ -115,6 +115,7 @@ class WitnessSession:
             control=ControlPage(self),
             faults=(),  # a person paying by hand is never made to fail on purpose
             update_latest=options.output is None,
+            record_tls_failures=True,  # a phone may not trust the run's CA (or pin its own)
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
