@@ -48,6 +48,7 @@ class WitnessOptions:
     browser: str | None = None
     headless: bool = False
     max_minutes: float = 120.0
+    resolve: tuple[str, ...] = ()  # HOST=URL like curl --resolve (paywitness record)
 
     @property
     def needs_auth(self) -> bool:
@@ -109,6 +110,7 @@ class WitnessSession:
         self._mark_lock = threading.Lock()
         self.recording = RecordingSession(
             self.run,
+            resolve=options.resolve,
             listen_host=options.listen_host,
             listen_port=options.listen_port,
             proxyauth=f"{PROXY_USER}:{self.password}" if self.password is not None else None,
