@@ -54,6 +54,7 @@ class _BrowserWitness:
         self.context = context
         self.closed = False
         self.shots: list[Path] = []
+        self._marked: set[str] = set()
         context.on("close", lambda _: setattr(self, "closed", True))
 
     def state(self) -> dict[str, Any]:
@@ -79,8 +80,12 @@ class _BrowserWitness:
             return
         self.shots.append(path)
 
-    def mark(self, source: dict[str, Any], step: str) -> dict[str, Any]:
-        if step in STEPS and not self.session.finished.is_set():
+    def mark(self, source: dict[str, Any], step: str, token: str = "") -> dict[str, Any]:
+        # The panel sends one id per page load: a double click never marks the step twice.
+        key = f"{token}:{step}"
+        fresh = not token or key not in self._marked
+        self._marked.add(key)
+        if step in STEPS and fresh and not self.session.finished.is_set():
             self._screenshot(source.get("page"))  # how the step that ends here looked
             self.session.mark(step, source="overlay")
         return self.state()

@@ -29,6 +29,7 @@ from paywitness.profile import Profile, demo_profile_path, load_profile
 from paywitness.proxy import ProxyRunner, is_loopback
 from paywitness.run import RunContext, default_output_dir, ensure_writable, update_latest_link
 from paywitness.verdict import Verdict, exit_code_for
+from paywitness.witness_mode.ca import ca_name, write_run_ca
 from paywitness.witness_mode.checklist import render_checklist
 from paywitness.witness_mode.control import ControlPage
 from proxy_addons.backend_recorder import STEP_NAME, BackendRecorder
@@ -114,6 +115,7 @@ class WitnessSession:
         self.card: TestCard = make_card(self.seed, "success")
         self.canaries = CanarySet.from_buyer(self.buyer, self.card)
         self.password = secrets.token_urlsafe(12) if options.needs_auth else None
+        self.ca_name = ca_name()  # the name a person looks for to remove the certificate
         self.steps: list[str] = []
         self.finished = threading.Event()
         self.finish_source: str | None = None
@@ -178,6 +180,7 @@ class WitnessSession:
             worker=self.run.worker,
         )
         self.data.start(added)
+        write_run_ca(self._tmp / "proxy-ca", self.ca_name)  # before mitmproxy makes its own
         self.proxy = ProxyRunner(
             [control, watch, self.recorder, HostMap(), har, TlsFailures(self.recorder)],
             confdir=self._tmp / "proxy-ca",  # the CA key never leaves this temporary folder
@@ -210,6 +213,12 @@ class WitnessSession:
         if self.proxy is None:
             raise RuntimeError("the proxy is not running")
         return self.proxy.ca_cert_path
+
+    def role_of(self, host: str) -> str:
+        """The profile's role for a host name (`unknown` before the recorder exists)."""
+        if self.recorder is None or self.recorder.classifier is None:
+            return "unknown"
+        return self.recorder.classifier.role_of(host)[0]
 
     def stop_services(self) -> None:
         """Stop the proxy and the demo shop (idempotent); the ledger is closed last."""

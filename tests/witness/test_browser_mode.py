@@ -38,7 +38,9 @@ class OverlayPerson:
         """A person just sees the link; opening it is what the proxy records."""
 
     def finish(self) -> None:
+        """Finish asks once more on the panel: the first click alone ends nothing."""
         self.page.locator(f"#{OVERLAY_ID} [data-paywitness=finish]").click()
+        self.page.locator(f"#{OVERLAY_ID} [data-paywitness=confirm-finish]").click()
 
 
 @pytest.fixture(scope="module")
