@@ -43,7 +43,8 @@ def _spread(counter: Counter[str]) -> str:
 
 def split_refusals(records: Sequence[FlowRecord]) -> tuple[list[FlowRecord], list[FlowRecord]]:
     """Refused TLS handshakes: (before the first step mark = setup, during the purchase)."""
-    refused = [r for r in records if r.kind == "tls"]
+    # The browser's own background hosts are not the shop's: their refusals hide nothing.
+    refused = [r for r in records if r.kind == "tls" and r.role not in ("browser", "paywitness")]
     setup = [r for r in refused if r.step == SETUP_STEP]
     return setup, [r for r in refused if r.step != SETUP_STEP]
 
