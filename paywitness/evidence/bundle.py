@@ -99,6 +99,9 @@ def rejudge_bundle(bundle: Path, profile_path: Path | None) -> int:
     verdict = judge_bundle(bundle, profile, unfinished)
     verdict.meta = {**old_meta, "rejudged": {"profile": str(profile_path)}}
     apply_unfinished(verdict, unfinished)
+    from paywitness.witness_mode.scope import reapply_scope
+
+    reapply_scope(verdict)  # a witnessed run: what its mode could not observe, as at run time
     data = verdict.to_dict()
     (bundle / "verdict.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
     card = render_bundle(bundle, profile)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from paywitness.errors import ConfigError
+from paywitness.witness_mode.scope import MODE_SCOPES
 from paywitness.witness_mode.session import WitnessOptions, WitnessSession
 
 __all__ = ["parse_listen", "run_witness"]
@@ -30,12 +31,17 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, number
 
 
+def _mode(options: WitnessOptions) -> str:
+    return "witness-phone" if options.phone else "witness-browser"
+
+
 def _banner(session: WitnessSession) -> str:
     b, c = session.buyer, session.card
     return "\n".join(
         [
             f"paywitness witness: {session.profile.name}; evidence in {session.output}",
             f"  seed {session.seed}; start at {session.start_url}",
+            f"  what this run judges: {MODE_SCOPES[_mode(session.options)].statement}",
             "Type exactly these values when the shop asks (they are this run's canaries):",
             f"  Name:     {b.name}",
             f"  Email:    {b.email}",
@@ -76,4 +82,4 @@ def run_witness(
     except BaseException:
         session.stop_services()
         raise
-    return session.close(mode="witness-phone" if options.phone else "witness-browser", extra=extra)
+    return session.close(mode=_mode(options), extra=extra)

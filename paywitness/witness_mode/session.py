@@ -126,6 +126,7 @@ class WitnessSession:
         self._ledger: LedgerWriter | None = None
         self.recorder: BackendRecorder | None = None
         self.proxy: ProxyRunner | None = None
+        self.control: ControlPage | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -168,7 +169,7 @@ class WitnessSession:
         self.recorder.test = _TEST_ID
         self.recorder.mask_text = redactor.text
         har = HarCapture(redactor=redactor, path=har_entries_path(self.output, self.run.worker))
-        control = ControlPage(self)
+        self.control = control = ControlPage(self)
         # The values the person is told to type are canaries, searched for in every flow.
         watch = CanaryWatch()
         self.data = DataWatch(
@@ -263,8 +264,7 @@ class WitnessSession:
         """Stop everything, judge with the same analysers, write the bundle; the exit code."""
         from paywitness.evidence.bundle import finalize_bundle
         from paywitness.evidence.gate import exit_code_of_bundle
-        from paywitness.evidence.scorecard import scorecard_table
-        from paywitness.report_text import verdict_table
+        from paywitness.witness_mode.handover import final_text, write_scoped_verdict
 
         self.stop_services()
         meta = {
@@ -274,20 +274,19 @@ class WitnessSession:
                 "finished_by": self.finish_source or "timeout",
                 "listen": f"{self.options.listen_host}:{self.options.listen_port}",
                 "proxy_auth": self.password is not None,
+                "ca": self.ca_name,
+                "setup_refused": list(self.control.setup_refused) if self.control else [],
+                "refused_during_purchase": dict(self.control.refused) if self.control else {},
             },
         }
         verdict: Verdict | None = self.run.judge_and_write({**meta, **(extra or {})})
         if verdict is None:
             self.print("paywitness: nothing was recorded; the run is inconclusive")
             return exit_code_for("inconclusive")
+        write_scoped_verdict(self.output, verdict, mode)  # what this mode cannot observe
         card = finalize_bundle(self.run, {**meta, **(extra or {})})
         if self.options.output is None:
             update_latest_link(self.output)
-        self.print(verdict_table(verdict))
-        if card is not None:
-            self.print(scorecard_table(card))
         code = exit_code_of_bundle(self.output, exit_code_for(verdict.verdict))
-        self.print(
-            f"paywitness: verdict {verdict.verdict} (exit {code}); evidence in {self.output}"
-        )
+        self.print(final_text(verdict, card, code, self.output))
         return code

@@ -209,11 +209,11 @@ def buy_on_the_phone(
     start_url = term.wait_for(r"start at (\S+)").group(1)
     with sync_playwright() as pw:
         first = phone_browser(pw, chromium, settings, None)
-        page = first.new_context(**PHONE).new_page()  # type: ignore[arg-type]
+        context = first.new_context(**PHONE)  # type: ignore[arg-type]
         with pytest.raises(Exception, match="ERR_CERT"):
-            page.goto(start_url)  # too early: the certificate is not installed yet
+            context.new_page().goto(start_url)  # too early: the certificate is not installed
         term.wait_for(r"setup: \S+ refused this run's certificate before the first step")
-        cafile = download_ca(page, tmp_path)
+        cafile = download_ca(context.new_page(), tmp_path)
         first.close()
         spki = spki_sha256_b64(cafile) if trust else None
         browser = phone_browser(pw, chromium, settings, spki)
