@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paywitness.evidence.scorecard import checks_text
 from paywitness.verdict import Verdict
 
 __all__ = ["verdict_table"]
@@ -15,11 +16,12 @@ _CATEGORY_TITLES = {
 
 
 def verdict_table(verdict: Verdict) -> str:
-    rows = [("category", "checks passed", "status")]
+    rows = [("category", "checks", "status")]
     for name, cat in verdict.categories.items():
         judged = [c for c in cat.checks if c.status != "not_observed"]
         passed = sum(c.status == "pass" for c in judged)
-        rows.append((_CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
+        count = {"checks": len(cat.checks), "judged": len(judged), "passed": passed}
+        rows.append((_CATEGORY_TITLES.get(name, name), checks_text(count), cat.status))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     out.insert(1, "  ".join("-" * w for w in widths))

@@ -14,6 +14,7 @@ __all__ = [
     "WEIGHTS",
     "append_history",
     "build_scorecard",
+    "checks_text",
     "scorecard_table",
     "write_scorecard",
 ]
@@ -28,6 +29,16 @@ CATEGORY_TITLES: dict[str, str] = {
     "merchant_ops": "Merchant operations",
     "seamless": "Seamless",
 }
+
+
+def checks_text(row: dict[str, Any]) -> str:
+    """How checks are counted everywhere (terminal table, scorecard, report): passed of judged,
+    and how many could not be judged."""
+    if not row["checks"]:
+        return "no checks"
+    text = f"{row['passed']}/{row['judged']} passed"
+    unjudged = row["checks"] - row["judged"]
+    return text + (f", {unjudged} not judged" if unjudged else "")
 
 
 def _category(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -81,10 +92,7 @@ def scorecard_table(card: dict[str, Any]) -> str:
     for name, title in CATEGORY_TITLES.items():
         row = card["categories"][name]
         weight = f"{row['weight'] * 100:.0f}%" if "weight" in row else "gate"
-        detail = (
-            f"{row['passed']}/{row['judged']} checks" if row["judged"] else row["status"]
-        ).replace("_", " ")
-        lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {detail}")
+        lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {checks_text(row)}")
     lines.append(
         f"  migration progress: {card['progress'] * 100:.0f}%  "
         f"(categories judged: {card['weighted_coverage'] * 100:.0f}% of the weight)"
