@@ -22,7 +22,7 @@ STEP_HELP: dict[str, str] = {
     "pay": "after typing the buyer values, just before you press Pay",
     "confirm": "when the shop says the order is confirmed; then open the invoice it shows",
     "shop": "before you open the storefront's Shop tab (the merchant's own page)",
-    "orders": "before you open the Orders tab (your order list); then Finish",
+    "orders": "before you open the Orders tab (your order list)",
 }
 
 #: What the person does after marking each step ("" = before any mark).

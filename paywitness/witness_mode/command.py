@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from paywitness.errors import ConfigError
+from paywitness.witness_mode.phone import step_lines
 from paywitness.witness_mode.scope import MODE_SCOPES
 from paywitness.witness_mode.session import WitnessOptions, WitnessSession
 
@@ -41,13 +42,23 @@ def _banner(session: WitnessSession) -> str:
         [
             f"paywitness witness: {session.profile.name}; evidence in {session.output}",
             f"  seed {session.seed}; start at {session.start_url}",
-            f"  what this run judges: {MODE_SCOPES[_mode(session.options)].statement}",
+            f"  scope: {MODE_SCOPES[_mode(session.options)].statement}",
             "Type exactly these values when the shop asks (they are this run's canaries):",
             f"  Name:     {b.name}",
             f"  Email:    {b.email}",
             f"  Phone:    {b.phone}",
             f"  Address:  {b.street_address}, {b.city} {b.postcode}",
             f"  Card:     {c.number}  expiry {c.expiry}  CVC {c.cvc}  (a test card)",
+            *(
+                []
+                if session.options.phone
+                else [
+                    "A panel in the bottom-right corner of every page has a button per step.",
+                    "Press each step as you reach it:",
+                    *(f"  {line}" for line in step_lines(keys=False)),
+                    "Then press Finish (and Yes). Closing the window also finishes.",
+                ]
+            ),
         ]
     )
 

@@ -44,15 +44,18 @@ p{margin:.4em 0}.muted{color:#555;font-size:.9em}
 button,.button{font:inherit;padding:.55em .8em;border:1px solid #555;border-radius:6px;
 background:#fff;color:#111;text-decoration:none;display:inline-block}
 button.on{background:#2563eb;color:#fff}.finish{background:#15803d;color:#fff}
-.copy{display:flex;gap:.3em;margin:.15em 0 .5em}.copy input{flex:1;min-width:0;font:inherit;
-padding:.4em;border:1px solid #94a3b8;border-radius:4px}.copy button{padding:.4em .6em}
+.copy{display:flex;gap:.3em;margin:.15em 0 .5em;align-items:center}.copy .v{flex:1;min-width:0;
+padding:.4em;border:1px solid #94a3b8;border-radius:4px;overflow-wrap:anywhere;
+font-family:ui-monospace,monospace}.copy button{padding:.4em .6em;flex:none}
 label{font-size:.85em;color:#333}
 """
 
 # Clipboard API needs a secure origin; this page is plain http, so select-and-copy it is.
 _COPY_JS = """
 document.querySelectorAll("button[data-copy]").forEach((b) => b.addEventListener("click", () => {
-  const i = document.getElementById(b.dataset.copy); i.select(); i.setSelectionRange(0, 999);
+  const range = document.createRange();
+  range.selectNodeContents(document.getElementById(b.dataset.copy));
+  const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
   document.execCommand("copy"); b.textContent = "copied";
   setTimeout(() => { b.textContent = "copy"; }, 1500);
 }));
@@ -87,7 +90,7 @@ def _copy_row(label: str, value: str, n: int) -> str:
     v = html.escape(value)
     return (
         f'<label for="v{n}">{html.escape(label)}</label><div class="copy">'
-        f'<input id="v{n}" readonly value="{v}"><button type="button" data-copy="v{n}">copy'
+        f'<span class="v" id="v{n}">{v}</span><button type="button" data-copy="v{n}">copy'
         "</button></div>"
     )
 

@@ -276,3 +276,31 @@ def test_a_phone_paying_on_social_fails_naming_the_url(
     assert data["verdict"] == "fail"
     messages = " ".join(f["message"] for f in data["findings"])
     assert "https://api.social.test/" in messages
+
+
+def test_the_step_page_fits_a_360_px_phone_and_offers_every_value(
+    tmp_path: Path, chromium: str, start_witness: object
+) -> None:
+    term = start_witness()  # type: ignore[operator]
+    settings = Settings.read(term)
+    start_url = term.wait_for(r"start at (\S+)").group(1)
+    with sync_playwright() as pw:
+        browser = phone_browser(pw, chromium, settings, None)
+        page = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
+        page.goto(CONTROL)
+        page.screenshot(path=tmp_path / "step-page-360.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, "wider than 360 px"
+        start, *values = page.locator(".copy .v").all_inner_texts()
+        assert start == start_url
+        assert values == list(settings.values.values()), "the printed values, each copyable"
+        page.locator("button[data-copy=v2]").click()  # the email
+        assert page.evaluate("String(window.getSelection())") == settings.values["email"]
+        for s in ("browse", "checkout", "pay", "confirm", "shop", "orders"):
+            assert page.locator(f"button[data-step={s}] + span").inner_text()
+        ca_name = page.locator("h1 + p").inner_text()
+        assert re.fullmatch(r"paywitness run \d{4}-\d{2}-\d{2} [0-9a-f]{6}", ca_name)
+        assert f'named "{ca_name}"' in term.text
+        browser.close()
+    term.proc.stdin.write("q\n")  # type: ignore[union-attr]
+    term.proc.stdin.flush()  # type: ignore[union-attr]
+    assert term.finish() == 3
