@@ -15,6 +15,7 @@ __all__ = [
     "SYSTEM_CANDIDATES",
     "browser_version",
     "ensure_chromium",
+    "ensure_virtual_screen",
     "find_chromium",
     "playwright_chromium",
 ]
@@ -116,12 +117,24 @@ def ensure_chromium() -> str:
     )
 
 
+def ensure_virtual_screen() -> str:
+    """Xvfb for a headed witness browser without a desktop (`xvfb-run paywitness witness`, and
+    its tests); installed as root where apt-get exists, otherwise only reported."""
+    if shutil.which("Xvfb") is None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        if shutil.which("apt-get"):
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            subprocess.run(["apt-get", "install", "-y", "-qq", "xvfb"], env=env, check=False)
+    found = shutil.which("Xvfb")
+    return found or "not installed (headed witness mode needs a desktop or `apt-get install xvfb`)"
+
+
 def main() -> int:
     try:
         print(f"paywitness: browser ok: {ensure_chromium()}")
     except ConfigError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)
         return 2
+    print(f"paywitness: virtual screen: {ensure_virtual_screen()}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from paywitness.evidence.runmeta import record_browser
 from paywitness.witness_mode.overlay import overlay_script
 from paywitness.witness_mode.session import PROXY_USER, STEPS, WitnessSession
 
-__all__ = ["Person", "check_display", "run_browser"]
+__all__ = ["Person", "check_display", "run_browser", "write_buyer_prefs"]
 
 #: Acts as the person in tests: called with the first page once it shows the start URL.
 Person = Callable[[Page], None]
@@ -35,6 +36,29 @@ def check_display(headless: bool) -> None:
             "no display for the browser (DISPLAY is not set); run on a desktop, under "
             "`xvfb-run paywitness witness ...`, or use --phone"
         )
+
+
+# A clean buyer's browser: no offer to save the card or a password, no translation bubble on a
+# page in another language (the person would see, and maybe accept, what no buyer is asked).
+# Preferences in the fresh profile, not --disable-features: that flag would replace
+# Playwright's own list instead of adding to it.
+_BUYER_PREFS: dict[str, Any] = {
+    "autofill": {"credit_card_enabled": False, "profile_enabled": False},
+    "credentials_enable_service": False,
+    "profile": {"password_manager_enabled": False},
+    "translate": {"enabled": False},
+    "browser": {"check_default_browser": False},
+}
+# Playwright runs Chromium with --no-sandbox (as root it must); --test-type keeps the
+# "unsupported command-line flag" bar off the buyer's screen, as chromedriver does.
+_BUYER_ARGS = ("--test-type",)
+
+
+def write_buyer_prefs(profile_dir: Path) -> None:
+    """Preferences of a new Chromium profile that keep the browser's own prompts away."""
+    path = profile_dir / "Default" / "Preferences"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_BUYER_PREFS), encoding="utf-8")
 
 
 def _proxy_settings(session: WitnessSession) -> dict[str, str]:
@@ -113,6 +137,7 @@ def run_browser(session: WitnessSession, *, person: Person | None = None) -> dic
     check_display(opts.headless)
     executable = find_chromium(opts.browser)
     profile_dir = session.tmp_dir / "chromium-profile"
+    write_buyer_prefs(profile_dir)
     with sync_playwright() as pw:
         try:
             context = pw.chromium.launch_persistent_context(
@@ -121,7 +146,11 @@ def run_browser(session: WitnessSession, *, person: Person | None = None) -> dic
                 headless=opts.headless,
                 proxy=_proxy_settings(session),  # type: ignore[arg-type]
                 # Trust exactly this run's proxy CA (leaf certs share the CA key), nothing else.
-                args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={session.ca_spki}"],
+                args=[
+                    *CHROMIUM_ARGS,
+                    *_BUYER_ARGS,
+                    f"--ignore-certificate-errors-spki-list={session.ca_spki}",
+                ],
                 no_viewport=not opts.headless,
             )
         except PlaywrightError as e:

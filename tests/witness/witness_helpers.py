@@ -199,7 +199,8 @@ class WitnessThread:
 
     def join(self) -> int:
         assert self._thread is not None
-        self._thread.join(WAIT)
+        # The witness bounds itself (max_minutes); judging and writing the bundle come after.
+        self._thread.join(self.options.max_minutes * 60 + WAIT)
         assert not self._thread.is_alive(), "the witness did not finish"
         for f in (self.keys, self._stdin):
             if f is not None:
