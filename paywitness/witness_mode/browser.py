@@ -71,13 +71,21 @@ def _proxy_settings(session: WitnessSession) -> dict[str, str]:
 
 
 class _BrowserWitness:
-    """The overlay's bindings: mark steps (screenshot as each ends), finish (trace, close)."""
+    """The overlay's bindings: mark steps (screenshot as each ends), finish (trace, judge, and
+    hand the report over in the same window)."""
 
-    def __init__(self, session: WitnessSession, context: BrowserContext) -> None:
+    def __init__(
+        self, session: WitnessSession, context: BrowserContext, mode: str, info: dict[str, str]
+    ) -> None:
         self.session = session
         self.context = context
+        self.mode = mode
+        self.info = info
         self.closed = False
         self.shots: list[Path] = []
+        self.code: int | None = None
+        self.error: BaseException | None = None
+        self.report_open = False
         self._marked: set[str] = set()
         context.on("close", lambda _: setattr(self, "closed", True))
 
@@ -120,7 +128,30 @@ class _BrowserWitness:
         self._screenshot(source.get("page"))
         self.session.finish(source="overlay")
         self.stop_trace()
-        self.context.close()
+        self.hand_over()
+        if self.session.options.headless:  # nobody can read the report: done
+            self.context.close()
+
+    def hand_over(self) -> None:
+        """Judge once (the verdict prints), then open report.html in this window if it is open."""
+        if self.code is not None or self.error is not None:
+            return
+        extra = {"browser": self.info, "screenshots": len(self.shots)}
+        try:
+            self.code = self.session.close(mode=self.mode, extra=extra)
+        except BaseException as e:  # raised again by run_browser, outside the binding
+            self.error = e
+            return
+        report = self.session.output / "report.html"
+        if self.closed or not report.is_file():
+            return
+        try:
+            self.context.new_page().goto(report.as_uri())
+            self.report_open = True
+        except PlaywrightError:
+            # The report's path is printed with the verdict; failing to show it here changes
+            # nothing recorded, and nothing may print after the verdict.
+            self.report_open = False
 
     def stop_trace(self) -> None:
         path = self.session.output / TRACES_DIR / "witness.zip"
@@ -131,8 +162,9 @@ class _BrowserWitness:
             self.session.print(f"paywitness: the browser trace was not saved: {e.message}")
 
 
-def run_browser(session: WitnessSession, *, person: Person | None = None) -> dict[str, Any]:
-    """Open the browser at the start URL and wait (bounded) until Finish or the window closes."""
+def run_browser(session: WitnessSession, *, mode: str, person: Person | None = None) -> int:
+    """Open the browser at the start URL, wait (bounded) until Finish or the window closes,
+    judge, and show the report in the window; the exit code."""
     opts = session.options
     check_display(opts.headless)
     executable = find_chromium(opts.browser)
@@ -161,7 +193,7 @@ def run_browser(session: WitnessSession, *, person: Person | None = None) -> dic
         exe = executable or Path(pw.chromium.executable_path)
         info = {"name": "chromium", "version": browser_version(exe), "executable": str(exe)}
         record_browser(session.output, session.run.worker, info)
-        witness = _BrowserWitness(session, context)
+        witness = _BrowserWitness(session, context, mode, info)
         context.tracing.start(title="witness", screenshots=True, snapshots=True)
         context.expose_binding("paywitnessState", lambda source: witness.state())
         context.expose_binding("paywitnessMark", witness.mark)
@@ -174,14 +206,20 @@ def run_browser(session: WitnessSession, *, person: Person | None = None) -> dic
             session.print(f"paywitness: could not open {session.start_url}: {e.message}")
         if person is not None:
             person(page)
-        if not session.finished.is_set() and not witness.closed:
+        # Until the window closes: after Finish it shows the report (headless closes at once).
+        if not witness.closed:
             try:
                 context.wait_for_event("close", timeout=opts.max_minutes * 60_000)
             except PlaywrightTimeout:
-                session.print(f"paywitness: no Finish within {opts.max_minutes:g} minutes")
-                session.finish(source="timeout")
-        if not witness.closed:
-            witness.stop_trace()
-            context.close()
+                if not session.finished.is_set():
+                    session.print(f"paywitness: no Finish within {opts.max_minutes:g} minutes")
+                    session.finish(source="timeout")
+                    witness.stop_trace()
         session.finish(source="browser-closed")  # no-op after Finish or a timeout
-    return {"browser": info, "screenshots": len(witness.shots)}
+        witness.hand_over()  # no-op after Finish
+        if not witness.closed:
+            context.close()
+    if witness.error is not None:
+        raise witness.error
+    assert witness.code is not None
+    return witness.code

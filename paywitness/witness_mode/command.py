@@ -89,7 +89,8 @@ def run_witness(
         else:
             from paywitness.witness_mode.browser import run_browser
 
-            extra = run_browser(session, person=person)
+            # Judged at Finish, so the report can open in the same window.
+            return run_browser(session, mode=_mode(options), person=person)
     except BaseException:
         session.stop_services()
         raise

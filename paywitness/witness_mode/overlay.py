@@ -12,7 +12,8 @@ OVERLAY_ID = "paywitness-overlay"
 # calls go through Playwright bindings, which no CSP or CORS rule can stop.
 _SCRIPT = r"""
 (() => {
-  if (window.top !== window || window.__paywitnessOverlay) return;
+  // Not on the report opened at Finish (a file), nor twice, nor in frames.
+  if (window.top !== window || window.__paywitnessOverlay || location.protocol === "file:") return;
   window.__paywitnessOverlay = true;
   const STEPS = __STEPS__;
   const ID = __ID__;

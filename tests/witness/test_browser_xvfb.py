@@ -106,6 +106,7 @@ class PanelPerson:
         self.shots = shots
         self.clicked: list[str] = []
         self.differences: dict[str, float] = {}
+        self.report = ""
 
     def look(self, name: str, attempts: int = 3) -> None:
         """The page area of the screen must show the page, nothing of the browser over it.
@@ -141,9 +142,18 @@ class PanelPerson:
     def link(self, kind: str, url: str) -> None:
         """A person just sees the link; opening it is what the proxy records."""
 
-    def finish(self) -> None:
+    def finish(self) -> str:
+        """Finish, Yes; the report opens in the same window: read it, close the window."""
         self.page.locator(f"#{OVERLAY_ID} [data-paywitness=finish]").click()
-        self.page.locator(f"#{OVERLAY_ID} [data-paywitness=confirm-finish]").click()
+        with self.page.context.expect_page(timeout=WAIT * 1000) as opened:
+            self.page.locator(f"#{OVERLAY_ID} [data-paywitness=confirm-finish]").click()
+        report = opened.value
+        report.wait_for_load_state()
+        text = report.locator("body").inner_text()
+        assert report.url.endswith("/report.html")
+        assert report.locator(f"#{OVERLAY_ID}").count() == 0, "no step panel on the report"
+        self.page.context.close()
+        return text
 
 
 @pytest.mark.parametrize(
@@ -177,7 +187,7 @@ def test_a_person_buys_in_the_headed_witness_browser(
         page.locator(f"#{OVERLAY_ID}").wait_for()
         me.look("start")
         run_purchase(page, me, demo_profile.flow, printed_values(text))
-        me.finish()
+        me.report = me.finish()
 
     options = WitnessOptions(
         demo=True,
@@ -197,7 +207,11 @@ def test_a_person_buys_in_the_headed_witness_browser(
     covered = {step: share for step, share in me.differences.items() if share > _STRAY}
     assert not covered, f"something covered the page: {covered} (see {shots})"
     assert me.differences.keys() == {"start", *me.clicked}
+    out = w.out.getvalue()
+    assert f"check the evidence: paywitness verify {tmp_path / 'bundle'}" in out
+    assert out.rstrip().splitlines()[-1].startswith("paywitness: verdict ")
     data = json.loads((tmp_path / "bundle" / "verdict.json").read_text())
+    assert data["verdict"] in me.report, "the report shown is this run's"
     statuses = {n: c["status"] for n, c in data["categories"].items()}
     assert "not_judged" not in statuses.values(), statuses  # all four categories judged
     assert data["verdict"] == verdict
