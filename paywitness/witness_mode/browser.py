@@ -87,6 +87,8 @@ class _BrowserWitness:
         self.error: BaseException | None = None
         self.report_open = False
         self._marked: set[str] = set()
+        self._links: set[str] = set()
+        self._blank: Page | None = None
         context.on("close", lambda _: setattr(self, "closed", True))
 
     def state(self) -> dict[str, Any]:
@@ -112,12 +114,36 @@ class _BrowserWitness:
             return
         self.shots.append(path)
 
+    def _note_links(self, page: Page | None) -> None:
+        """Invoice links on screen (the profile's `flow.invoice_link`, in any frame) are links
+        shown to the buyer, recorded once each, as the automated flow records them."""
+        hints = self.session.profile.flow
+        recorder = self.session.recorder
+        if page is None or page.is_closed() or hints is None or not hints.invoice_link:
+            return
+        if recorder is None:
+            return
+        for frame in page.frames:
+            try:
+                hrefs = frame.locator(hints.invoice_link).evaluate_all(
+                    # Shown means on screen with a real address (not a hidden "#" placeholder).
+                    "els => els.filter(e => e.checkVisibility() && e.getAttribute('href')"
+                    " && !e.getAttribute('href').startsWith('#')).map(e => e.href)"
+                )
+            except PlaywrightError:  # the frame went away while we looked: nothing shown there
+                continue
+            for href in hrefs:
+                if href not in self._links:
+                    self._links.add(href)
+                    recorder.record_link("invoice", str(href))
+
     def mark(self, source: dict[str, Any], step: str, token: str = "") -> dict[str, Any]:
         # The panel sends one id per page load: a double click never marks the step twice.
         key = f"{token}:{step}"
         fresh = not token or key not in self._marked
         self._marked.add(key)
         if step in STEPS and fresh and not self.session.finished.is_set():
+            self._note_links(source.get("page"))
             self._screenshot(source.get("page"))  # how the step that ends here looked
             self.session.mark(step, source="overlay")
         return self.state()
@@ -125,12 +151,25 @@ class _BrowserWitness:
     def finish(self, source: dict[str, Any]) -> None:
         if self.session.finished.is_set():
             return
+        self._note_links(source.get("page"))
         self._screenshot(source.get("page"))
         self.session.finish(source="overlay")
         self.stop_trace()
+        self.quiet()
         self.hand_over()
         if self.session.options.headless:  # nobody can read the report: done
             self.context.close()
+
+    def quiet(self) -> None:
+        """Close the shop's pages before judging: a page still talking while the proxy stops
+        would leave failed requests in the record that the buyer never made. One blank page
+        keeps the window for the report."""
+        if self.closed:
+            return
+        self._blank = self.context.new_page()
+        for page in self.context.pages:
+            if page is not self._blank:
+                page.close()
 
     def hand_over(self) -> None:
         """Judge once (the verdict prints), then open report.html in this window if it is open."""
@@ -146,7 +185,7 @@ class _BrowserWitness:
         if self.closed or not report.is_file():
             return
         try:
-            self.context.new_page().goto(report.as_uri())
+            (self._blank or self.context.new_page()).goto(report.as_uri())
             self.report_open = True
         except PlaywrightError:
             # The report's path is printed with the verdict; failing to show it here changes
@@ -215,6 +254,7 @@ def run_browser(session: WitnessSession, *, mode: str, person: Person | None = N
                     session.print(f"paywitness: no Finish within {opts.max_minutes:g} minutes")
                     session.finish(source="timeout")
                     witness.stop_trace()
+                    witness.quiet()
         session.finish(source="browser-closed")  # no-op after Finish or a timeout
         witness.hand_over()  # no-op after Finish
         if not witness.closed:

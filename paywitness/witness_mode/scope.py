@@ -39,8 +39,8 @@ MODE_SCOPES: dict[str, ModeScope] = {
             "a phone — use browser mode for them"
         ),
         unobservable={
-            "merchant_ops": "merchant displays cannot be observed from a phone (browser mode)",
-            "seamless": "seamless cannot be observed from a phone (browser mode)",
+            "merchant_ops": "merchant displays cannot be observed from a phone; use browser mode",
+            "seamless": "seamless cannot be observed from a phone; use browser mode",
         },
     ),
     "witness-browser": ModeScope(
