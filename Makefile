@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.paywitness-installed
 PYTEST_ARGS ?=
+# Two xdist workers keep 2 cores busy (PYTEST_WORKERS=0 runs serially). Tests that read the same
+# module fixture share an xdist_group (one worker); the rest go to whichever worker is free.
+PYTEST_WORKERS ?= 2
 # Bytecode caching makes every later start faster; some environments switch it off.
 unexport PYTHONDONTWRITEBYTECODE
 
@@ -42,7 +45,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck unit
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from paywitness.categories import CATEGORY_TITLES, WEIGHTS
+
 __all__ = [
     "CATEGORY_TITLES",
     "HISTORY_NAME",
@@ -21,14 +23,6 @@ __all__ = [
 
 SCORECARD_NAME = "scorecard.json"
 HISTORY_NAME = "history.jsonl"
-#: The trade ministry's weighting of the migration (payment ~60%, data and displays the rest).
-WEIGHTS: dict[str, float] = {"payment": 0.6, "data": 0.2, "merchant_ops": 0.2}
-CATEGORY_TITLES: dict[str, str] = {
-    "payment": "Payment",
-    "data": "Data separation",
-    "merchant_ops": "Merchant operations",
-    "seamless": "Seamless",
-}
 
 
 def checks_text(row: dict[str, Any]) -> str:
@@ -92,7 +86,10 @@ def scorecard_table(card: dict[str, Any]) -> str:
     for name, title in CATEGORY_TITLES.items():
         row = card["categories"][name]
         weight = f"{row['weight'] * 100:.0f}%" if "weight" in row else "gate"
-        lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {checks_text(row)}")
+        detail = checks_text(row)
+        clause = (card.get("regulation") or {}).get(name)
+        law = f"  [{clause}]" if clause else ""
+        lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {detail}{law}")
     lines.append(
         f"  migration progress: {card['progress'] * 100:.0f}%  "
         f"(categories judged: {card['weighted_coverage'] * 100:.0f}% of the weight)"

@@ -1,6 +1,6 @@
 """pytest fixtures of the seamless checks: the continuity probe and the baseline run.
 
-Registered through `paywitness.pytest_fixtures`. The probe attaches itself to every test that
+Registered through `paywitness.pytest_plugin.fixtures`. The probe attaches itself to every test that
 uses both `page` and `witness`; `paywitness_baseline` replays a scenario on the demo shop as it
 was before the migration, in a fresh browser context of the same browser (one extra scenario
 run, no second session), into its own ledger.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,16 +19,15 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from paywitness.ledger import LedgerWriter
-from paywitness.plugin import RUN_KEY
+from paywitness.records import RecordBook
 from paywitness.run import RunContext
 from paywitness.seamless.figures import BASELINE_SUFFIX
 from paywitness.seamless.probe import ContinuityProbe
 from paywitness.seamless.screens import compare_images
 from paywitness.witness import Witness
-from proxy_addons.backend_recorder import BackendRecorder
 
 if TYPE_CHECKING:
-    from paywitness.pytest_fixtures import Target
+    from paywitness.session import RecordingSession, Target
 
 __all__ = [
     "BASELINE_SUFFIX",
@@ -53,19 +53,21 @@ def _screens_dir(run: RunContext, nodeid: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def paywitness_probe(request: pytest.FixtureRequest) -> Iterator[ContinuityProbe | None]:
+def paywitness_probe(
+    paywitness_run: RunContext, request: pytest.FixtureRequest
+) -> Iterator[ContinuityProbe | None]:
     """The continuity probe of this test's browser context (None when it drives no browser)."""
     names = request.fixturenames
     if "page" not in names or "witness" not in names:
         yield None
         return
-    run: RunContext = request.config.stash[RUN_KEY]
+    run = paywitness_run
+    # Chosen at run time: only a witnessed test that drives a page is probed.
     page: Page = request.getfixturevalue("page")
     witness: Witness = request.getfixturevalue("witness")
-    recorder: BackendRecorder = request.getfixturevalue("paywitness_recorder")
     probe = ContinuityProbe(
         page.context,
-        recorder,
+        witness.book,
         run.profile,
         screens_dir=_screens_dir(run, request.node.nodeid),
     )
@@ -84,7 +86,7 @@ class BaselineRun:
 
     run: RunContext
     target: Target
-    recorder: BackendRecorder
+    book: RecordBook
     browser: Browser
     context_args: dict[str, Any]
     test_id: str
@@ -103,17 +105,17 @@ class BaselineRun:
         assert demo is not None
         if self._ledger is None:
             self._ledger = LedgerWriter(baseline_ledger_path(self.run))
-        self.recorder.side_ledgers[self.test_id_baseline] = self._ledger
         if self.witness is not None:
             self.witness.baseline_ledger_path = self._ledger.path
         previous = (demo.violations, demo.baseline)
-        own_test = self.recorder.test
         demo.configure(baseline=True)
-        self.recorder.test = self.test_id_baseline
+        stack = ExitStack()  # unwound last: records go back to the test, the shop is restored
+        stack.callback(demo.configure, violations=previous[0], baseline=previous[1])
+        stack.enter_context(self.book.replaying(self.test_id_baseline, self._ledger))
         context = self.browser.new_context(**self.context_args)
         probe = ContinuityProbe(
             context,
-            self.recorder,
+            self.book,
             self.run.profile,
             screens_dir=self.probe.screens_dir if self.probe else None,
             run="baseline",
@@ -123,7 +125,7 @@ class BaselineRun:
             page = context.new_page()
             probe.attach(page)
             witness = Witness(
-                recorder=self.recorder,
+                book=self.book,
                 profile=self.run.profile,
                 ledger_path=self._ledger.path,
                 test_id=self.test_id_baseline,
@@ -134,9 +136,7 @@ class BaselineRun:
         finally:
             context.close()
             probe.close()
-            self.recorder.set_step("unlabelled")
-            self.recorder.test = own_test
-            demo.configure(violations=previous[0], baseline=previous[1])
+            stack.close()
         self.compare_screens()
 
     def compare_screens(self) -> None:
@@ -161,32 +161,34 @@ class BaselineRun:
             )
 
     def close(self) -> None:
-        self.recorder.side_ledgers.pop(self.test_id_baseline, None)
+        self.book.route(self.test_id_baseline, None)
         if self._ledger is not None:
             self._ledger.close()
 
 
 @pytest.fixture
 def paywitness_baseline(
-    request: pytest.FixtureRequest, paywitness_probe: ContinuityProbe | None
+    paywitness_session: RecordingSession,
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    paywitness_probe: ContinuityProbe | None,
+    request: pytest.FixtureRequest,
 ) -> Iterator[BaselineRun | None]:
     """Replays a scenario on the pre-migration demo shop; None for real targets or --baseline."""
-    run: RunContext = request.config.stash[RUN_KEY]
-    if not run.demo or run.baseline:
-        yield None
-        return
-    target: Target = request.getfixturevalue("paywitness_target")
-    if target.demo is None:
+    run = paywitness_session.run
+    target = paywitness_session.target
+    if not run.demo or run.baseline or target is None or target.demo is None:
         yield None
         return
     baseline = BaselineRun(
         run=run,
         target=target,
-        recorder=request.getfixturevalue("paywitness_recorder"),
-        browser=request.getfixturevalue("browser"),
-        context_args=request.getfixturevalue("browser_context_args"),
+        book=paywitness_session.book,
+        browser=browser,
+        context_args=browser_context_args,
         test_id=request.node.nodeid,
         probe=paywitness_probe,
+        # Chosen at run time: a replay's own witness is made only for a witnessed test.
         witness=request.getfixturevalue("witness") if "witness" in request.fixturenames else None,
     )
     try:

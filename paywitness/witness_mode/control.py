@@ -11,22 +11,30 @@ from __future__ import annotations
 import html
 import secrets
 import threading
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import parse_qs, quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from mitmproxy import http, tls
 
+from paywitness.buyers import Buyer, TestCard
 from paywitness.classify import MARKER_HOST
+from paywitness.records import STEP_NAME
 from paywitness.witness_mode.checklist import STEP_HELP
-from proxy_addons.backend_recorder import STEP_NAME
 
-if TYPE_CHECKING:
-    from paywitness.witness_mode.session import WitnessSession
+__all__ = [
+    "CONTROL_URL",
+    "STEPS",
+    "ControlPage",
+    "ControlledRun",
+    "MarkIds",
+    "control_page_html",
+]
 
-__all__ = ["CONTROL_URL", "ControlPage", "MarkIds", "control_page_html"]
-
+# The standard steps, the storefront tabs (Shop, Orders) included: the ministry read both.
+STEPS = ("browse", "checkout", "pay", "confirm", "shop", "orders")
 CONTROL_URL = f"http://{MARKER_HOST}/"
 _HTML = {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"}
 _CA_FILE = "paywitness-ca.crt"
@@ -60,6 +68,39 @@ document.querySelectorAll("button[data-copy]").forEach((b) => b.addEventListener
   setTimeout(() => { b.textContent = "copy"; }, 1500);
 }));
 """
+
+
+class ControlledRun(Protocol):
+    """What the step page shows and moves: a witnessed run (`WitnessSession`)."""
+
+    @property
+    def steps(self) -> list[str]: ...
+
+    @property
+    def buyer(self) -> Buyer: ...
+
+    @property
+    def card(self) -> TestCard: ...
+
+    @property
+    def ca_cert_path(self) -> Path: ...
+
+    @property
+    def ca_name(self) -> str: ...
+
+    @property
+    def start_url(self) -> str: ...
+
+    @property
+    def finished(self) -> threading.Event: ...
+
+    def mark(self, step: str, *, source: str) -> None: ...
+
+    def finish(self, *, source: str) -> None: ...
+
+    def role_of(self, host: str) -> str: ...
+
+    def print(self, text: str) -> None: ...
 
 
 class MarkIds:
@@ -96,7 +137,7 @@ def _copy_row(label: str, value: str, n: int) -> str:
 
 
 def control_page_html(
-    session: WitnessSession,
+    session: ControlledRun,
     token: str,
     *,
     note: str = "",
@@ -104,8 +145,6 @@ def control_page_html(
     setup_refused: list[str] | None = None,
 ) -> str:
     """The step page: current step, step buttons with their meaning, start URL, buyer, CA."""
-    from paywitness.witness_mode.session import STEPS
-
     current = session.steps[-1] if session.steps else "none"
     finished = session.finished.is_set()
     b, c = session.buyer, session.card
@@ -190,7 +229,7 @@ class ControlPage:
     """Answers the control host's requests inside the proxy, before the recorder sees them;
     reports refused certificates the moment they happen (terminal and step page)."""
 
-    def __init__(self, session: WitnessSession) -> None:
+    def __init__(self, session: ControlledRun) -> None:
         self.session = session
         self.marks = MarkIds()
         #: host -> step of the first refusal during the purchase (shown on the step page)
@@ -256,8 +295,6 @@ class ControlPage:
             )
 
     def _mark(self, step: str, token: str) -> http.Response:
-        from paywitness.witness_mode.session import STEPS
-
         if step not in STEPS or not STEP_NAME.match(step):
             return self._see_other(f"{step!r} is not a step")
         if self.session.finished.is_set():

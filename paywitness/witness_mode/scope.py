@@ -3,8 +3,8 @@
 A phone shows paywitness only its traffic, never its screen: seamless figures and merchant
 displays cannot be observed there, and the verdict says so instead of passing quietly on what
 it could see. Any other category left unjudged keeps the run from passing (inconclusive)
-unless it is waived with a reason; the reasons are stored with the verdict, so a re-judged
-bundle applies the same scope.
+unless it is waived with a reason; the verdict's meta names the mode, so a re-judged bundle
+applies the same scope.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from paywitness.verdict import CATEGORIES, Verdict
 
-__all__ = ["MODE_SCOPES", "ModeScope", "apply_scope", "reapply_scope"]
+__all__ = ["MODE_SCOPES", "ModeScope", "apply_mode_scope", "apply_scope"]
 
 _TITLES = {
     "payment": "payment",
@@ -100,10 +100,12 @@ def apply_scope(
     return stored
 
 
-def reapply_scope(verdict: Verdict) -> None:
-    """A re-judged witness bundle gets the scope its run was judged with (no-op otherwise)."""
-    stored = verdict.meta.get("scope")
-    if not isinstance(stored, dict) or stored.get("mode") not in MODE_SCOPES:
+def apply_mode_scope(verdict: Verdict) -> None:
+    """The scope of the witness mode the verdict's meta names (no-op for any other run); the
+    same at run time and when a stored bundle is judged again."""
+    mode = verdict.meta.get("mode")
+    if not isinstance(mode, str) or mode not in MODE_SCOPES:
         return
-    extra = stored.get("extra_waivers")
-    apply_scope(verdict, str(stored["mode"]), extra if isinstance(extra, dict) else None)
+    stored = verdict.meta.get("scope")
+    extra = stored.get("extra_waivers") if isinstance(stored, dict) else None
+    apply_scope(verdict, mode, extra if isinstance(extra, dict) else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from paywitness.evidence.gate import evaluate_gate
 from paywitness.profile import Profile
 from paywitness.verdict import CATEGORIES, Category, CategoryResult, Check, CheckStatus, Verdict
-from paywitness.witness_mode.scope import apply_scope, reapply_scope
+from paywitness.witness_mode.scope import apply_mode_scope, apply_scope
 
 
 def seen(*judged: str) -> Verdict:
@@ -54,7 +54,7 @@ def test_a_rejudged_bundle_keeps_its_scope(demo_profile: Profile) -> None:
     first = seen("payment", "data")
     apply_scope(first, "witness-browser")
     again = seen("payment", "data")
-    again.meta = dict(first.meta)
-    reapply_scope(again)
+    again.meta = {"mode": "witness-browser"}  # what a stored witness verdict's meta says
+    apply_mode_scope(again)
     assert again.verdict == first.verdict == "inconclusive"
     assert again.reasons == first.reasons
