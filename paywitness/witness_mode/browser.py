@@ -118,10 +118,7 @@ class _BrowserWitness:
         """Invoice links on screen (the profile's `flow.invoice_link`, in any frame) are links
         shown to the buyer, recorded once each, as the automated flow records them."""
         hints = self.session.profile.flow
-        recorder = self.session.recorder
         if page is None or page.is_closed() or hints is None or not hints.invoice_link:
-            return
-        if recorder is None:
             return
         for frame in page.frames:
             try:
@@ -135,7 +132,7 @@ class _BrowserWitness:
             for href in hrefs:
                 if href not in self._links:
                     self._links.add(href)
-                    recorder.record_link("invoice", str(href))
+                    self.session.recording.book.link("invoice", str(href))
 
     def mark(self, source: dict[str, Any], step: str, token: str = "") -> dict[str, Any]:
         # The panel sends one id per page load: a double click never marks the step twice.

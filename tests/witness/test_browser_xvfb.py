@@ -147,12 +147,11 @@ class PanelPerson:
         self.page.locator(f"#{OVERLAY_ID} [data-paywitness=finish]").click()
         with self.page.context.expect_page(timeout=WAIT * 1000) as opened:
             self.page.locator(f"#{OVERLAY_ID} [data-paywitness=confirm-finish]").click()
-        report = opened.value
-        report.wait_for_load_state()
+        report = opened.value  # blank while the run is judged, then the report
+        report.wait_for_url("**/report.html", timeout=WAIT * 1000)
         text = report.locator("body").inner_text()
-        assert report.url.endswith("/report.html")
         assert report.locator(f"#{OVERLAY_ID}").count() == 0, "no step panel on the report"
-        self.page.context.close()
+        report.context.close()
         return text
 
 

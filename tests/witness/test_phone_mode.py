@@ -69,9 +69,13 @@ def test_phone_purchase_is_judged_and_bundled(
     assert "payment-class requests seen:" in text
     assert "still missing:" in text
     if verdict == "fail":
-        (finding,) = data["findings"]
-        assert finding["rule_id"] == "payment.role-not-allowed"
-        assert "api.social.test" in finding["message"]
+        by_rule = {f["rule_id"]: f for f in data["findings"]}
+        assert set(by_rule) == {
+            "payment.role-not-allowed",
+            "payment.required-call-missing",
+            "payment.artefact-reached-role",
+        }
+        assert "https://api.social.test/" in by_rule["payment.role-not-allowed"]["message"]
     # Nothing the person typed is stored in clear: canaries and card are masked.
     stored = "".join(p.read_text(errors="ignore") for p in out.rglob("*") if p.is_file())
     assert session.card.number not in stored
