@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS
+from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS, checks_text
 from paywitness.ledger import FlowRecord
 
 __all__ = ["REPORT_NAME", "render_report", "sequence_svg", "trend_svg"]
@@ -80,8 +80,8 @@ def _scorecard(card: dict[str, Any]) -> str:
         weight = f"{r['weight'] * 100:.0f}%" if "weight" in r else "gate"
         rows.append(
             f"<tr><td>{escape(title)}</td><td>{weight}</td><td>{_bar(r['score'])} "
-            f"{_pct(r['score'])}</td><td>{r['passed']}/{r['judged']} judged "
-            f"({r['checks']} checks)</td><td>{_badge(r['status'])}</td></tr>"
+            f"{_pct(r['score'])}</td><td>{escape(checks_text(r))}</td>"
+            f"<td>{_badge(r['status'])}</td></tr>"
         )
     gate = card.get("gate") or {}
     gate_html = (
