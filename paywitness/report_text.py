@@ -17,7 +17,7 @@ _CATEGORY_TITLES = {
 def verdict_table(verdict: Verdict) -> str:
     rows = [("category", "checks passed", "status")]
     for name, cat in verdict.categories.items():
-        judged = [c for c in cat.checks if c.status != "not_observed"]
+        judged = [c for c in cat.checks if c.status not in ("not_observed", "not_judged")]
         passed = sum(c.status == "pass" for c in judged)
         rows.append((_CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -34,6 +34,9 @@ def verdict_table(verdict: Verdict) -> str:
             out.append(f"  {ch.status:<12} {ch.id}: {ch.summary}")
     for f in verdict.findings:
         out.append(f"  FINDING [{f.category}/{f.severity}] {f.rule_id}: {f.message}")
+    seamless = verdict.categories.get("seamless")
+    for w in (seamless.observed.get("waivers") or []) if seamless is not None else []:
+        out.append(f"  waiver: seamless.{w.get('check')} -- {w.get('reason')}")
     for r in verdict.reasons:
         out.append(f"  reason: {r}")
     out.append(f"verdict: {verdict.verdict}")

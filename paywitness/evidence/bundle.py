@@ -50,7 +50,10 @@ def render_bundle(bundle: Path, profile: Profile) -> dict[str, Any]:
     card = build_scorecard(verdict, evaluate_gate(verdict, profile.gate))
     write_scorecard(bundle, card)
     records = read_ledgers(sorted(bundle.glob(LEDGER_GLOB)))
-    (bundle / REPORT_NAME).write_text(render_report(verdict, card, run, records), "utf-8")
+    from paywitness.seamless.report import screens_section
+
+    html = render_report(verdict, card, run, records, screens_section(bundle, verdict))
+    (bundle / REPORT_NAME).write_text(html, "utf-8")
     return card
 
 

@@ -243,7 +243,8 @@ class ContinuityProbe:
             self.write("probe-error", url=page.url, text=f"{name}: images still loading")
         page.screenshot(path=path, mask=masks, animations="disabled", caret="hide")
         self.screens[name] = path
-        self.write("screen", name=name, file=path.name)
+        # `dir` relative to the bundle, so a merged or lent copy still finds the picture.
+        self.write("screen", name=name, file=path.name, dir=f"seamless/{self.screens_dir.name}")
 
     def step_ended(self, step: str) -> None:
         """Capture the merchant displays the buyer's first page shows at the end of a step."""
