@@ -361,6 +361,11 @@ def _preflight(ns: argparse.Namespace) -> Path:
     from paywitness.profile import demo_profile_path, load_profile
     from paywitness.run import default_output_dir, ensure_writable
 
+    if ns.repeat is not None and ns.repeat < 1:
+        raise ConfigError(
+            f"--repeat {ns.repeat}: a side needs at least one run (1 is allowed, 3 or more lets "
+            "the timings be tested for significance)"
+        )
     if ns.command == "demo":
         from paywitness.demo.violations import get_violation
 
@@ -373,21 +378,17 @@ def _preflight(ns: argparse.Namespace) -> Path:
         profile = load_profile(demo_profile_path())
     else:
         profile = load_profile(ns.profile)
+    if ns.baseline:
+        from paywitness.seamless.baseline import check_baseline_bundle
+
+        check_baseline_bundle(Path(ns.baseline), profile)
+    if ns.command != "demo":
         from paywitness.target import host_overrides
 
         overrides = host_overrides(profile, ns.resolve)
         if ns.scenarios and not Path(ns.scenarios).exists():
             raise ConfigError(f"--scenarios {ns.scenarios} does not exist; pass a file or folder")
         _check_reachable(profile.start_url, overrides)
-    if ns.repeat is not None and ns.repeat < 1:
-        raise ConfigError(
-            f"--repeat {ns.repeat}: a side needs at least one run (1 is allowed, 3 or more lets "
-            "the timings be tested for significance)"
-        )
-    if ns.baseline:
-        from paywitness.seamless.baseline import check_baseline_bundle
-
-        check_baseline_bundle(Path(ns.baseline), profile)
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
     if find_chromium(ns.browser) is None:
