@@ -261,6 +261,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="Runs of the seamless scenario a side (default 3 with a baseline, else 1)",
     )
+    p.add_argument(
+        "--baseline-profile",
+        metavar="PATH",
+        help="Live baseline: replay the purchase on this profile's target (the shop before the "
+        "migration), interleaved old, new, new, old, ...",
+    )
     p.add_argument_group(
         "pytest", "Any other argument (e.g. -x, --slowmo 300, -p no:warnings) is passed to pytest"
     )
@@ -304,6 +310,8 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
         args += [f"--paywitness-resolve={r}" for r in ns.resolve]
     if ns.baseline:
         args.append(f"--paywitness-baseline={ns.baseline}")
+    if ns.baseline_profile:
+        args.append(f"--paywitness-baseline-profile={ns.baseline_profile}")
     if ns.repeat is not None:
         args.append(f"--paywitness-repeat={ns.repeat}")
     if ns.seed is not None:
@@ -378,10 +386,19 @@ def _preflight(ns: argparse.Namespace) -> Path:
         profile = load_profile(demo_profile_path())
     else:
         profile = load_profile(ns.profile)
+    if ns.baseline and ns.baseline_profile:
+        raise ConfigError(
+            "--baseline and --baseline-profile are two baselines; give one (a stored bundle, or "
+            "the old target replayed live)"
+        )
     if ns.baseline:
         from paywitness.seamless.baseline import check_baseline_bundle
 
         check_baseline_bundle(Path(ns.baseline), profile)
+    if ns.baseline_profile:
+        from paywitness.seamless.fixtures import live_baseline_profile
+
+        live_baseline_profile(Path(ns.baseline_profile), profile)
     if ns.command != "demo":
         from paywitness.target import host_overrides
 
@@ -463,6 +480,7 @@ def _baseline_record(ns: argparse.Namespace) -> int:
         raise ConfigError(f"baseline record does not take {' '.join(ns.pytest_args)!r}")
     ns.command = "demo" if ns.demo else "run"
     ns.violation, ns.pre_migration, ns.baseline = [], bool(ns.demo), None
+    ns.baseline_profile = None
     ns.headed, ns.keyword, ns.method, ns.device, ns.locale = False, None, [], [], []
     ns.full, ns.shard, ns.workers = False, None, None
     from paywitness.profile import demo_profile_path, load_profile

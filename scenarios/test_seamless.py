@@ -26,8 +26,7 @@ def test_purchase_feels_like_before_the_migration(
     # The purchase N times, and as often on the baseline (the demo's pre-migration shop),
     # interleaved old/new so both sides see the same load; a lent baseline bundle instead
     # brings its own runs. The first target run is this test's own page and witness.
-    results = paywitness_baseline.compare(
-        lambda p, w: run_purchase(p, w, paywitness_profile.flow, values)
-    )
+    # Each side is driven by its own profile's flow (a live old target may differ in selectors).
+    results = paywitness_baseline.compare(lambda p, w: run_purchase(p, w, w.profile.flow, values))
     assert all(r.order_number for r in results), "a confirmation showed no order number"
     witness.assert_pass()

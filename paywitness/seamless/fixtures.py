@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from paywitness.errors import ConfigError
 from paywitness.ledger import LedgerWriter, read_ledger, read_ledgers
 from paywitness.plugin import RUN_KEY
+from paywitness.profile import Profile, load_profile
 from paywitness.run import RunContext
 from paywitness.seamless.baseline import (
     BASELINE_JSON,
@@ -56,10 +57,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SeamlessSettings:
-    """How this run compares: the lent baseline bundle (if any) and the repeats per side."""
+    """How this run compares: the lent baseline bundle or the live baseline's profile (if any)
+    and the repeats per side."""
 
     baseline_bundle: Path | None
     repeat: int | None  # None: the default (profile's `seamless.repeat` with a baseline, else 1)
+    live_profile: Profile | None = None
+    live_profile_path: Path | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[SeamlessSettings]()
@@ -82,6 +86,13 @@ def add_seamless_options(group: Any) -> None:
         help="Run the seamless scenario N times a side; default: the profile's seamless.repeat "
         "with a baseline, else 1",
     )
+    group.addoption(
+        "--paywitness-baseline-profile",
+        default=None,
+        metavar="PATH",
+        help="Live baseline: replay the purchase on this profile's target (the shop before the "
+        "migration), interleaved with the target's runs",
+    )
 
 
 def configure_seamless(config: pytest.Config, run: RunContext) -> None:
@@ -94,7 +105,18 @@ def configure_seamless(config: pytest.Config, run: RunContext) -> None:
         )
     bundle_opt = config.getoption("--paywitness-baseline", None)
     bundle = Path(bundle_opt) if bundle_opt else None
-    config.stash[SETTINGS_KEY] = SeamlessSettings(bundle, repeat)
+    live_opt = config.getoption("--paywitness-baseline-profile", None)
+    live: Profile | None = None
+    if live_opt:
+        if bundle is not None:
+            raise ConfigError(
+                "--baseline and --baseline-profile are two baselines; give one (a stored bundle, "
+                "or the old target replayed live)"
+            )
+        live = live_baseline_profile(Path(live_opt), run.profile)
+    config.stash[SETTINGS_KEY] = SeamlessSettings(
+        bundle, repeat, live, Path(live_opt) if live_opt else None
+    )
     if bundle is None or hasattr(config, "workerinput"):
         return
     if bundle.resolve() == run.output.resolve():
@@ -103,6 +125,20 @@ def configure_seamless(config: pytest.Config, run: RunContext) -> None:
 
     ensure_writable(run.output)
     lend_baseline(bundle, run.profile, run.output)
+
+
+def live_baseline_profile(path: Path, profile: Profile) -> Profile:
+    """The old target's profile: valid, with a flow to drive, and the same roles."""
+    old = load_profile(path)
+    if old.flow is None:
+        raise ConfigError(f"--baseline-profile {path} has no `flow` section to drive a purchase")
+    mine, theirs = sorted(r.name for r in profile.roles), sorted(r.name for r in old.roles)
+    if mine != theirs:
+        raise ConfigError(
+            f"--baseline-profile {path} describes other roles ({', '.join(theirs)}) than this "
+            f"run's profile ({', '.join(mine)}); a baseline is the same shop before the migration"
+        )
+    return old
 
 
 def baseline_ledger_path(run: RunContext) -> Path:
@@ -161,6 +197,8 @@ class BaselineRun:
     target: Target | None = None
     repeat: int = 1
     lent: bool = False
+    live_profile: Profile | None = None
+    live_profile_path: Path | None = None
     _ledger: LedgerWriter | None = field(default=None, init=False)
     _baseline_runs: int = field(default=0, init=False)
     _target_runs: int = field(default=0, init=False)
@@ -171,8 +209,13 @@ class BaselineRun:
 
     @property
     def replays(self) -> bool:
-        """True when this run replays the scenario on the demo's pre-migration shop."""
-        return not self.lent and self.target is not None and self.target.demo is not None
+        """True when this run replays the scenario: a live old target, or the demo's
+        pre-migration shop."""
+        if self.lent:
+            return False
+        return self.live_profile is not None or (
+            self.target is not None and self.target.demo is not None
+        )
 
     def compare(self, scenario: Callable[[Page, Witness], T]) -> list[T]:
         """Run the scenario `repeat` times a side, interleaved old/new; the target's results.
@@ -207,18 +250,25 @@ class BaselineRun:
         )
 
     def replay(self, scenario: Callable[[Page, Witness], object]) -> None:
-        """One run of `scenario(page, witness)` on the pre-migration demo shop."""
+        """One run of `scenario(page, witness)` on the baseline: the live old target as it is,
+        or the demo shop switched to its pre-migration behaviour for the run."""
+        live = self.live_profile
         target = self.target
-        if target is None or target.demo is None:
+        demo = target.demo if target is not None and live is None else None
+        if live is None and demo is None:
             raise ConfigError("the built-in baseline replay needs the built-in demo shop")
-        demo = target.demo
         if self._ledger is None:
             self._ledger = LedgerWriter(baseline_ledger_path(self.run))
+            name = (
+                f"{live.name} ({self.live_profile_path}, live)"
+                if live is not None
+                else f"{self.run.profile.name} (demo shop before the migration)"
+            )
             self._ledger.write(
                 source_record(
                     {
-                        "kind": "replay",
-                        "profile": f"{self.run.profile.name} (demo shop before the migration)",
+                        "kind": "live replay" if live is not None else "replay",
+                        "profile": name,
                         "version": _version(),
                         "commit": None,
                         "date": _now(),
@@ -232,8 +282,9 @@ class BaselineRun:
         self.recorder.side_ledgers[test] = self._ledger
         if self.witness is not None:
             self.witness.baseline_ledger_path = self._ledger.path
-        previous = (demo.violations, demo.baseline)
-        demo.configure(baseline=True)
+        previous = (demo.violations, demo.baseline) if demo is not None else None
+        if demo is not None:
+            demo.configure(baseline=True)
         try:
             self._in_new_context(
                 scenario,
@@ -241,9 +292,11 @@ class BaselineRun:
                 ledger=self._ledger.path,
                 run_name="baseline",
                 screens=self.probe.screens_dir if self.probe and k == 1 else None,
+                profile=live,
             )
         finally:
-            demo.configure(violations=previous[0], baseline=previous[1])
+            if demo is not None and previous is not None:
+                demo.configure(violations=previous[0], baseline=previous[1])
         self.finish()
 
     def _in_new_context(
@@ -254,13 +307,13 @@ class BaselineRun:
         ledger: Path,
         run_name: str,
         screens: Path | None,
+        profile: Profile | None = None,
     ) -> T:
         own_test = self.recorder.test
         self.recorder.test = test
+        profile = profile or self.run.profile
         context: BrowserContext = self.browser.new_context(**self.context_args)
-        probe = ContinuityProbe(
-            context, self.recorder, self.run.profile, screens_dir=screens, run=run_name
-        )
+        probe = ContinuityProbe(context, self.recorder, profile, screens_dir=screens, run=run_name)
         try:
             if run_name == "target":
                 # What the browser itself requested, as for the test's own context (coverage).
@@ -271,7 +324,7 @@ class BaselineRun:
             probe.attach(page)
             witness = Witness(
                 recorder=self.recorder,
-                profile=self.run.profile,
+                profile=profile,
                 ledger_path=ledger,
                 test_id=test,
                 seed=self.run.seed,
@@ -363,10 +416,11 @@ def paywitness_baseline(
     run: RunContext = request.config.stash[RUN_KEY]
     settings = request.config.stash.get(SETTINGS_KEY, SeamlessSettings(None, None))
     lent = (run.output / BASELINE_JSON).is_file()
+    live = settings.live_profile
     target: Target | None = None
     if run.demo and not run.baseline and not lent:
         target = request.getfixturevalue("paywitness_target")
-    has_baseline = lent or (target is not None and target.demo is not None)
+    has_baseline = lent or live is not None or (target is not None and target.demo is not None)
     repeat = settings.repeat or (run.profile.seamless.repeat if has_baseline else 1)
     names = request.fixturenames
     baseline = BaselineRun(
@@ -381,6 +435,8 @@ def paywitness_baseline(
         target=target,
         repeat=repeat,
         lent=lent,
+        live_profile=live,
+        live_profile_path=settings.live_profile_path,
     )
     try:
         yield baseline
