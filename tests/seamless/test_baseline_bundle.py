@@ -21,42 +21,57 @@ from .purchases import TEST, purchases
 SCREEN_DIR = "seamless/scenarios_test_seamless.py_test_purchase_card"
 
 
-def _screen(output: Path, colour: tuple[int, int, int], block: bool) -> FlowRecord:
+def _screen(output: Path, block: bool, *, test: str = TEST, side: str = "target") -> FlowRecord:
     """A screenshot of the `browse` moment, and the probe record that names it."""
-    img = Image.new("RGB", (40, 40), colour)
+    img = Image.new("RGB", (40, 40), (250, 250, 250))
     if block:  # a shifted element: a dark block where the baseline had none
         for x in range(10):
             for y in range(10):
                 img.putpixel((x, y), (0, 0, 0))
-    (output / SCREEN_DIR).mkdir(parents=True, exist_ok=True)
-    img.save(output / SCREEN_DIR / "target-browse.png")
+    folder = SCREEN_DIR if test == TEST else f"seamless/{test.replace('/', '_').replace(':', '_')}"
+    (output / folder).mkdir(parents=True, exist_ok=True)
+    img.save(output / folder / f"{side}-browse.png")
     return FlowRecord(
-        id="screen-1",
+        id=f"screen-{side}",
         kind="client",
         ts_start=101.0,
         ts_end=101.0,
         step="browse",
-        test=TEST,
+        test=test + ("#baseline" if side == "baseline" else ""),
         extra={
             "probe": "screen",
             "name": "browse",
-            "file": "target-browse.png",
-            "dir": SCREEN_DIR,
-            "run": "target",
+            "file": f"{side}-browse.png",
+            "dir": folder,
+            "run": side,
         },
     )
 
 
-def make_bundle(output: Path, handoffs: Sequence[float], *, block: bool = False) -> Path:
-    """A finished bundle of the seamless scenario run once per hand-off time given."""
+def make_bundle(
+    output: Path,
+    handoffs: Sequence[float],
+    *,
+    block: bool = False,
+    test: str = TEST,
+    replay: Sequence[float] = (),
+) -> Path:
+    """A finished bundle of the seamless scenario run once per hand-off time given (and, like
+    the demo's pre-migration replay, once per `replay` time into the baseline ledger)."""
     path = demo_profile_path()
     run = RunContext(output=output, profile=load_profile(path), profile_path=path, seed=7)
     output.mkdir(parents=True)
     writer = LedgerWriter(run.ledger_path)
-    for r in [*purchases(TEST, handoffs), _screen(output, (250, 250, 250), block)]:
+    for r in [*purchases(test, handoffs), _screen(output, block, test=test)]:
         writer.write(r)
     writer.close()
-    run.judge_and_write({"scenarios": {TEST: "passed"}})
+    if replay:
+        writer = LedgerWriter(output / "baseline-ledger.jsonl")
+        for r in [*purchases(test, replay, baseline=True), _screen(output, False, test=test,
+                                                                   side="baseline")]:  # fmt: skip
+            writer.write(r)
+        writer.close()
+    run.judge_and_write({"scenarios": {test: "passed"}})
     finalize_bundle(run)
     return output
 
@@ -176,3 +191,20 @@ def test_a_waiver_of_an_unknown_check_is_a_usage_error(
     profile.write_text(text, encoding="utf-8")
     assert main(["profile", "check", str(profile)]) == 2
     assert "'speed' is not a seamless check" in capsys.readouterr().err
+
+
+def test_merged_shards_judge_seamlessness_like_one_run(tmp_path: Path) -> None:
+    other = TEST.replace("[card]", "[ewallet]")
+    s1 = make_bundle(tmp_path / "s1", [200, 190, 210], replay=[200, 205, 195])
+    s2 = make_bundle(tmp_path / "s2", [2200, 2150, 2300], test=other, replay=[200, 205, 195])
+    merged = tmp_path / "merged"
+    assert main(["merge", str(s1), str(s2), "--output", str(merged)]) == 1
+    checks = _seamless(merged)
+    timing = str(checks["seamless.timing"]["summary"])
+    assert checks["seamless.timing"]["status"] == "fail"  # the slow shard's scenario
+    assert "test_purchase[ewallet] buy_to_checkout_ready_ms: target median 2200 ms" in timing
+    assert "baseline median 200 ms (195..205, n=3)" in timing
+    screens = checks["seamless.screens"]
+    assert screens["status"] == "pass"
+    assert len(screens["figures"]) == 2  # both shards' screens, compared after the merge
+    assert sorted(merged.glob("baseline-ledger-s*.jsonl"))
