@@ -476,8 +476,6 @@ def _lend_for_report(ns: argparse.Namespace) -> None:
 def _baseline_record(ns: argparse.Namespace) -> int:
     """`baseline record`: the seamless scenario N times on the shop as it is; its figures are
     what matters (a pre-migration shop fails payment by design), so exit 0 once recorded."""
-    if ns.pytest_args:
-        raise ConfigError(f"baseline record does not take {' '.join(ns.pytest_args)!r}")
     ns.command = "demo" if ns.demo else "run"
     ns.violation, ns.pre_migration, ns.baseline = [], bool(ns.demo), None
     ns.baseline_profile = None

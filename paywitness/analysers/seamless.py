@@ -540,7 +540,9 @@ def _vitals(j: _Judge, series: list[_Series]) -> None:
                     )
                     per_series[s.key] = {"target": t.to_dict(), "limit": limit}
                 if failed:
-                    bad.append(f"{s.name}: {text}")
+                    worst_run = s.runs[values.index(max(values))]
+                    cause = worst_run.causes.get((key, scope))
+                    bad.append(f"{s.name}: {text}" + (f"; caused by {cause}" if cause else ""))
                 parts.append(text)
             figures[scope] = {
                 "observed": worst_obs,

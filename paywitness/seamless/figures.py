@@ -93,6 +93,8 @@ class RunFigures:
     screens: dict[str, dict[str, Any]] = field(default_factory=dict)
     observed: int = 0
     cut_short: bool = False
+    # What caused each vital's value, per (metric, scope): web-vitals' attribution.
+    causes: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def origin_set(self) -> set[str]:
         return {o for _, o in self.origins}
@@ -145,6 +147,7 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
     feedback: list[tuple[float, float]] = []
     last_input: dict[str, str] = {}
     documents_ms: dict[str, float] = {}
+    wv: dict[tuple[str, str, str], tuple[float, str]] = {}
     for r in sorted(records, key=lambda r: r.ts_start):
         if r.kind == "http" and "html" in (r.content_type or "") and r.role != "browser":
             # Server side of the hand-off, as the proxy timed it: CPU noise in the browser or
@@ -193,6 +196,12 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
             elif metric == "interaction":
                 ikey = (scope, f"{e.get('page')}:{r.url}", e.get("interaction"))
                 interactions[ikey] = max(interactions.get(ikey, 0.0), value)
+            elif metric in ("cls", "inp", "lcp-wv"):
+                # web-vitals reports every change; a document's last report is its value.
+                wv[(str(metric), scope, f"{e.get('page')}:{r.url}")] = (
+                    value,
+                    str(e.get("cause") or ""),
+                )
         elif probe == "feedback":
             feedback.append((r.ts_start, float(e.get("value") or 0.0)))
         elif probe == "screen-diff":
@@ -207,6 +216,16 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
         fig.inp_ms[scope] = round(
             max((v for (s, _, _), v in interactions.items() if s == scope), default=0.0)
         )
+    # Where web-vitals reported, its values (Chrome's definitions) replace the raw estimates.
+    for (metric, scope, _doc), (value, cause) in wv.items():
+        name = {"cls": "cls", "inp": "inp", "lcp-wv": "lcp"}[metric]
+        into: dict[str, float] = {"cls": fig.cls, "inp": fig.inp_ms, "lcp": fig.lcp_ms}[name]
+        if (name, scope) not in fig.causes:
+            into[scope] = 0.0  # first web-vitals figure of this scope: drop the estimate
+        value = round(value, 4) if name == "cls" else round(value)
+        if value >= into.get(scope, 0.0):
+            into[scope] = value
+            fig.causes[(name, scope)] = cause
     if "checkout" in documents_ms:
         fig.timings_ms["checkout_document_ms"] = round(documents_ms["checkout"])
     moments = _moments(records)

@@ -59,8 +59,16 @@ _CARD_DIGITS = re.compile(r"\d[\d -]{10,}\d")
 
 
 def probe_script() -> str:
-    """The init script injected into every frame of the context."""
-    return resources.files("paywitness.seamless").joinpath("probe.js").read_text("utf-8")
+    """The init script injected into every frame: Google's web-vitals (attribution build,
+    vendored; wrapped so the page gains no global) and the continuity probe."""
+    here = resources.files("paywitness.seamless")
+    vitals = here.joinpath("vendor", "web-vitals.attribution.iife.js").read_text("utf-8")
+    probe = here.joinpath("probe.js").read_text("utf-8")
+    wrapped = (
+        "(() => {\n" + vitals + "\n;Object.defineProperty(window, '__paywitnessWebVitals', "
+        "{value: webVitals, configurable: true});\n})();\n"
+    )
+    return wrapped + probe
 
 
 def origin_of(url: str) -> str:

@@ -6,6 +6,7 @@ import pytest
 
 from paywitness.analysers import judge
 from paywitness.errors import ProfileError
+from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile, SeamlessPolicy
 from paywitness.run import set_aside_cut_short
 from paywitness.seamless.stats import compare_samples, mann_whitney_greater, min_p_value
@@ -134,3 +135,35 @@ def test_a_run_cut_short_judges_nothing_it_did_not_finish(demo_profile: Profile)
     with_popup = set_aside_cut_short(_runs(TEST, [200], popups=1), [TEST])
     verdict = judge(with_popup, demo_profile, baseline=baseline)
     assert _check(verdict, "seamless.popups").status == "fail"
+
+
+def test_web_vitals_values_replace_the_estimates_and_name_the_cause(
+    demo_profile: Profile,
+) -> None:
+    records = _runs(TEST, [200])
+    last = records[-1]
+    for i, value in enumerate((0.12, 0.31)):  # web-vitals reports every change; the last counts
+        records.append(
+            FlowRecord(
+                id=f"wv-{i}",
+                kind="client",
+                ts_start=last.ts_start + i,
+                ts_end=last.ts_start + i,
+                step="checkout",
+                url="https://shop.social.test/",
+                test=TEST,
+                extra={
+                    "probe": "vital",
+                    "metric": "cls",
+                    "value": value,
+                    "scope": "page",
+                    "page": 0,
+                    "cause": "div#checkout>img.badge",
+                },
+            )
+        )
+    verdict = judge(records, demo_profile)
+    cls = _check(verdict, "seamless.cls")
+    assert cls.status == "fail"
+    assert cls.figures["page"]["observed"] == 0.31
+    assert "caused by div#checkout>img.badge" in cls.summary
