@@ -160,6 +160,7 @@ class _Judge:
     ) -> None:
         cid = check_id(name)
         if status == "not_judged":
+            summary = f"{cid} {summary}"  # named in the verdict's reasons, too
             waiver = self.p.waiver(name)
             if waiver is not None:
                 required = False
