@@ -92,7 +92,8 @@ def start_upstream(directory: Path) -> Service:
 def start_proxy(
     directory: Path, upstream: Service, *, bare: bool = False, stream: str | None = None
 ) -> Service:
-    """The proxy as the harness runs it (recorder, host map, HAR capture), or `bare` (none)."""
+    """The proxy as the harness runs it (a `RecordingSession`: its whole addon chain), or
+    `bare` (mitmproxy with no addon)."""
     args = ["proxy", str(directory), str(upstream.port), str(upstream.info["ca"])]
     if bare:
         args.append("--bare")
@@ -160,40 +161,51 @@ def _serve_upstream(directory: Path, out: TextIO) -> None:
 
 
 def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
-    from paywitness.classify import Classifier
-    from paywitness.evidence.redaction import Redactor
-    from paywitness.ledger import LedgerWriter
     from paywitness.profile import demo_profile_path, load_profile
     from paywitness.proxy import ProxyRunner
-    from proxy_addons.backend_recorder import BackendRecorder
-    from proxy_addons.har_capture import HarCapture
-    from proxy_addons.host_map import HostMap
+    from paywitness.run import RunContext
 
     directory = Path(ns.dir)
     directory.mkdir(parents=True, exist_ok=True)
     ledger_path = directory / "ledger.jsonl"
     har_path = directory / "har-entries.jsonl"
-    options: dict[str, Any] = {"ssl_verify_upstream_trusted_ca": ns.upstream_ca}
-    addons: list[Any] = []
-    ledger: LedgerWriter | None = None
+    options: dict[str, Any] = {"stream_large_bodies": ns.stream} if ns.stream else {}
+    proxy: ProxyRunner
     if ns.bare:
-        # No paywitness addon: mitmproxy's own cost. Without the host map, the upstream name
-        # resolves through mitmproxy's DNS, so the client CONNECTs to 127.0.0.1 instead.
-        pass
+        # No paywitness addon: mitmproxy's own cost, the reference the harness is measured
+        # against. Without the host map, the upstream name resolves through mitmproxy's DNS, so
+        # the client CONNECTs to 127.0.0.1 instead.
+        options["ssl_verify_upstream_trusted_ca"] = ns.upstream_ca
+        proxy = ProxyRunner([], confdir=directory / "proxy-ca", options=options)
+        proxy.start()
+        stop = proxy.stop
     else:
-        ledger = LedgerWriter(ledger_path)
-        redactor = Redactor()
-        recorder = BackendRecorder(
-            classifier=Classifier(load_profile(demo_profile_path())), ledger=ledger
+        from paywitness.buyers import make_buyer, make_card
+        from paywitness.canaries import CanarySet
+        from paywitness.session import RecordingSession, Target
+
+        profile_path = demo_profile_path()
+        run = RunContext(
+            output=directory, profile=load_profile(profile_path), profile_path=profile_path, seed=1
         )
-        recorder.mask_text = redactor.text  # as the evidence layer wires it
-        addons = [recorder, HostMap(), HarCapture(redactor=redactor, path=har_path)]
-        options["paywitness_host_map"] = [f"{BENCH_HOST}=https://127.0.0.1:{ns.upstream_port}"]
-        options["paywitness_block_unmapped"] = True
-    if ns.stream:
-        options["stream_large_bodies"] = ns.stream
-    proxy = ProxyRunner(addons, confdir=directory / "proxy-ca", options=options)
-    proxy.start()
+        # The whole chain users run (fault injector idle, canary watch searching one buyer's
+        # canaries, recorder, host map, HAR capture, TLS failures), as one test of a run.
+        session = RecordingSession(
+            run,
+            target=Target(
+                host_map=[f"{BENCH_HOST}=https://127.0.0.1:{ns.upstream_port}"],
+                block_unmapped=True,
+                upstream_ca=Path(ns.upstream_ca),
+            ),
+            proxy_options=options,
+        )
+        session.start()
+        buyer = make_buyer(1)
+        canaries = CanarySet.from_buyer(buyer, make_card(1, "success")).canaries
+        session.begin_test("bench", canaries=session.register_canaries("bench", canaries, 1))
+        assert session.proxy is not None
+        proxy = session.proxy
+        stop = session.stop
     try:
         out.write(json.dumps({"port": proxy.port, "ca": str(proxy.ca_cert_path)}) + "\n")
         out.flush()
@@ -212,9 +224,7 @@ def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
             out.write(json.dumps(answer) + "\n")
             out.flush()
     finally:
-        proxy.stop()
-        if ledger is not None:
-            ledger.close()
+        stop()
 
 
 def rss_kib_self() -> int:

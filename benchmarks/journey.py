@@ -8,9 +8,11 @@ confirm, open the invoice), then the context is closed. Variants, interleaved ro
 
 * direct:     no proxy, no analysers; the demo reached over TLS through Chromium's
               ``--host-resolver-rules``, its certificates trusted by SPKI;
-* harness:    through the proxy with the recorder, host map and HAR capture (the addons of
-              ``paywitness.pytest_fixtures``), steps labelled, canaries registered, and the
-              run judged from the ledger at the end;
+* harness:    through a ``RecordingSession`` — the whole addon chain users run (fault injector
+              idle, canary watch, recorder, host map, HAR capture, TLS failures) — with a test
+              begun per purchase (its canaries searched), steps labelled, coverage, client
+              channels and the continuity probe on the context, and the test judged from the
+              ledger at the end;
 * playwright-har: direct, with Playwright's ``record_har_path`` (written when the context closes).
 """
 
@@ -51,49 +53,41 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
     from paywitness.browser import CHROMIUM_ARGS, find_chromium
     from paywitness.buyers import make_buyer, make_card
     from paywitness.canaries import Canary, CanarySet
-    from paywitness.classify import Classifier
-    from paywitness.demo import COMPANY_HOSTS, DemoShop
-    from paywitness.evidence.redaction import Redactor
+    from paywitness.client_channels import ClientChannels
+    from paywitness.coverage import ClientWatch
+    from paywitness.demo import COMPANY_HOSTS
     from paywitness.flow import BuyerValues, run_purchase
-    from paywitness.ledger import LedgerWriter
     from paywitness.profile import demo_profile_path, load_profile
-    from paywitness.proxy import ProxyRunner, spki_sha256_b64
+    from paywitness.proxy import spki_sha256_b64
+    from paywitness.run import RunContext
+    from paywitness.seamless.probe import ContinuityProbe
+    from paywitness.session import RecordingSession
     from paywitness.witness import Witness
-    from proxy_addons.backend_recorder import BackendRecorder
-    from proxy_addons.har_capture import HarCapture
-    from proxy_addons.host_map import HostMap
 
     rounds = rounds or (3 if quick else 5)
     part = Part("Harness overhead: the standard card purchase (same browser, new context per run)")
     part.load_before = load_average()
     started = time.perf_counter()
-    profile = load_profile(demo_profile_path())
+    profile_path = demo_profile_path()
+    profile = load_profile(profile_path)
     hints = profile.flow
     assert hints is not None
     with tempfile.TemporaryDirectory(prefix="paywitness-bench-journey-") as tmp:
         root = Path(tmp)
-        shop = DemoShop(data_dir=root / "demo")
-        shop.start()
-        ledger = LedgerWriter(root / "ledger.jsonl")
-        redactor = Redactor()
-        recorder = BackendRecorder(classifier=Classifier(profile), ledger=ledger)
-        recorder.mask_text = redactor.text
-        har = HarCapture(redactor=redactor, path=root / "har-entries.jsonl")
-        assert shop.ca_cert_path is not None
-        proxy = ProxyRunner(
-            [recorder, HostMap(), har],
-            confdir=root / "proxy-ca",
-            options={
-                "paywitness_host_map": [f"{h}={u}" for h, u in sorted(shop.host_map.items())],
-                "paywitness_block_unmapped": True,
-                "ssl_verify_upstream_trusted_ca": str(shop.ca_cert_path),
-            },
+        run_ctx = RunContext(
+            output=root / "bundle", profile=profile, profile_path=profile_path, seed=1, demo=True
         )
-        proxy.start()
+        session = RecordingSession(run_ctx)
+        session.start()  # the demo shop too: the direct variants reach the same shop
+        assert session.target is not None
+        assert session.target.demo is not None
+        shop = session.target.demo
+        assert shop.ca_cert_path is not None
         # The demo's leaf certificates have their own keys: trust each by SPKI, and the proxy CA
         # (whose key every certificate the proxy makes shares).
-        spkis = [spki_sha256_b64(root / "demo" / "tls" / f"{c}-cert.pem") for c in COMPANY_HOSTS]
-        spkis.append(proxy.ca_spki)
+        tls_dir = shop.ca_cert_path.parent
+        spkis = [spki_sha256_b64(tls_dir / f"{c}-cert.pem") for c in COMPANY_HOSTS]
+        spkis.append(session.ca_spki)
         launch: dict[str, Any] = {
             "headless": True,
             "args": [
@@ -128,22 +122,32 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                 def harness(r: int) -> None:
                     test_id = f"bench::purchase[{r}]"
                     buyer, card = make_buyer(r), make_card(r, "success")
-                    redactor.add_canaries(
-                        [*CanarySet.from_buyer(buyer).canaries, Canary("card", card.number)]
+                    canaries = [*CanarySet.from_buyer(buyer).canaries, Canary("card", card.number)]
+                    data = session.begin_test(
+                        test_id, canaries=session.register_canaries(test_id, canaries, r)
                     )
-                    recorder.test = test_id
                     witness = Witness(
-                        recorder=recorder,
+                        book=session.book,
                         profile=profile,
-                        ledger_path=root / "ledger.jsonl",
+                        ledger_path=run_ctx.ledger_path,
                         test_id=test_id,
                         seed=r,
                     )
-                    context = browser.new_context(proxy={"server": proxy.url})
+                    context = browser.new_context(proxy={"server": session.proxy_url})
+                    ClientWatch(session.book).watch(context)
+                    channels = ClientChannels(session.book, data.scan)
+                    channels.attach(context)
+                    witness.step_hooks.append(channels.step_hook)
+                    witness.plant_hooks.append(data.plant)
+                    probe = ContinuityProbe(context, session.book, profile)
                     page = context.new_page()
+                    probe.attach(page)
+                    witness.observer = probe
                     run_purchase(page, witness, hints, BuyerValues.of(buyer, card))
+                    channels.snapshot()
                     context.close()
-                    recorder.set_step("unlabelled")
+                    probe.close()
+                    session.end_test("passed")
                     verdicts.append(witness.judge().verdict)
 
                 variants = {"direct": direct, "harness": harness, "playwright-har": playwright_har}
@@ -152,9 +156,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                 times = interleaved(variants, rounds)
                 browser.close()
         finally:
-            proxy.stop()  # the browser is closed first: no CancelledError noise
-            ledger.close()
-            shop.stop()
+            session.stop()  # the browser is closed first: no CancelledError noise
     part.seconds = time.perf_counter() - started
     part.load_after = load_average()
     med = {k: statistics.median(v) for k, v in times.items()}

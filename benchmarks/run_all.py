@@ -40,10 +40,11 @@ _EXPLAINED = """\
   ratio saw the same machine. Quote absolute times only from a run whose load stayed near 2.
 - `direct` is the purchase with no proxy and no analysers: the demo served over TLS, Chromium's
   `--host-resolver-rules` mapping the demo hosts, the demo certificates trusted by SPKI.
-  `harness` is the same purchase through the in-process proxy with the recorder, host map and
-  HAR capture (the addons `paywitness.pytest_fixtures` wires), canaries registered with the
-  redactor, steps labelled, and the ledger judged at the end. Screenshots and traces are left
-  out of both. Same browser, a new context per run.
+  `harness` is the same purchase through a `RecordingSession` — the whole addon chain users
+  run (fault injector idle, canary watch, recorder, host map, HAR capture, TLS failures) — with
+  a test begun per purchase (its canaries searched), steps labelled, coverage, client channels
+  and the continuity probe on the context, and the test judged from the ledger at the end.
+  Screenshots and traces are left out of both. Same browser, a new context per run.
 - The proxy latency and memory benchmarks run the upstream, the proxy and the load client as
   three processes on 127.0.0.1 (no shared GIL), TLS on both legs, HTTP/1.1 keep-alive.
 

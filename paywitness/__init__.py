@@ -2,12 +2,17 @@
 
 The public API for your own scenarios; the pytest fixtures (`witness`, `buyer`, `card`,
 `purchase`, `paywitness_profile`, `paywitness_seed`) come with the installed plugin.
+
+PYTEST_DONT_REWRITE: the `paywitness` command imports this package before it starts pytest,
+and the engine's own asserts need no rewritten messages (this marker keeps pytest from warning
+that it cannot rewrite a module already imported).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from paywitness._version import __version__
 from paywitness.errors import ConfigError, PaywitnessError, ProfileError
 from paywitness.ledger import FlowRecord, LedgerWriter, read_ledger, read_ledgers
 
@@ -21,7 +26,6 @@ if TYPE_CHECKING:
     from paywitness.verdict import Finding, Verdict
     from paywitness.witness import Witness, format_findings
 
-__version__ = "0.1.0"
 
 # Heavy modules (Playwright, pydantic models) load on first use, not on `import paywitness`.
 _LAZY = {

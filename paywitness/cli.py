@@ -7,9 +7,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paywitness.errors import ConfigError, PaywitnessError
 from paywitness.patterns import host_matches
+
+if TYPE_CHECKING:
+    import pytest
+
+    from paywitness.session import RunResult
 
 __all__ = ["main"]
 
@@ -419,17 +425,30 @@ def _preflight(ns: argparse.Namespace) -> Path:
     return output
 
 
+class _RunResult:
+    """Handed to pytest.main: keeps what the plugin's recording session decided at the end."""
+
+    def __init__(self) -> None:
+        self.result: RunResult | None = None
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from paywitness.pytest_plugin.keys import RESULT_KEY
+
+        self.result = config.stash.get(RESULT_KEY, None)
+
+
 def _run_suite(ns: argparse.Namespace) -> int:
     import pytest
 
     from paywitness.run import update_latest_link
 
     output = _preflight(ns)
-    rc = pytest.main(_pytest_args(ns, output))
+    outcome = _RunResult()
+    rc = pytest.main(_pytest_args(ns, output), plugins=[outcome])
     if rc in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
         return EXIT_USAGE
-    verdict_file = output / "verdict.json"
-    if not verdict_file.is_file():
+    result = outcome.result
+    if result is None or result.verdict is None:
         print(
             f"paywitness: nothing was recorded (pytest exit code {int(rc)}); "
             "the run is inconclusive",
@@ -438,11 +457,8 @@ def _run_suite(ns: argparse.Namespace) -> int:
         return EXIT_INCONCLUSIVE
     if not ns.output:
         update_latest_link(output)
-    verdict = json.loads(verdict_file.read_text(encoding="utf-8"))["verdict"]
-    code = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}[verdict]
-    from paywitness.evidence.gate import exit_code_of_bundle
-
-    code = exit_code_of_bundle(output, code)
+    verdict = result.verdict.verdict
+    code = result.exit_code
     if code == EXIT_PASS and rc != pytest.ExitCode.OK:
         # Every failed test report already keeps the verdict from passing; this is the last
         # line for what no report carried (an internal error, a hook that broke).

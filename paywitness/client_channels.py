@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,9 +20,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import BrowserContext, Error, Frame
 
 from paywitness.canaries import CanaryHit
-from paywitness.ledger import FlowRecord
-from paywitness.redact import redact_url
-from proxy_addons.backend_recorder import BackendRecorder
+from paywitness.records import RecordBook
 
 __all__ = ["BINDING", "INIT_SCRIPT", "ClientChannels"]
 
@@ -91,8 +88,8 @@ RoleOf = Callable[[str], tuple[str, str]]
 class ClientChannels:
     """One test's browser-side observer: attach it to each context, snapshot at step ends."""
 
-    def __init__(self, recorder: BackendRecorder, scan: Scan) -> None:
-        self.recorder = recorder
+    def __init__(self, book: RecordBook, scan: Scan) -> None:
+        self.book = book
         self.scan = scan
         self.contexts: list[BrowserContext] = []
         self.records = 0
@@ -178,38 +175,21 @@ class ClientChannels:
     def _write(
         self, channel: str, url: str, items: list[tuple[str, str]], extra: dict[str, Any]
     ) -> None:
-        rec = self.recorder
         hits: list[dict[str, Any]] = []
         size = 0
         for location, data in items:
             size += len(data)
             hits += [h.to_dict() for h in self.scan(data, location)]
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        role, rule = rec.classifier.role_of(host) if rec.classifier and host else ("unknown", "")
-        masked = redact_url(url)
-        if rec.mask_text is not None:
-            masked = rec.mask_text(masked)
-        now = time.time()
-        rec.write(
-            FlowRecord(
-                id=rec.next_id(),
-                kind="client",
-                ts_start=now,
-                ts_end=now,
-                step=rec.step,
-                method=channel,
-                url=masked,
-                scheme=parts.scheme,
-                host=host,
-                path=masked.split(host, 1)[-1] if host else "",
-                request_size=size,
-                role=role,
-                rule=rule,
-                worker=rec.worker,
-                test=rec.test,
-                canary_hits=hits,
-                extra={"channel": channel, **extra},
-            )
+        host = (urlsplit(url).hostname or "").lower()
+        masked = self.book.mask_url(url)
+        self.book.note(
+            "client",
+            url,
+            method=channel,
+            scheme=urlsplit(url).scheme,
+            path=masked.split(host, 1)[-1] if host else "",
+            request_size=size,
+            canary_hits=hits,
+            extra={"channel": channel, **extra},
         )
         self.records += 1

@@ -9,21 +9,22 @@ threshold the run is `inconclusive`.
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from paywitness.classify import MARKER_HOST
+from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, Check, Finding
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Request
 
-    from proxy_addons.backend_recorder import BackendRecorder
+    from paywitness.records import RecordBook
 
-__all__ = ["ClientWatch", "coverage_checks"]
+__all__ = ["ClientWatch", "coverage_checks", "page_attributed", "page_requests"]
 
 _EXCLUDED_ROLES = ("browser", "paywitness")
 _IDEMPOTENT = ("GET", "HEAD")
@@ -32,8 +33,8 @@ _IDEMPOTENT = ("GET", "HEAD")
 class ClientWatch:
     """Records every request a browser context made, as the browser saw it."""
 
-    def __init__(self, recorder: BackendRecorder) -> None:
-        self.recorder = recorder
+    def __init__(self, book: RecordBook) -> None:
+        self.book = book
 
     def watch(self, context: BrowserContext) -> None:
         """Start recording this context's requests (finished and failed)."""
@@ -44,16 +45,9 @@ class ClientWatch:
         u = urlsplit(request.url)
         if u.scheme not in ("http", "https") or not u.hostname or u.hostname == MARKER_HOST:
             return
-        host = u.hostname.lower()
         path = u.path or "/"
         if u.query:
             path += "?" + u.query
-        classifier = self.recorder.classifier
-        if classifier is not None:
-            c = classifier.classify(host, request.method, path)
-            role, rule, pay = c.role, c.rule, c.payment_class
-        else:
-            role, rule, pay = "unknown", "", None
         extra: dict[str, Any] = {
             "probe": "request",  # beside the seamless probe's own `client` records
             "outcome": outcome,
@@ -63,32 +57,62 @@ class ClientWatch:
             extra["failure"] = request.failure
         if request.service_worker is not None:
             extra["service_worker"] = True
-        now = time.time()
-        self.recorder.write(
-            FlowRecord(
-                id=self.recorder.next_id(),
-                kind="client",
-                ts_start=now,
-                ts_end=now,
-                step=self.recorder.step,
-                method=request.method,
-                url=self.recorder._url(request.url),
-                scheme=u.scheme,
-                host=host,
-                port=u.port or (443 if u.scheme == "https" else 80),
-                path=self.recorder._url(path),
-                role=role,
-                rule=rule,
-                payment_class=pay,
-                worker=self.recorder.worker,
-                test=self.recorder.test,
-                extra=extra,
-            )
+        facts: dict[str, Any] = {}
+        classifier = self.book.classifier
+        if classifier is not None:
+            # The browser reports this request, so a page, frame or worker made it: never noise.
+            c = classifier.classify(u.hostname.lower(), request.method, path, page=True)
+            facts = {"role": c.role, "rule": c.rule, "payment_class": c.payment_class}
+        self.book.note(
+            "client",
+            request.url,
+            with_payment_class=True,
+            **facts,
+            method=request.method,
+            scheme=u.scheme,
+            port=u.port or (443 if u.scheme == "https" else 80),
+            path=path,
+            extra=extra,
         )
 
 
 def _key(r: FlowRecord) -> tuple[str, str, str]:
     return (r.method.upper(), r.host, r.path.split("?", 1)[0])
+
+
+def page_requests(records: Sequence[FlowRecord]) -> list[FlowRecord]:
+    """What the browser's pages, frames and workers requested (ClientWatch's records)."""
+    return [r for r in records if r.kind == "client" and r.extra.get("probe") == "request"]
+
+
+def page_attributed(
+    records: Sequence[FlowRecord], classifier: Classifier | None = None
+) -> list[FlowRecord]:
+    """The records with noise decided by who sent them, not by host alone.
+
+    A proxy record classified as browser noise by `noise.hosts` whose host and path a page of
+    the same test requested is the target's traffic: it is classified again as a page request
+    (its role rules, else `unknown`; without a classifier `unknown`) and judged like any
+    other. Only requests no page, frame or worker made (component updates, safe browsing) stay
+    noise. Without browser-side records (a
+    phone, a stored proxy-only bundle) nothing changes.
+    """
+    asked = {(r.test, r.host, r.path.split("?", 1)[0]) for r in page_requests(records)}
+    if not asked:
+        return list(records)
+    out: list[FlowRecord] = []
+    for r in records:
+        noise = r.role == "browser" and r.rule.startswith("noise.")
+        if noise and (r.test, r.host, r.path.split("?", 1)[0]) in asked:
+            extra = {**r.extra, "noise_overruled": r.rule}
+            if classifier is None:  # no profile at hand: a noise host matched no role rule
+                r = replace(r, role="unknown", rule=f"page-request ({r.rule} not applied)")
+            else:
+                c = classifier.classify(r.host, r.method, r.path, page=True)
+                r = replace(r, role=c.role, rule=c.rule, payment_class=c.payment_class)
+            r = replace(r, extra=extra)
+        out.append(r)
+    return out
 
 
 def _bypassed(records: list[FlowRecord]) -> tuple[list[FlowRecord], list[FlowRecord]]:
@@ -161,25 +185,17 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
         )
         for r in missing
     ]
-    by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for r in judged:
-        by_role[r.role][1] += 1
-    for r in missing:
-        by_role[r.role][0] += 1
-    per_role = {role: f"{total - miss}/{total}" for role, (miss, total) in sorted(by_role.items())}
     checks = []
-    for cid, got, total, need, what in (
-        (
-            "coverage.payment-class",
-            len(pay_judged) - len(pay_missing),
-            len(pay_judged),
-            policy.payment_class,
-            "payment-class",
-        ),
-        ("coverage.overall", len(judged) - len(missing), len(judged), policy.overall, "all"),
+    for cid, asked, unseen, need, what in (
+        ("coverage.payment-class", pay_judged, pay_missing, policy.payment_class, "payment-class"),
+        ("coverage.overall", judged, missing, policy.overall, "all"),
     ):
+        # Each check's own per-role figures: what it judged, not every request.
+        per_role = _per_role(asked, unseen)
+        got, total = len(asked) - len(unseen), len(asked)
         ratio = _ratio(got, total)
         ok = ratio >= need
+        roles = ", ".join(f"{role} {figure}" for role, figure in per_role.items())
         checks.append(
             Check(
                 id=cid,
@@ -187,9 +203,19 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
                 status="pass" if ok else "not_observed",
                 summary=(
                     f"the proxy saw {got} of {total} {what} request(s) the browser made "
-                    f"({ratio:.1%}, {need:.0%} needed)"
+                    f"({ratio:.1%}, {need:.0%} needed)" + (f"; per role: {roles}" if roles else "")
                 ),
                 figures={"seen": got, "requested": total, "threshold": need, "per_role": per_role},
             )
         )
     return checks, findings
+
+
+def _per_role(asked: list[FlowRecord], unseen: list[FlowRecord]) -> dict[str, str]:
+    """`role -> seen/requested` over the requests one check judged."""
+    by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in asked:
+        by_role[r.role][1] += 1
+    for r in unseen:
+        by_role[r.role][0] += 1
+    return {role: f"{total - miss}/{total}" for role, (miss, total) in sorted(by_role.items())}

@@ -144,13 +144,10 @@ def merge_bundles(bundles: list[Path], output: Path) -> int:
         json.dumps({**first_run, "merged_from": shards}, indent=2, sort_keys=True) + "\n",
         encoding="utf-8",
     )
-    stub = {
-        "meta": {
-            "scenarios": scenarios,
-            "combinations": combinations,
-            "failed_on_findings": sorted(judged),
-            "shards": shards,
-        }
+    meta = {
+        "scenarios": scenarios,
+        "combinations": combinations,
+        "failed_on_findings": sorted(judged),
+        "shards": shards,
     }
-    (output / "verdict.json").write_text(json.dumps(stub), encoding="utf-8")
-    return rejudge_bundle(output, output / PROFILE_COPY)
+    return rejudge_bundle(output, output / PROFILE_COPY, meta)

@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import logging
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,22 @@ from cryptography.hazmat.primitives import serialization
 
 from paywitness.errors import ConfigError
 
-__all__ = ["ProxyRunner", "is_loopback", "spki_sha256_b64"]
+__all__ = [
+    "LIBRARY_WARNINGS",
+    "ProxyRunner",
+    "is_loopback",
+    "quiet_library_warnings",
+    "spki_sha256_b64",
+]
+
+#: Deprecation notices mitmproxy 11's own code triggers in its dependencies, on every TLS
+#: connection (pyOpenSSL objects handed to pyOpenSSL) or on import (ldap3, passlib): nothing a
+#: paywitness user can act on. As (message regex, category, module regex) — only these.
+LIBRARY_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
+    (r"Passing pyOpenSSL (X509|PKey) objects is deprecated", DeprecationWarning, r"mitmproxy\."),
+    (r"(tagMap|typeMap) is deprecated", DeprecationWarning, r"ldap3\."),
+    (r"'crypt' is deprecated", DeprecationWarning, r"passlib\."),
+)
 
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 2.0
@@ -40,6 +56,12 @@ def spki_sha256_b64(cert_pem: Path) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def quiet_library_warnings() -> None:
+    """Ignore exactly `LIBRARY_WARNINGS` (by message, category and module), nothing else."""
+    for message, category, module in LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
 
 
 def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
@@ -108,6 +130,7 @@ class ProxyRunner:
         return f"http://{self.listen_host}:{self.port}"
 
     def start(self) -> None:
+        quiet_library_warnings()  # before mitmproxy's imports: ldap3 warns as it loads
         from mitmproxy import options as mopts
         from mitmproxy.addons import (
             core,

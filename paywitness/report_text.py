@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from paywitness.categories import CATEGORY_TITLES
 from paywitness.verdict import Verdict
 
 __all__ = ["verdict_table"]
-
-_CATEGORY_TITLES = {
-    "payment": "Payment",
-    "data": "Data separation",
-    "merchant_ops": "Merchant operations",
-    "seamless": "Seamless",
-}
 
 
 def verdict_table(verdict: Verdict) -> str:
@@ -19,7 +13,7 @@ def verdict_table(verdict: Verdict) -> str:
     for name, cat in verdict.categories.items():
         judged = [c for c in cat.checks if c.status not in ("not_observed", "not_judged")]
         passed = sum(c.status == "pass" for c in judged)
-        rows.append((_CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
+        rows.append((CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     out.insert(1, "  ".join("-" * w for w in widths))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from paywitness.analysers import judge
+from paywitness.classify import Classifier
 from paywitness.errors import ConfigError
 from paywitness.ledger import FlowRecord, read_ledgers
 from paywitness.profile import Profile, profile_digest
@@ -22,8 +23,8 @@ from paywitness.verdict import Verdict
 __all__ = [
     "BASELINE_LEDGER_GLOB",
     "LEDGER_GLOB",
+    "Outcomes",
     "RunContext",
-    "apply_unfinished",
     "default_output_dir",
     "judge_bundle",
     "set_aside_cut_short",
@@ -92,7 +93,7 @@ class RunContext:
         return sorted(self.output.glob(LEDGER_GLOB))
 
     def meta(self) -> dict[str, Any]:
-        from paywitness import __version__
+        from paywitness._version import __version__
 
         return {
             "tool": "paywitness",
@@ -114,7 +115,11 @@ class RunContext:
         }
 
     def judge_and_write(
-        self, extra_meta: dict[str, Any] | None = None, *, unfinished: list[str] | None = None
+        self,
+        extra_meta: dict[str, Any] | None = None,
+        *,
+        unfinished: list[str] | None = None,
+        classifier: Classifier | None = None,
     ) -> Verdict | None:
         """Judge every ledger of the run and write verdict.json; None if nothing was recorded.
 
@@ -132,15 +137,37 @@ class RunContext:
             self.profile,
             meta={**self.meta(), **(extra_meta or {})},
             baseline=baseline_view(self.output, self.profile, records),
+            classifier=classifier,
+            unfinished=unfinished or (),
         )
         from paywitness.inventory import write_inventory
 
         write_inventory(self.output, records)
-        apply_unfinished(verdict, unfinished or [])
         (self.output / "verdict.json").write_text(
             json.dumps(verdict.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
         return verdict
+
+
+@dataclass
+class Outcomes:
+    """How each test of the run ended (`passed`, `failed`, `error`, `skipped`)."""
+
+    scenarios: dict[str, str] = field(default_factory=dict)
+    #: Tests failed by their own findings: they completed, unlike a crash or a timeout.
+    failed_on_findings: set[str] = field(default_factory=set)
+    #: Outcome counts per `method · device · locale`.
+    combinations: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def unfinished(self) -> list[str]:
+        return unfinished_of(self.scenarios, self.failed_on_findings)
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "scenarios": dict(sorted(self.scenarios.items())),
+            "combinations": self.combinations,
+            "failed_on_findings": sorted(self.failed_on_findings),
+        }
 
 
 def set_aside_cut_short(records: list[FlowRecord], unfinished: list[str]) -> list[FlowRecord]:
@@ -190,18 +217,6 @@ def unfinished_of(outcomes: dict[str, str], failed_on_findings: Iterable[str]) -
     )
 
 
-def apply_unfinished(verdict: Verdict, unfinished: list[str]) -> None:
-    """Scenarios that failed or errored: never a pass, and the bundle says which ones."""
-    if not unfinished:
-        return
-    if verdict.verdict == "pass":
-        verdict.verdict = "inconclusive"
-    if verdict.verdict == "inconclusive":  # a fail already names its findings
-        verdict.reasons.append(
-            f"{len(unfinished)} scenario(s) did not complete: {', '.join(unfinished)}"
-        )
-
-
 def judge_bundle(bundle: Path, profile: Profile, unfinished: list[str] | None = None) -> Verdict:
     """Re-judge a stored bundle's ledgers offline."""
     paths = sorted(bundle.glob(LEDGER_GLOB))
@@ -210,4 +225,9 @@ def judge_bundle(bundle: Path, profile: Profile, unfinished: list[str] | None = 
     from paywitness.seamless.baseline import baseline_view
 
     records = set_aside_cut_short(read_ledgers(paths), unfinished or [])
-    return judge(records, profile, baseline=baseline_view(bundle, profile, records))
+    return judge(
+        records,
+        profile,
+        baseline=baseline_view(bundle, profile, records),
+        unfinished=unfinished or (),
+    )

@@ -6,12 +6,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from paywitness.categories import CATEGORIES, Category
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 
 __all__ = [
     "CATEGORIES",
+    "EXIT_CODES",
     "UNJUDGED",
     "Analyser",
     "AnalysisContext",
@@ -24,8 +26,6 @@ __all__ = [
     "exit_code_for",
 ]
 
-Category = Literal["payment", "data", "merchant_ops", "seamless"]
-CATEGORIES: tuple[Category, ...] = ("payment", "data", "merchant_ops", "seamless")
 # not_observed: nothing to judge was seen; not_judged: seen, but nothing to judge it against
 # (no baseline, no limit). Either keeps its category from passing while the check is required.
 CheckStatus = Literal["pass", "fail", "not_observed", "not_judged"]
@@ -119,8 +119,16 @@ class Verdict:
 
     @classmethod
     def decide(
-        cls, results: Iterable[CategoryResult], *, meta: dict[str, Any] | None = None
+        cls,
+        results: Iterable[CategoryResult],
+        *,
+        meta: dict[str, Any] | None = None,
+        unfinished: Sequence[str] = (),
     ) -> Verdict:
+        """The one place a verdict is decided: any failing category fails the run; a required
+        check not observed, nothing judged, or a scenario that did not complete (`unfinished`:
+        errored, or failed other than on its own findings) makes it inconclusive, never a pass.
+        """
         cats: dict[Category, CategoryResult] = {}
         for r in results:
             if r.category in cats:  # several analysers may judge one category
@@ -147,6 +155,13 @@ class Verdict:
             reasons = reasons or ["nothing was judged"]
         else:
             verdict = "pass"
+        if unfinished:
+            if verdict == "pass":
+                verdict, reasons = "inconclusive", []
+            if verdict == "inconclusive":  # a fail already names its findings
+                reasons.append(
+                    f"{len(unfinished)} scenario(s) did not complete: {', '.join(unfinished)}"
+                )
         return cls(verdict=verdict, categories=cats, reasons=reasons, meta=meta or {})
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,6 +182,12 @@ class Verdict:
         }
 
 
-def exit_code_for(verdict: VerdictName) -> int:
-    """DESIGN.md's exit codes: 0 pass, 1 fail, 3 inconclusive (2 is a usage error)."""
-    return {"pass": 0, "fail": 1, "inconclusive": 3}[verdict]
+EXIT_CODES: dict[str, int] = {"pass": 0, "fail": 1, "inconclusive": 3}
+
+
+def exit_code_for(verdict: str, *, gate: str | None = None) -> int:
+    """The one place a verdict becomes an exit code (DESIGN.md: 0 pass, 1 fail, 3 inconclusive;
+    2 is a usage error): relaxed to 0 where the profile's CI gate passes or only warns."""
+    if gate in ("pass", "warn"):
+        return 0
+    return EXIT_CODES[verdict]

@@ -11,8 +11,8 @@ from paywitness.analysers import judge
 from paywitness.canaries import Canary
 from paywitness.ledger import FlowRecord, read_ledger
 from paywitness.profile import Profile
+from paywitness.records import RecordBook
 from paywitness.verdict import Verdict
-from proxy_addons.backend_recorder import BackendRecorder
 
 __all__ = ["StepHook", "VerdictFailed", "Witness", "WitnessObserver", "format_findings"]
 
@@ -50,18 +50,18 @@ def format_findings(verdict: Verdict, *, seed: int | None = None) -> str:
 
 
 class Witness:
-    """Ties a test to the run's recorder: steps, links, and this test's own judgement."""
+    """Ties a test to the run's record book: steps, links, and this test's own judgement."""
 
     def __init__(
         self,
         *,
-        recorder: BackendRecorder,
+        book: RecordBook,
         profile: Profile,
         ledger_path: Path,
         test_id: str,
         seed: int,
     ) -> None:
-        self.recorder = recorder
+        self.book = book
         self.profile = profile
         self.ledger_path = ledger_path
         self.test_id = test_id
@@ -82,7 +82,7 @@ class Witness:
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Label every flow that starts inside the block with `name`."""
-        self.recorder.set_step(name)
+        self.book.set_step(name)
         self.steps.append(name)
         with ExitStack() as hooks:
             for hook in self.step_hooks:
@@ -104,7 +104,7 @@ class Witness:
 
     def link(self, kind: str, url: str) -> FlowRecord:
         """Record a link shown to the buyer (e.g. `invoice`) so its host's role is judged."""
-        return self.recorder.record_link(kind, url)
+        return self.book.link(kind, url)
 
     def records(self) -> list[FlowRecord]:
         """This test's records (its repeats' too), read back from the ledger on disk."""
@@ -130,6 +130,7 @@ class Witness:
             self.profile,
             meta={"test": self.test_id, "seed": self.seed},
             baseline=self.baseline_records(),
+            classifier=self.book.classifier,
         )
 
     def assert_pass(self, categories: Sequence[str] | None = None) -> Verdict:

@@ -11,11 +11,7 @@ Standalone: mitmdump -s proxy_addons/backend_recorder.py \
 from __future__ import annotations
 
 import hashlib
-import itertools
-import re
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +22,11 @@ from paywitness.addon_options import add_profile_option, configured_classifier
 from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
-from paywitness.redact import redact_url
+from paywitness.records import STEP_NAME, UNLABELLED, RecordBook
 from paywitness.seamless.digest import displays_for, response_digest
 
 __all__ = ["STEP_NAME", "BackendRecorder"]
 
-STEP_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _META = "paywitness."
 _DIGEST_MAX_BODY = 2_000_000
 
@@ -60,39 +55,32 @@ def _resilience_facts(flow: http.HTTPFlow) -> dict[str, Any]:
 
 
 class BackendRecorder:
-    """Writes the ledger: which back end every request reached, in which step."""
+    """Writes the ledger: which back end every request reached, in which step.
 
-    def __init__(
-        self,
-        *,
-        classifier: Classifier | None = None,
-        ledger: LedgerWriter | None = None,
-        worker: str = "main",
-    ) -> None:
-        self.classifier = classifier
-        self.ledger = ledger
-        self.worker = worker
-        self.step = "unlabelled"
-        self.test: str | None = None
-        self._seq = itertools.count(1)
-        self._lock = threading.Lock()
-        self._owns_ledger = ledger is None
-        # Extra masking for URLs (e.g. this run's canaries), set by the evidence layer.
-        self.mask_text: Callable[[str], str] | None = None
-        # Records of these tests go to their own ledger (the pre-migration baseline run).
-        self.side_ledgers: dict[str, LedgerWriter] = {}
+    The current test and step, the id sequence, the masking and the ledgers live in the
+    `RecordBook` it is given (the run's, shared with every other record writer), or in one of
+    its own when it runs standalone under mitmdump.
+    """
+
+    def __init__(self, *, book: RecordBook | None = None) -> None:
+        self.book = book if book is not None else RecordBook()
+        self._owns_ledger = book is None
+
+    @property
+    def step(self) -> str:
+        return self.book.step
 
     # -- options (standalone use) -------------------------------------------------------------
     def load(self, loader: Loader) -> None:
         add_profile_option(loader)
         loader.add_option("paywitness_ledger", str, "", "Path of the JSONL ledger to append to")
-        loader.add_option("paywitness_step", str, "unlabelled", "Step label until a step mark")
+        loader.add_option("paywitness_step", str, UNLABELLED, "Step label until a step mark")
         loader.add_option("paywitness_worker", str, "main", "Worker name stamped on each record")
 
     def configure(self, updated: set[str]) -> None:
         classifier = configured_classifier(updated)
         if classifier is not None:
-            self.classifier = classifier
+            self.book.classifier = classifier
         if "paywitness_ledger" in updated and ctx.options.paywitness_ledger:
             path = Path(ctx.options.paywitness_ledger)
             try:
@@ -101,82 +89,30 @@ class BackendRecorder:
                 raise exceptions.OptionsError(
                     f"paywitness_ledger {str(path)!r} cannot be opened for appending: {e}"
                 ) from e
-            if self.ledger is not None and self._owns_ledger:
-                self.ledger.close()
-            self.ledger, self._owns_ledger = new, True
+            if self.book.ledger is not None and self._owns_ledger:
+                self.book.ledger.close()
+            self.book.ledger, self._owns_ledger = new, True
         if "paywitness_step" in updated:
             step = ctx.options.paywitness_step
-            if not STEP_NAME.match(step):
+            try:
+                self.book.set_step(step, mark=False)
+            except ValueError as e:
                 raise exceptions.OptionsError(
                     f"paywitness_step {step!r} is not a step name (lowercase letters, digits, - _)"
-                )
-            self.step = step
+                ) from e
         if "paywitness_worker" in updated:
-            self.worker = ctx.options.paywitness_worker
+            self.book.worker = ctx.options.paywitness_worker
 
     # -- in-process API -----------------------------------------------------------------------
-    def _url(self, url: str) -> str:
-        masked = redact_url(url)
-        return self.mask_text(masked) if self.mask_text is not None else masked
-
-    def next_id(self) -> str:
-        return f"{self.worker}-{next(self._seq):06d}"
-
-    def write(self, record: FlowRecord) -> None:
-        ledger = self.side_ledgers.get(record.test or "", self.ledger)
-        if ledger is not None:
-            ledger.write(record)
-
     def set_step(self, step: str, *, source: str = "api") -> None:
         """Label the flows that start from now on; the change itself is recorded as a mark."""
-        if not STEP_NAME.match(step):
-            raise ValueError(f"{step!r} is not a step name (lowercase letters, digits, - _)")
-        with self._lock:
-            self.step = step
-        now = time.time()
-        self.write(
-            FlowRecord(
-                id=self.next_id(),
-                kind="mark",
-                ts_start=now,
-                ts_end=now,
-                step=step,
-                worker=self.worker,
-                test=self.test,
-                extra={"source": source},
-            )
-        )
-
-    def record_link(self, link: str, url: str) -> FlowRecord:
-        """Record a link the buyer was shown (e.g. the invoice link) with the role of its host."""
-        from urllib.parse import urlsplit
-
-        host = (urlsplit(url).hostname or "").lower()
-        role, rule = self.classifier.role_of(host) if self.classifier else ("unknown", "")
-        now = time.time()
-        rec = FlowRecord(
-            id=self.next_id(),
-            kind="link",
-            ts_start=now,
-            ts_end=now,
-            step=self.step,
-            method="LINK",
-            url=self._url(url),
-            host=host,
-            role=role,
-            rule=rule,
-            worker=self.worker,
-            test=self.test,
-            extra={"link": link},
-        )
-        self.write(rec)
-        return rec
+        self.book.set_step(step, source=source)
 
     # -- mitmproxy events ---------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         req = flow.request
-        flow.metadata[_META + "step"] = self.step
-        flow.metadata[_META + "test"] = self.test
+        flow.metadata[_META + "step"] = self.book.step
+        flow.metadata[_META + "test"] = self.book.test
         # Before any host mapping: the name the client asked for, and where it said it was going.
         flow.metadata[_META + "host"] = req.pretty_host.lower()
         flow.metadata[_META + "authority"] = req.host.lower()
@@ -219,34 +155,40 @@ class BackendRecorder:
         ws_hits = flow.metadata.get(_META + "ws_canary_hits") or {}
         hits = list(ws_hits.pop(len(ws.messages) - 1, []))
         host = str(flow.metadata.get(_META + "host") or flow.request.pretty_host)
-        role, rule = self.classifier.role_of(host) if self.classifier else ("unknown", "")
-        self.write(
+        book = self.book
+        role, rule = book.classifier.role_of(host) if book.classifier else ("unknown", "")
+        book.write(
             FlowRecord(
-                id=self.next_id(),
+                id=book.next_id(),
                 kind="websocket",
                 ts_start=msg.timestamp,
                 ts_end=msg.timestamp,
-                step=self.step,
+                step=book.step,
                 method="WS",
-                url=self._url(flow.request.pretty_url),
+                url=book.mask_url(flow.request.pretty_url),
                 scheme=flow.request.scheme,
                 host=host,
-                path=self._url(flow.request.path),
+                path=book.mask_url(flow.request.path),
                 server_addr=_addr(flow.server_conn.peername),
                 request_size=len(msg.content) if msg.from_client else 0,
                 response_size=0 if msg.from_client else len(msg.content),
                 role=role,
                 rule=rule,
-                worker=self.worker,
-                test=self.test,
+                worker=book.worker,
+                test=book.test,
                 canary_hits=hits,
-                extra={"direction": "client->server" if msg.from_client else "server->client"},
+                extra={
+                    "direction": "client->server" if msg.from_client else "server->client",
+                    **(flow.metadata.get(_META + "ws_record_extra") or {}).pop(
+                        len(ws.messages) - 1, {}
+                    ),
+                },
             )
         )
 
     def done(self) -> None:
-        if self.ledger is not None and self._owns_ledger:
-            self.ledger.close()
+        if self.book.ledger is not None and self._owns_ledger:
+            self.book.ledger.close()
 
     # -- the record ---------------------------------------------------------------------------
     def _record(self, flow: http.HTTPFlow) -> None:
@@ -268,9 +210,11 @@ class BackendRecorder:
             organization=certs[0].organization if certs else None,
             headers=dict(resp.headers) if resp is not None else {},
         )
+        book = self.book
+        classifier = book.classifier
         mismatch = None
-        if self.classifier is not None:
-            c = self.classifier.classify(host, req.method, req.path, identity)
+        if classifier is not None:
+            c = classifier.classify(host, req.method, req.path, identity)
             role, rule, pay, mismatch = c.role, c.rule, c.payment_class, c.identity_mismatch
         else:
             role, rule, pay = "unknown", "", None
@@ -302,11 +246,12 @@ class BackendRecorder:
             extra["websocket"] = True
         if _META + "canary_scan_ms" in flow.metadata:
             extra["canary_scan_ms"] = round(float(flow.metadata[_META + "canary_scan_ms"]), 3)
-        if resp is not None and self.classifier is not None and self.classifier.profile.displays:
-            digest = _display_digest(self.classifier, host, req.method, req.path, resp)
+        if resp is not None and classifier is not None and classifier.profile.displays:
+            digest = _display_digest(classifier, host, req.method, req.path, resp)
             if digest is not None:
                 extra["display_digest"] = digest
         extra.update(_resilience_facts(flow))
+        extra.update(flow.metadata.get(_META + "record_extra") or {})  # other addons' facts
         if pay and resp is not None and resp.raw_content:
             # Tells a replayed answer (same body) from a new one without storing the body.
             extra["response_sha256"] = hashlib.sha256(resp.raw_content).hexdigest()[:24]
@@ -316,17 +261,17 @@ class BackendRecorder:
             else (flow.error.timestamp if flow.error else time.time())
         )
         rec = FlowRecord(
-            id=self.next_id(),
+            id=book.next_id(),
             kind="http",
             ts_start=req.timestamp_start,
             ts_end=float(ts_end),
-            step=str(flow.metadata.get(_META + "step") or self.step),
+            step=str(flow.metadata.get(_META + "step") or book.step),
             method=req.method,
-            url=self._url(url),
+            url=book.mask_url(url),
             scheme=scheme,
             host=host,
             port=port,
-            path=self._url(req.path),
+            path=book.mask_url(req.path),
             server_addr=_addr(flow.server_conn.peername),
             http_version=req.http_version,
             status=resp.status_code if resp is not None else None,
@@ -337,13 +282,13 @@ class BackendRecorder:
             rule=rule,
             payment_class=pay,
             error=flow.error.msg if flow.error else None,
-            worker=self.worker,
+            worker=book.worker,
             test=flow.metadata.get(_META + "test"),
             canary_hits=list(flow.metadata.get(_META + "canary_hits") or []),
             extra=extra,
         )
         flow.metadata[_META + "record_id"] = rec.id  # ties other addons' output to the record
-        self.write(rec)
+        book.write(rec)
 
 
 def _display_digest(

@@ -14,7 +14,7 @@ import time
 
 from mitmproxy import ctx, tls
 
-from paywitness.ledger import FlowRecord
+from paywitness.records import RecordBook
 from proxy_addons.backend_recorder import BackendRecorder
 
 __all__ = ["TlsFailures"]
@@ -23,44 +23,33 @@ __all__ = ["TlsFailures"]
 class TlsFailures:
     """Writes one `tls` record per failed client handshake, with the role of the host."""
 
-    def __init__(self, recorder: BackendRecorder | None = None) -> None:
-        self.recorder = recorder
+    def __init__(self, book: RecordBook | None = None) -> None:
+        self.book = book
 
-    def _recorder(self) -> BackendRecorder | None:
-        if self.recorder is None:
+    def _book(self) -> RecordBook | None:
+        if self.book is None:  # standalone: the recorder loaded next to us keeps the ledger
             found = ctx.master.addons.get("backendrecorder")
-            self.recorder = found if isinstance(found, BackendRecorder) else None
-        return self.recorder
+            self.book = found.book if isinstance(found, BackendRecorder) else None
+        return self.book
 
     def tls_failed_client(self, data: tls.TlsData) -> None:
-        recorder = self._recorder()
-        if recorder is None:
+        book = self._book()
+        if book is None:
             return
         client = data.context.client
         server = data.context.server
         host = (client.sni or (server.address[0] if server.address else "") or "").lower()
         port = server.address[1] if server.address else 443
-        role, rule = recorder.classifier.role_of(host) if recorder.classifier else ("unknown", "")
-        now = time.time()
-        recorder.write(
-            FlowRecord(
-                id=recorder.next_id(),
-                kind="tls",
-                ts_start=client.timestamp_start or now,
-                ts_end=now,
-                step=recorder.step,
-                method="TLS",
-                url=f"https://{host}:{port}/" if host else "",
-                scheme="https",
-                host=host,
-                port=int(port),
-                role=role,
-                rule=rule,
-                error=str(data.conn.error or "client TLS handshake failed"),
-                worker=recorder.worker,
-                test=recorder.test,
-                extra={"side": "client", "sni": client.sni},
-            )
+        book.note(
+            "tls",
+            f"https://{host}:{port}/" if host else "",
+            host=host,
+            ts_start=client.timestamp_start or time.time(),
+            method="TLS",
+            scheme="https",
+            port=int(port),
+            error=str(data.conn.error or "client TLS handshake failed"),
+            extra={"side": "client", "sni": client.sni},
         )
 
 

@@ -16,7 +16,7 @@ from paywitness.buyers import Buyer, TestCard
 from paywitness.flow import BuyerValues, scope_for
 from paywitness.ledger import FlowRecord
 from paywitness.profile import FlowHints, Profile
-from paywitness.pytest_fixtures import Target
+from paywitness.session import Target
 from paywitness.witness import Witness
 
 pytestmark = [pytest.mark.paywitness_category("payment"), pytest.mark.payment_method("card")]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from paywitness.analysers.popups import describe_popups
 from paywitness.ledger import FlowRecord
 from paywitness.profile import SeamlessPolicy
 from paywitness.seamless.checks import check_id
@@ -244,13 +245,14 @@ def analyse_seamless(ctx: AnalysisContext) -> CategoryResult:
         {"runs": runs, "baseline_series": len(paired)},
     )
     _address_bar(j, all_series)
+    popups = describe_popups(ctx.records)  # every URL each popup loaded, and its step
     for name, what, pick in (
         ("popups", "popup(s) or new tab(s) opened by the shop", lambda f: f.popups),
         ("redirects", "cross-origin redirect(s) of the page", lambda f: f.redirects),
         ("dialogs", "dialog(s) shown", lambda f: f.dialogs),
         ("login-prompts", "extra login prompt(s) (401s, login pages)", lambda f: f.logins),
     ):
-        _event_count(j, name, what, all_series, pick)
+        _event_count(j, name, what, all_series, pick, popups if name == "popups" else None)
     _origins(j, all_series)
     _errors(j, all_series)
     judged = paired or all_series  # with a baseline, judged where it exists (same load on both)
@@ -319,6 +321,7 @@ def _event_count(
     what: str,
     series: list[_Series],
     pick: Callable[[RunFigures], list[FlowRecord]],
+    described: Mapping[str, str] | None = None,
 ) -> None:
     """Events the buyer notices: none allowed, or no more than the baseline showed."""
     found: list[FlowRecord] = []
@@ -342,8 +345,14 @@ def _event_count(
     cut = [s for s in series if s.cut]
     if found:
         where = ", ".join(
-            sorted({f"{r.extra.get('probe')} {r.url or ''} in {r.step}".strip() for r in found})
-        )[:400]
+            sorted(
+                {
+                    (described or {}).get(r.id)
+                    or f"{r.extra.get('probe')} {r.url or ''} in {r.step}".strip()
+                    for r in found
+                }
+            )
+        )[:600]
         j.check(
             name,
             "fail",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from paywitness.errors import ConfigError
-from paywitness.evidence.gate import evaluate_gate, gate_exit_code
+from paywitness.evidence.gate import evaluate_gate
 from paywitness.evidence.har import HAR_NAME, write_har
 from paywitness.evidence.html_report import REPORT_NAME, render_report
 from paywitness.evidence.manifest import write_manifest
@@ -25,10 +25,10 @@ from paywitness.profile import Profile, load_profile
 from paywitness.run import (
     LEDGER_GLOB,
     RunContext,
-    apply_unfinished,
     judge_bundle,
     unfinished_of,
 )
+from paywitness.verdict import exit_code_for
 
 __all__ = ["finalize_bundle", "history_path", "rejudge_bundle", "render_bundle"]
 
@@ -43,9 +43,13 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def render_bundle(bundle: Path, profile: Profile) -> dict[str, Any]:
-    """Scorecard (with the profile's gate) and HTML report from the bundle's verdict.json."""
-    verdict = _read_json(bundle / "verdict.json")
+def render_bundle(
+    bundle: Path, profile: Profile, verdict: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Scorecard (with the profile's gate) and HTML report from the verdict (by default the
+    bundle's verdict.json)."""
+    if verdict is None:
+        verdict = _read_json(bundle / "verdict.json")
     run = _read_json(bundle / RUN_NAME) if (bundle / RUN_NAME).is_file() else {}
     card = build_scorecard(verdict, evaluate_gate(verdict, profile.gate))
     write_scorecard(bundle, card)
@@ -61,16 +65,18 @@ def finalize_bundle(
     run: RunContext,
     extra: dict[str, Any] | None = None,
     *,
+    verdict: dict[str, Any] | None = None,
     before_manifest: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any] | None:
-    """After everything else of a run: run.json, HAR, scorecard, report, history, manifest."""
+) -> dict[str, Any]:
+    """After everything else of a run: run.json, HAR, scorecard, report, history, manifest.
+
+    `verdict`: the run's verdict as just decided (default: the bundle's verdict.json).
+    """
     out = run.output
-    if not (out / "verdict.json").is_file():
-        return None
     meta = write_run_json(run, extra)
     browsers = meta.get("browsers") or []
     write_har(out, browser=browsers[0] if browsers else None)
-    card = render_bundle(out, run.profile)
+    card = render_bundle(out, run.profile, verdict)
     append_history(history_path(out), out, card)
     if before_manifest is not None:
         before_manifest(meta)
@@ -78,8 +84,14 @@ def finalize_bundle(
     return card
 
 
-def rejudge_bundle(bundle: Path, profile_path: Path | None) -> int:
-    """`paywitness report`: judge the stored ledgers again (no browser) and re-render."""
+def rejudge_bundle(
+    bundle: Path, profile_path: Path | None, meta: dict[str, Any] | None = None
+) -> int:
+    """`paywitness report`: judge the stored ledgers again (no browser) and re-render.
+
+    `meta`: the run's meta (scenario outcomes) when the caller has it (a merge), else the
+    stored verdict's.
+    """
     from paywitness.report_text import verdict_table
 
     if not bundle.is_dir() or not any(bundle.glob(LEDGER_GLOB)):
@@ -94,19 +106,20 @@ def rejudge_bundle(bundle: Path, profile_path: Path | None) -> int:
                 f"{bundle} holds no copy of its profile ({PROFILE_COPY}); pass --profile PATH"
             )
     profile = load_profile(profile_path)
-    old = _read_json(bundle / "verdict.json") if (bundle / "verdict.json").is_file() else {}
-    old_meta = old.get("meta") or {}
+    if meta is None:
+        old = _read_json(bundle / "verdict.json") if (bundle / "verdict.json").is_file() else {}
+        meta = old.get("meta") or {}
+    old_meta = meta
     # A scenario that did not complete was not observed: the same rule as at run time.
     scenarios = old_meta.get("scenarios") or {}
     unfinished = unfinished_of(scenarios, old_meta.get("failed_on_findings") or ())
     verdict = judge_bundle(bundle, profile, unfinished)
     verdict.meta = {**old_meta, "rejudged": {"profile": str(profile_path)}}
-    apply_unfinished(verdict, unfinished)
     data = verdict.to_dict()
     (bundle / "verdict.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
-    card = render_bundle(bundle, profile)
+    card = render_bundle(bundle, profile, data)
     write_manifest(bundle)
     print(verdict_table(verdict))
     print(scorecard_table(card))
     print(f"paywitness: re-judged {bundle}; report {bundle / REPORT_NAME}; HAR {bundle / HAR_NAME}")
-    return gate_exit_code(data, card.get("gate"))
+    return exit_code_for(verdict.verdict, gate=(card.get("gate") or {}).get("result"))

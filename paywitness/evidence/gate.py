@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from paywitness.profile import GatePolicy
+from paywitness.verdict import exit_code_for
 
-__all__ = ["evaluate_gate", "evidence_pytest_args", "exit_code_of_bundle", "gate_exit_code"]
+__all__ = ["evaluate_gate", "evidence_pytest_args", "gate_exit_code"]
 
 
 def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]:
@@ -39,20 +39,8 @@ def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]
 
 
 def gate_exit_code(verdict: dict[str, Any], gate: dict[str, Any] | None) -> int:
-    """DESIGN.md's exit code, relaxed to 0 where the gate policy only warns."""
-    code = {"pass": 0, "fail": 1, "inconclusive": 3}[str(verdict.get("verdict"))]
-    if gate is not None and gate.get("result") in ("pass", "warn"):
-        return 0
-    return code
-
-
-def exit_code_of_bundle(bundle: Path, code: int) -> int:
-    """The verdict's exit code, relaxed to 0 when the bundle's scorecard says the gate warns."""
-    path = bundle / "scorecard.json"
-    if not path.is_file():
-        return code
-    gate = json.loads(path.read_text(encoding="utf-8")).get("gate") or {}
-    return 0 if gate.get("result") in ("pass", "warn") else code
+    """The exit code of a verdict dict and its gate (see `paywitness.verdict.exit_code_for`)."""
+    return exit_code_for(str(verdict.get("verdict")), gate=(gate or {}).get("result"))
 
 
 def evidence_pytest_args(output: Path, extra: list[str], *, allure: bool) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from paywitness import __version__
+from paywitness._version import __version__
 from paywitness.ledger import FlowRecord, read_ledgers
 from paywitness.run import LEDGER_GLOB
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from paywitness.categories import CATEGORY_TITLES, WEIGHTS
+
 __all__ = [
     "CATEGORY_TITLES",
     "HISTORY_NAME",
@@ -20,14 +22,6 @@ __all__ = [
 
 SCORECARD_NAME = "scorecard.json"
 HISTORY_NAME = "history.jsonl"
-#: The trade ministry's weighting of the migration (payment ~60%, data and displays the rest).
-WEIGHTS: dict[str, float] = {"payment": 0.6, "data": 0.2, "merchant_ops": 0.2}
-CATEGORY_TITLES: dict[str, str] = {
-    "payment": "Payment",
-    "data": "Data separation",
-    "merchant_ops": "Merchant operations",
-    "seamless": "Seamless",
-}
 
 
 def _category(data: dict[str, Any] | None) -> dict[str, Any]:

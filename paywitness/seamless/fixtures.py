@@ -1,6 +1,6 @@
 """pytest fixtures of the seamless checks: the continuity probe and the repeated comparison.
 
-Registered through `paywitness.pytest_fixtures`. The probe attaches itself to every test that
+Registered through `paywitness.pytest_plugin.fixtures`. The probe attaches itself to every test that
 uses both `page` and `witness`. `paywitness_baseline` runs a scenario `--paywitness-repeat`
 times (default: the profile's `seamless.repeat` when there is a baseline, else once) and, on
 the demo shop, as many times on the shop as it was before the migration, interleaved
@@ -21,8 +21,8 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from paywitness.errors import ConfigError
 from paywitness.ledger import LedgerWriter, read_ledger, read_ledgers
-from paywitness.plugin import RUN_KEY
 from paywitness.profile import Profile, load_profile
+from paywitness.records import UNLABELLED, RecordBook
 from paywitness.run import RunContext
 from paywitness.seamless.baseline import (
     BASELINE_JSON,
@@ -34,10 +34,9 @@ from paywitness.seamless.baseline import (
 from paywitness.seamless.figures import BASELINE_SUFFIX, repeat_id, series_of
 from paywitness.seamless.probe import ContinuityProbe
 from paywitness.witness import Witness
-from proxy_addons.backend_recorder import BackendRecorder
 
 if TYPE_CHECKING:
-    from paywitness.pytest_fixtures import Target
+    from paywitness.session import RecordingSession, Target
 
 __all__ = [
     "BASELINE_SUFFIX",
@@ -154,19 +153,21 @@ def _screens_dir(run: RunContext, nodeid: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def paywitness_probe(request: pytest.FixtureRequest) -> Iterator[ContinuityProbe | None]:
+def paywitness_probe(
+    paywitness_run: RunContext, request: pytest.FixtureRequest
+) -> Iterator[ContinuityProbe | None]:
     """The continuity probe of this test's browser context (None when it drives no browser)."""
     names = request.fixturenames
     if "page" not in names or "witness" not in names:
         yield None
         return
-    run: RunContext = request.config.stash[RUN_KEY]
+    run = paywitness_run
+    # Chosen at run time: only a witnessed test that drives a page is probed.
     page: Page = request.getfixturevalue("page")
     witness: Witness = request.getfixturevalue("witness")
-    recorder: BackendRecorder = request.getfixturevalue("paywitness_recorder")
     probe = ContinuityProbe(
         page.context,
-        recorder,
+        witness.book,
         run.profile,
         screens_dir=_screens_dir(run, request.node.nodeid),
     )
@@ -187,7 +188,7 @@ class BaselineRun:
     """
 
     run: RunContext
-    recorder: BackendRecorder
+    book: RecordBook
     browser: Browser
     context_args: dict[str, Any]
     test_id: str
@@ -279,21 +280,21 @@ class BaselineRun:
         self._baseline_runs += 1
         k = self._baseline_runs
         test = repeat_id(self.test_id_baseline, k)
-        self.recorder.side_ledgers[test] = self._ledger
         if self.witness is not None:
             self.witness.baseline_ledger_path = self._ledger.path
         previous = (demo.violations, demo.baseline) if demo is not None else None
         if demo is not None:
             demo.configure(baseline=True)
         try:
-            self._in_new_context(
-                scenario,
-                test=test,
-                ledger=self._ledger.path,
-                run_name="baseline",
-                screens=self.probe.screens_dir if self.probe and k == 1 else None,
-                profile=live,
-            )
+            with self.book.replaying(test, self._ledger):
+                self._in_new_context(
+                    scenario,
+                    test=test,
+                    ledger=self._ledger.path,
+                    run_name="baseline",
+                    screens=self.probe.screens_dir if self.probe and k == 1 else None,
+                    profile=live,
+                )
         finally:
             if demo is not None and previous is not None:
                 demo.configure(violations=previous[0], baseline=previous[1])
@@ -309,21 +310,20 @@ class BaselineRun:
         screens: Path | None,
         profile: Profile | None = None,
     ) -> T:
-        own_test = self.recorder.test
-        self.recorder.test = test
+        previous = self.book.begin_test(test)
         profile = profile or self.run.profile
         context: BrowserContext = self.browser.new_context(**self.context_args)
-        probe = ContinuityProbe(context, self.recorder, profile, screens_dir=screens, run=run_name)
+        probe = ContinuityProbe(context, self.book, profile, screens_dir=screens, run=run_name)
         try:
             if run_name == "target":
                 # What the browser itself requested, as for the test's own context (coverage).
                 from paywitness.coverage import ClientWatch
 
-                ClientWatch(self.recorder).watch(context)
+                ClientWatch(self.book).watch(context)
             page = context.new_page()
             probe.attach(page)
             witness = Witness(
-                recorder=self.recorder,
+                book=self.book,
                 profile=profile,
                 ledger_path=ledger,
                 test_id=test,
@@ -334,8 +334,8 @@ class BaselineRun:
         finally:
             context.close()
             probe.close()
-            self.recorder.set_step("unlabelled")
-            self.recorder.test = own_test
+            self.book.set_step(UNLABELLED)
+            self.book.begin_test(previous)
 
     def finish(self) -> None:
         """Write this test's baseline view (its baseline runs and screen comparisons) for the
@@ -386,7 +386,7 @@ class BaselineRun:
 
     def close(self) -> None:
         for k in range(1, self._baseline_runs + 1):
-            self.recorder.side_ledgers.pop(repeat_id(self.test_id_baseline, k), None)
+            self.book.route(repeat_id(self.test_id_baseline, k), None)
         if self._ledger is not None:
             self._ledger.close()
 
@@ -410,26 +410,31 @@ def _now() -> str:
 
 @pytest.fixture
 def paywitness_baseline(
-    request: pytest.FixtureRequest, paywitness_probe: ContinuityProbe | None
+    paywitness_session: RecordingSession,
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    paywitness_probe: ContinuityProbe | None,
+    request: pytest.FixtureRequest,
 ) -> Iterator[BaselineRun]:
-    """Runs a scenario N times a side against its baseline (demo replay or lent bundle)."""
-    run: RunContext = request.config.stash[RUN_KEY]
+    """Runs a scenario N times a side against its baseline (demo replay, live or lent bundle)."""
+    run = paywitness_session.run
     settings = request.config.stash.get(SETTINGS_KEY, SeamlessSettings(None, None))
     lent = (run.output / BASELINE_JSON).is_file()
     live = settings.live_profile
     target: Target | None = None
     if run.demo and not run.baseline and not lent:
-        target = request.getfixturevalue("paywitness_target")
+        target = paywitness_session.target
     has_baseline = lent or live is not None or (target is not None and target.demo is not None)
     repeat = settings.repeat or (run.profile.seamless.repeat if has_baseline else 1)
     names = request.fixturenames
     baseline = BaselineRun(
         run=run,
-        recorder=request.getfixturevalue("paywitness_recorder"),
-        browser=request.getfixturevalue("browser"),
-        context_args=request.getfixturevalue("browser_context_args"),
+        book=paywitness_session.book,
+        browser=browser,
+        context_args=browser_context_args,
         test_id=request.node.nodeid,
         probe=paywitness_probe,
+        # Chosen at run time: the test's own witness and page run the first target repeat.
         witness=request.getfixturevalue("witness") if "witness" in names else None,
         page=request.getfixturevalue("page") if "page" in names else None,
         target=target,

@@ -9,7 +9,6 @@ takes the screenshots the baseline comparison needs. Analysers only ever read th
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,12 +27,10 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from paywitness.classify import Classifier
-from paywitness.ledger import FlowRecord
 from paywitness.patterns import path_matches
 from paywitness.profile import DisplaySpec, Profile
+from paywitness.records import RecordBook
 from paywitness.redact import redact_url
-from proxy_addons.backend_recorder import BackendRecorder
 
 __all__ = ["BINDING", "ContinuityProbe", "origin_of", "probe_script"]
 
@@ -95,44 +92,29 @@ class ContinuityProbe:
     """Attach to a context (and the buyer's page); every observation becomes a ledger record."""
 
     context: BrowserContext
-    recorder: BackendRecorder
+    book: RecordBook
     profile: Profile
     screens_dir: Path | None = None
     run: str = "target"
     pages: list[Page] = field(default_factory=list)
     screens: dict[str, Path] = field(default_factory=dict)
-    _classifier: Classifier = field(init=False)
     _closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self._classifier = Classifier(self.profile)
         self.context.expose_binding(BINDING, self._on_binding)
         self.context.add_init_script(script=probe_script())
         self.context.on("page", self._on_new_page)
 
     # -- records ------------------------------------------------------------------------------
     def write(self, probe: str, *, url: str = "", ts: float | None = None, **extra: Any) -> None:
-        """One `client` record in the current step (the recorder routes it to the right ledger)."""
+        """One `client` record in the current step (the record book routes it to its ledger)."""
         if self._closed:
             return
-        now = time.time() if ts is None else ts
-        host = (urlsplit(url).hostname or "").lower() if url else ""
-        role = self._classifier.role_of(host)[0] if host else "unknown"
-        self.recorder.write(
-            FlowRecord(
-                id=self.recorder.next_id(),
-                kind="client",
-                ts_start=now,
-                ts_end=now,
-                step=self.recorder.step,
-                url=redact_url(url) if url else "",
-                host=host,
-                role=role,
-                worker=self.recorder.worker,
-                test=self.recorder.test,
-                extra={"probe": probe, "run": self.run, **extra},
-            )
-        )
+        facts = {"probe": probe, "run": self.run, **extra}
+        if ts is None:
+            self.book.note("client", url, extra=facts)
+        else:
+            self.book.note("client", url, ts_start=ts, ts_end=ts, extra=facts)
 
     # -- pages --------------------------------------------------------------------------------
     def attach(self, page: Page) -> None:
@@ -154,7 +136,12 @@ class ContinuityProbe:
         opener = page.opener()
         if opener is None or opener not in self.pages:
             return
-        self.write("popup", url=page.url, opener=opener.url and redact_url(opener.url))
+        self.write(
+            "popup",
+            url=page.url,
+            opener=opener.url and redact_url(opener.url),
+            page=len(self.pages),
+        )
         self.attach(page)
 
     def _on_navigated(self, page: Page, index: int, frame: Frame) -> None:

@@ -7,28 +7,47 @@ proxy authentication: a phone opens it to install the CA, then taps the steps as
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from mitmproxy import http
 
+from paywitness.buyers import Buyer, TestCard
 from paywitness.classify import MARKER_HOST
-from proxy_addons.backend_recorder import STEP_NAME
+from paywitness.records import STEP_NAME
 
-if TYPE_CHECKING:
-    from paywitness.witness_mode.session import WitnessSession
+__all__ = ["CONTROL_URL", "STEPS", "ControlPage", "ControlledRun", "control_page_html"]
 
-__all__ = ["CONTROL_URL", "ControlPage", "control_page_html"]
-
+# The standard steps, the storefront tabs (Shop, Orders) included: the ministry read both.
+STEPS = ("browse", "checkout", "pay", "confirm", "shop", "orders")
 CONTROL_URL = f"http://{MARKER_HOST}/"
 _HTML = {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"}
 
 
-def control_page_html(session: WitnessSession, note: str = "") -> str:
-    """The phone's page: current step, one link per step, Finish, the CA and the buyer."""
-    from paywitness.witness_mode.session import STEPS
+class ControlledRun(Protocol):
+    """What the control page shows and moves: a witnessed run (`WitnessSession`)."""
 
+    @property
+    def steps(self) -> list[str]: ...
+
+    @property
+    def buyer(self) -> Buyer: ...
+
+    @property
+    def card(self) -> TestCard: ...
+
+    @property
+    def ca_cert_path(self) -> Path: ...
+
+    def mark(self, step: str, *, source: str) -> None: ...
+
+    def finish(self, *, source: str) -> None: ...
+
+
+def control_page_html(session: ControlledRun, note: str = "") -> str:
+    """The phone's page: current step, one link per step, Finish, the CA and the buyer."""
     current = session.steps[-1] if session.steps else "none"
     b, c = session.buyer, session.card
     rows = [
@@ -61,7 +80,7 @@ th{{text-align:left;padding-right:1em}}</style></head><body>
 class ControlPage:
     """Answers the control host's requests inside the proxy, before the recorder sees them."""
 
-    def __init__(self, session: WitnessSession) -> None:
+    def __init__(self, session: ControlledRun) -> None:
         self.session = session
 
     def _ca(self, der: bool) -> http.Response:

@@ -1,15 +1,14 @@
-"""One witnessed run without pytest: demo shop, proxy, recorder, canaries, judgement, bundle.
+"""One witnessed run without pytest: a `RecordingSession` driven by a person's step marks.
 
-Mirrors the automated run's wiring (`paywitness.pytest_fixtures`) so that a witness run writes
-the same ledger, the same evidence bundle and the same verdict.
+The same recording session as the automated run (`paywitness.session`): the same addon chain,
+the same ledger, the same evidence bundle and the same verdict. The control page
+(`http://paywitness.invalid/`) is the one addon of its own, first in the chain.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,29 +17,18 @@ from typing import Any, TextIO
 
 from paywitness.buyers import Buyer, TestCard, make_buyer, make_card
 from paywitness.canaries import CanarySet
-from paywitness.classify import Classifier
-from paywitness.data_watch import DataWatch
 from paywitness.errors import ConfigError
-from paywitness.evidence.har import har_entries_path
-from paywitness.evidence.redaction import CANARIES_FILE, Redactor
-from paywitness.evidence.runmeta import save_ca_cert
-from paywitness.ledger import LedgerWriter, read_ledger
+from paywitness.ledger import read_ledger
 from paywitness.profile import Profile, demo_profile_path, load_profile
 from paywitness.proxy import ProxyRunner, is_loopback
-from paywitness.run import RunContext, default_output_dir, ensure_writable, update_latest_link
-from paywitness.verdict import Verdict, exit_code_for
+from paywitness.records import STEP_NAME
+from paywitness.run import RunContext, default_output_dir, ensure_writable
+from paywitness.session import RecordingSession
 from paywitness.witness_mode.checklist import render_checklist
-from paywitness.witness_mode.control import ControlPage
-from proxy_addons.backend_recorder import STEP_NAME, BackendRecorder
-from proxy_addons.canary_watch import CanaryWatch
-from proxy_addons.har_capture import HarCapture
-from proxy_addons.host_map import HostMap
-from proxy_addons.tls_failures import TlsFailures
+from paywitness.witness_mode.control import STEPS, ControlPage
 
 __all__ = ["PROXY_USER", "STEPS", "WitnessOptions", "WitnessSession"]
 
-# The standard steps, the storefront tabs (Shop, Orders) included: the ministry read both.
-STEPS = ("browse", "checkout", "pay", "confirm", "shop", "orders")
 PROXY_USER = "paywitness"
 _TEST_ID = "witness"
 
@@ -119,11 +107,15 @@ class WitnessSession:
         self.finish_source: str | None = None
         self.on_mark: list[Callable[[str], None]] = []
         self._mark_lock = threading.Lock()
-        self._tmp = Path(tempfile.mkdtemp(prefix="paywitness-witness-"))
-        self._shop: Any = None
-        self._ledger: LedgerWriter | None = None
-        self.recorder: BackendRecorder | None = None
-        self.proxy: ProxyRunner | None = None
+        self.recording = RecordingSession(
+            self.run,
+            listen_host=options.listen_host,
+            listen_port=options.listen_port,
+            proxyauth=f"{PROXY_USER}:{self.password}" if self.password is not None else None,
+            control=ControlPage(self),
+            faults=(),  # a person paying by hand is never made to fail on purpose
+            update_latest=options.output is None,
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -132,107 +124,50 @@ class WitnessSession:
         return (hints.start_url if hints and hints.start_url else None) or self.profile.start_url
 
     def start(self) -> None:
-        """Demo shop (if asked), recorder, proxy; ConfigError if anything cannot start."""
+        """Demo shop (if asked), proxy, ledger; ConfigError if anything cannot start."""
         try:
-            self._start()
+            self.recording.start()
+            # The values the person is told to type are canaries, searched for in every flow.
+            canaries = self.recording.register_canaries(_TEST_ID, self.canaries.canaries, None)
+            self.recording.begin_test(_TEST_ID, canaries=canaries)
         except BaseException:
             self.stop_services()
             raise
 
-    def _start(self) -> None:
-        host_map: list[str] = []
-        options: dict[str, Any] = {}
-        if self.options.demo:
-            from paywitness.demo import DemoShop
-
-            self._shop = DemoShop(violations=self.options.violations, data_dir=self._tmp / "demo")
-            self._shop.start()
-            host_map = [f"{h}={u}" for h, u in sorted(self._shop.host_map.items())]
-            options["ssl_verify_upstream_trusted_ca"] = str(self._shop.ca_cert_path)
-        options["paywitness_host_map"] = host_map
-        # The demo never lets a phone or browser reach beyond loopback through the proxy.
-        options["paywitness_block_unmapped"] = self.options.demo
-        if self.password is not None:
-            options["proxyauth"] = f"{PROXY_USER}:{self.password}"
-        redactor = Redactor()
-        added = redactor.add_canaries(self.canaries.canaries)
-        redactor.write_canaries(
-            self.output / CANARIES_FILE, added, test=_TEST_ID, worker=self.run.worker
-        )
-        self._ledger = LedgerWriter(self.run.ledger_path)
-        self.recorder = BackendRecorder(
-            classifier=Classifier(self.profile), ledger=self._ledger, worker=self.run.worker
-        )
-        self.recorder.test = _TEST_ID
-        self.recorder.mask_text = redactor.text
-        har = HarCapture(redactor=redactor, path=har_entries_path(self.output, self.run.worker))
-        control = ControlPage(self)
-        # The values the person is told to type are canaries, searched for in every flow.
-        watch = CanaryWatch()
-        self.data = DataWatch(
-            recorder=self.recorder,
-            watch=watch,
-            redactor=redactor,
-            canaries_file=self.output / CANARIES_FILE,
-            test_id=_TEST_ID,
-            worker=self.run.worker,
-        )
-        self.data.start(added)
-        self.proxy = ProxyRunner(
-            [control, watch, self.recorder, HostMap(), har, TlsFailures(self.recorder)],
-            confdir=self._tmp / "proxy-ca",  # the CA key never leaves this temporary folder
-            listen_host=self.options.listen_host,
-            listen_port=self.options.listen_port,
-            options=options,
-        )
-        self.proxy.start()
-        save_ca_cert(self.output, self.run.worker, self.proxy.ca_cert_path)
+    @property
+    def proxy(self) -> ProxyRunner | None:
+        return self.recording.proxy
 
     @property
     def proxy_port(self) -> int:
-        if self.proxy is None or self.proxy.port is None:
-            raise RuntimeError("the proxy is not running")
-        return self.proxy.port
+        return self.recording.proxy_port
 
     @property
     def tmp_dir(self) -> Path:
         """Private scratch space of this run (removed when the services stop)."""
-        return self._tmp
+        return self.recording.tmp_dir
 
     @property
     def ca_spki(self) -> str:
-        if self.proxy is None:
-            raise RuntimeError("the proxy is not running")
-        return self.proxy.ca_spki
+        return self.recording.ca_spki
 
     @property
     def ca_cert_path(self) -> Path:
-        if self.proxy is None:
-            raise RuntimeError("the proxy is not running")
-        return self.proxy.ca_cert_path
+        return self.recording.ca_cert_path
 
     def stop_services(self) -> None:
         """Stop the proxy and the demo shop (idempotent); the ledger is closed last."""
-        if self.proxy is not None:
-            self.proxy.stop()
-            self.proxy = None
-        if self._ledger is not None:
-            self._ledger.close()
-            self._ledger = None
-        if self._shop is not None:
-            self._shop.stop()
-            self._shop = None
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self.recording.stop()
 
     # -- steps --------------------------------------------------------------------------------
     def mark(self, step: str, *, source: str) -> None:
         """Label the flows from now on with `step` and print the checklist."""
         if not STEP_NAME.match(step):
             raise ValueError(f"{step!r} is not a step name")
-        if self.recorder is None or self.finished.is_set():
+        if not self.recording.started or self.finished.is_set():
             return
         with self._mark_lock:
-            self.recorder.set_step(step, source=source)
+            self.recording.set_step(step, source=source)
             self.steps.append(step)
         for hook in self.on_mark:
             hook(step)
@@ -252,8 +187,6 @@ class WitnessSession:
     # -- judgement ----------------------------------------------------------------------------
     def close(self, *, mode: str, extra: dict[str, Any] | None = None) -> int:
         """Stop everything, judge with the same analysers, write the bundle; the exit code."""
-        from paywitness.evidence.bundle import finalize_bundle
-        from paywitness.evidence.gate import exit_code_of_bundle
         from paywitness.evidence.scorecard import scorecard_table
         from paywitness.report_text import verdict_table
 
@@ -266,19 +199,17 @@ class WitnessSession:
                 "listen": f"{self.options.listen_host}:{self.options.listen_port}",
                 "proxy_auth": self.password is not None,
             },
+            **(extra or {}),
         }
-        verdict: Verdict | None = self.run.judge_and_write({**meta, **(extra or {})})
-        if verdict is None:
+        result = self.recording.finish(meta=meta)
+        if result.verdict is None:
             self.print("paywitness: nothing was recorded; the run is inconclusive")
-            return exit_code_for("inconclusive")
-        card = finalize_bundle(self.run, {**meta, **(extra or {})})
-        if self.options.output is None:
-            update_latest_link(self.output)
-        self.print(verdict_table(verdict))
-        if card is not None:
-            self.print(scorecard_table(card))
-        code = exit_code_of_bundle(self.output, exit_code_for(verdict.verdict))
+            return result.exit_code
+        self.print(verdict_table(result.verdict))
+        if result.scorecard is not None:
+            self.print(scorecard_table(result.scorecard.to_dict()))
         self.print(
-            f"paywitness: verdict {verdict.verdict} (exit {code}); evidence in {self.output}"
+            f"paywitness: verdict {result.verdict.verdict} (exit {result.exit_code}); "
+            f"evidence in {self.output}"
         )
-        return code
+        return result.exit_code

@@ -10,8 +10,8 @@ from playwright.sync_api import Page
 
 from paywitness.buyers import Buyer, TestCard
 from paywitness.flow import BuyerValues, run_purchase
-from paywitness.pytest_fixtures import Target
 from paywitness.redact import redact_url
+from paywitness.session import Target
 from paywitness.witness import Witness
 
 pytestmark = pytest.mark.paywitness_category("payment")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from paywitness.plugin import JUDGED_PROPERTY, SCENARIO_PROPERTY, _ScenarioOutcomes
+from paywitness.pytest_plugin.outcomes import JUDGED_PROPERTY, SCENARIO_PROPERTY
+from paywitness.pytest_plugin.outcomes import ScenarioOutcomes as _ScenarioOutcomes
 from paywitness.run import unfinished_of
 
 

@@ -1,0 +1,365 @@
+"""The leak scanner: every canary variant found in observed data, through the wire encodings.
+
+What is observed on the wire is decoded (see ``decoding``) up to ``max_depth`` layers; every
+layer is searched, all views of one layer in a single Aho-Corasick pass.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import ahocorasick
+
+from paywitness.canaries.decoding import (
+    MAX_VIEWS,
+    View,
+    decode_children,
+    describe,
+    encoding_chain,
+)
+from paywitness.canaries.masking import card_spans, merge_spans, redact_with, render_spans
+from paywitness.canaries.values import Canary, CanarySet
+from paywitness.canaries.variants import (
+    HASHED_KEY_CAP,
+    KEY_CAP,
+    MIN_KEY,
+    SHORT_TOKEN,
+    Variant,
+    build_variants,
+)
+
+__all__ = ["CanaryHit", "CanaryScanner"]
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryHit:
+    """One canary found in observed data; carries no raw canary value."""
+
+    kind: str
+    chain: str
+    decoding: str
+    location: str
+    partial: bool
+    canary_hash: str
+    excerpt: str
+    encoding: str = ""
+    count: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Rarest first in web traffic: an automaton key starts at the rarest byte of its pattern, so
+# the root has few children and the automaton rarely leaves it (pyahocorasick looks children
+# up linearly; this keeps the raw pass near its single-pattern speed).
+_ANCHOR_ORDER = b"@%#&;=+~^|!$*<>[]{}\\`?:()'\"\t\r\nqzjxkvwyfb976843g5hcumpdl20r1noitsae/_,.- "
+_ANCHOR_RANK = [len(_ANCHOR_ORDER) // 2] * 256
+for _rank, _byte in enumerate(_ANCHOR_ORDER):
+    _ANCHOR_RANK[_byte] = _rank
+_KEY_LEN = 8
+
+
+def _pick_key(region: bytes) -> tuple[int, bytes]:
+    """(offset, key): the key is the slice of ``region`` that starts at its rarest byte."""
+    size = len(region)
+    klen = _KEY_LEN if size >= _KEY_LEN + 3 else max(MIN_KEY, size - 3)
+    klen = min(klen, size)
+    best = 0
+    for i in range(1, size - klen + 1):
+        if _ANCHOR_RANK[region[i]] < _ANCHOR_RANK[region[best]]:
+            best = i
+    return best, region[best : best + klen]
+
+
+@dataclass(slots=True)
+class _Match:
+    variant: int
+    start: int
+    end: int
+
+
+_TOKEN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_SEP = b"\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """What a scanner searches with: built once per (canaries, salt)."""
+
+    variants: list[Variant]
+    hashes: list[str]
+    kinds: list[str]
+    patterns: list[bytes]
+    patterns_low: list[bytes]
+    need: list[int]
+    groups: list[tuple[int, tuple[tuple[int, int], ...]]]
+    automaton: Any
+    max_pattern: int
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
+    canary_set = CanarySet(canaries, salt)
+    variants = build_variants(canary_set)
+    patterns = [v.pattern.encode("utf-8") for v in variants]
+    patterns_low = [p.lower() for p in patterns]
+    need = [
+        min(len(p), HASHED_KEY_CAP if v.hashed else KEY_CAP)
+        for v, p in zip(variants, patterns, strict=True)
+    ]
+    by_key: dict[str, list[tuple[int, int]]] = {}
+    for i, low in enumerate(patterns_low):
+        offset, key_bytes = _pick_key(low[: need[i]])
+        by_key.setdefault(key_bytes.decode("latin-1"), []).append((i, offset))
+    groups: list[tuple[int, tuple[tuple[int, int], ...]]] = []
+    automaton = ahocorasick.Automaton()
+    for key, members in by_key.items():
+        automaton.add_word(key, len(groups))
+        groups.append((len(key), tuple(members)))
+    automaton.make_automaton()
+    return _Compiled(
+        variants,
+        [canary_set.salted_hash(c.value) for c in canaries],
+        [c.kind for c in canaries],
+        patterns,
+        patterns_low,
+        need,
+        groups,
+        automaton,
+        max(need, default=0),
+    )
+
+
+class CanaryScanner:
+    """Finds every canary variant in observed data, through the wire encodings."""
+
+    def __init__(self, canary_set: CanarySet, *, max_depth: int = 3) -> None:
+        self.canary_set = canary_set
+        self.max_depth = max_depth
+        # The variants and the automaton are built once per canary values and salt, shared by
+        # every scanner of those canaries (the redactor's and the proxy's canary watch).
+        compiled = _compile(canary_set.canaries, canary_set.salt)
+        self.variants = compiled.variants
+        self._hashes = compiled.hashes
+        self._kinds = compiled.kinds
+        self._patterns = compiled.patterns
+        self._patterns_low = compiled.patterns_low
+        self._need = compiled.need
+        self._groups = compiled.groups
+        self._automaton = compiled.automaton
+        self.max_pattern = compiled.max_pattern
+
+    @property
+    def pattern_count(self) -> int:
+        """Distinct automaton keys (variants sharing a key are told apart on verification)."""
+        return len(self._groups)
+
+    # ---------------------------------------------------------------- matching
+    def _matches(self, data: bytes) -> list[_Match]:
+        """All verified variant matches in ``data`` (one automaton pass)."""
+        low_bytes = data.lower()
+        out: list[_Match] = []
+        size = len(data)
+        for end, gid in self._automaton.iter(low_bytes.decode("latin-1")):
+            keylen, members = self._groups[gid]
+            key_start = end - keylen + 1
+            best: dict[int, tuple[tuple[int, int], int, int, int]] = {}
+            for vi, offset in members:
+                start = key_start - offset
+                if start < 0:
+                    continue
+                variant = self.variants[vi]
+                pat = self._patterns[vi]
+                need = self._need[vi]
+                if data.startswith(pat, start):
+                    score, stop = (3, len(pat)), start + len(pat)
+                elif need < len(pat) and data.startswith(pat[:need], start):
+                    score, stop = (1, need), start + need
+                elif variant.case_sensitive:
+                    continue
+                elif low_bytes.startswith(self._patterns_low[vi], start):
+                    score, stop = (2, len(pat)), start + len(pat)
+                elif need < len(pat) and low_bytes.startswith(self._patterns_low[vi][:need], start):
+                    score, stop = (0, need), start + need
+                else:
+                    continue
+                if score[0] < 2:  # matched by its capped prefix: extend over the token
+                    while stop < size and data[stop] in _TOKEN:
+                        stop += 1
+                if (
+                    variant.opaque
+                    and len(pat) < SHORT_TOKEN
+                    and (
+                        (start > 0 and data[start - 1] in _ALNUM)
+                        or (stop < size and data[stop] in _ALNUM)
+                    )
+                ):
+                    continue
+                current = best.get(variant.canary)
+                if current is None or score > current[0]:
+                    best[variant.canary] = (score, vi, start, stop)
+            for _score, vi, start, stop in best.values():
+                out.append(_Match(vi, start, stop))
+        return out
+
+    @staticmethod
+    def _drop_contained(matches: list[_Match], canary_of: Callable[[int], int]) -> list[_Match]:
+        matches.sort(key=lambda m: (m.start, -(m.end - m.start)))
+        kept: list[_Match] = []
+        reach: dict[int, int] = {}
+        for m in matches:
+            c = canary_of(m.variant)
+            if reach.get(c, -1) >= m.end:
+                continue
+            kept.append(m)
+            reach[c] = max(reach.get(c, -1), m.end)
+        return kept
+
+    # ---------------------------------------------------------------- masking
+    def canary_spans(self, data: bytes) -> list[tuple[int, int, str]]:
+        """(start, end, marker) of every canary form found in ``data``, overlaps and all."""
+        return [
+            (m.start, m.end, self._marker(self.variants[m.variant].canary))
+            for m in self._matches(data)
+        ]
+
+    def _mask_spans(self, data: bytes) -> list[tuple[int, int, str]]:
+        return merge_spans(self.canary_spans(data) + card_spans(data))
+
+    def _marker(self, canary: int) -> str:
+        return f"[canary:{self._kinds[canary]}:{self._hashes[canary][:8]}]"
+
+    def redact(self, text: str) -> str:
+        """``text`` with every canary form and every Luhn-valid 13-19 digit run masked."""
+        return redact_with((self,), text)
+
+    def _excerpt(self, data: bytes, match: _Match, context: int = 24) -> str:
+        lo, hi = max(0, match.start - context), min(len(data), match.end + context)
+        # Mask over a wider window so that an occurrence cut by the excerpt edge is still seen.
+        wide_lo = max(0, lo - self.max_pattern)
+        wide_hi = min(len(data), hi + self.max_pattern)
+        spans = [
+            (s + wide_lo, e + wide_lo, lab) for s, e, lab in self._mask_spans(data[wide_lo:wide_hi])
+        ]
+        own = (match.start, match.end, self._marker(self.variants[match.variant].canary))
+        spans = [sp for sp in spans if sp[1] <= own[0] or sp[0] >= own[1]] + [own]
+        spans.sort()
+        merged: list[tuple[int, int, str]] = []
+        for s, e, label in spans:
+            if merged and s < merged[-1][1]:
+                ps, pe, plabel = merged[-1]
+                merged[-1] = (ps, max(pe, e), plabel if plabel == own[2] else label)
+            else:
+                merged.append((s, e, label))
+        return render_spans(data, lo, hi, merged)
+
+    # ---------------------------------------------------------------- scanning
+    def scan(
+        self,
+        data: bytes | str,
+        location: str,
+        *,
+        content_type: str | None = None,
+        content_encoding: str | None = None,
+        decode: bool = True,
+    ) -> list[CanaryHit]:
+        """Every canary in ``data`` observed at ``location`` (e.g. ``url:query``)."""
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        views = [View(raw, None, location, 0, None, None, content_type, content_encoding)]
+        if decode:
+            self._decode(views)
+        matches_by_view: dict[int, list[_Match]] = {}
+        self._search(views, [i for i, v in enumerate(views) if v.searched], matches_by_view)
+        return self._hits(views, matches_by_view)
+
+    def _decode(self, views: list[View]) -> None:
+        """Every decoding layer of ``views[0]``, appended to ``views`` breadth first."""
+        budget = [max(8 * len(views[0].data), 1 << 20)]
+        level = [0]
+        while level:
+            next_level: list[int] = []
+            for vid in level:
+                view = views[vid]
+                if view.depth >= self.max_depth or len(views) >= MAX_VIEWS:
+                    continue
+                for kid in decode_children(view, budget):
+                    if kid.depth > self.max_depth:
+                        continue
+                    kid.parent = vid
+                    views.append(kid)
+                    next_level.append(len(views) - 1)
+            level = next_level
+
+    def _search(self, views: list[View], level: list[int], out: dict[int, list[_Match]]) -> None:
+        """One automaton pass over every decoded layer, joined by NUL bytes."""
+        starts: list[int] = []
+        chunks: list[bytes] = []
+        pos = 0
+        for vid in level:
+            starts.append(pos)
+            chunks.append(views[vid].data)
+            pos += len(views[vid].data) + 1
+        joined = _SEP.join(chunks)
+        for m in self._matches(joined):
+            i = bisect.bisect_right(starts, m.start) - 1
+            base = starts[i]
+            vid = level[i]
+            m.start -= base
+            m.end = min(m.end - base, len(views[vid].data))
+            out.setdefault(vid, []).append(m)
+
+    def _hits(self, views: list[View], found: dict[int, list[_Match]]) -> list[CanaryHit]:
+        canary_of = self._canary_of
+        for vid in list(found):
+            found[vid] = self._drop_contained(found[vid], canary_of)
+        # A canary found in a decoded child explains the same canary in the parent's span.
+        explained: dict[int, list[tuple[int, int, int]]] = {}
+        for vid, matches in found.items():
+            canaries = {canary_of(m.variant) for m in matches}
+            child = views[vid]
+            while child.parent is not None:
+                parent_len = len(views[child.parent].data)
+                s, e = child.span if child.span is not None else (0, parent_len)
+                for c in canaries:
+                    explained.setdefault(child.parent, []).append((c, s, e))
+                child = views[child.parent]
+        hits: list[CanaryHit] = []
+        for vid in sorted(found):
+            view = views[vid]
+            # Repeats of one variant in one view make one hit with a count.
+            first: dict[int, _Match] = {}
+            counts: dict[int, int] = {}
+            for m in found[vid]:
+                c = canary_of(m.variant)
+                if any(
+                    c == ec and m.start < ee and es < m.end for ec, es, ee in explained.get(vid, ())
+                ):
+                    continue
+                first.setdefault(m.variant, m)
+                counts[m.variant] = counts.get(m.variant, 0) + 1
+            for vi, m in first.items():
+                c = canary_of(vi)
+                variant = self.variants[vi]
+                decoding, location = describe(views, vid, m.start, m.end)
+                hits.append(
+                    CanaryHit(
+                        kind=self._kinds[c],
+                        chain=variant.chain,
+                        decoding=">".join(self.redact(step) for step in decoding),
+                        location=self.redact(location),
+                        partial=variant.partial,
+                        canary_hash=self._hashes[c],
+                        excerpt=self._excerpt(view.data, m),
+                        encoding=encoding_chain(variant.chain, decoding),
+                        count=counts[vi],
+                    )
+                )
+        return hits
+
+    def _canary_of(self, variant: int) -> int:
+        return self.variants[variant].canary
