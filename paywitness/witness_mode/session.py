@@ -205,7 +205,7 @@ class WitnessSession:
         if result.verdict is None:
             self.print("paywitness: nothing was recorded; the run is inconclusive")
             return result.exit_code
-        self.print(verdict_table(result.verdict))
+        self.print(verdict_table(result.verdict, self.profile.regulation))
         if result.scorecard is not None:
             self.print(scorecard_table(result.scorecard.to_dict()))
         self.print(
