@@ -522,7 +522,19 @@ def _lend_for_report(ns: argparse.Namespace) -> None:
         )
     if Path(ns.baseline).resolve() == bundle.resolve():
         raise ConfigError(f"--baseline {ns.baseline} is the bundle being re-judged; name another")
-    lend_baseline(Path(ns.baseline), load_profile(profile_path), bundle)
+    profile = load_profile(profile_path)
+    from paywitness.evidence.manifest import MANIFEST_NAME
+    from paywitness.seamless.baseline import check_baseline_bundle
+
+    check_baseline_bundle(Path(ns.baseline), profile)
+    if (bundle / MANIFEST_NAME).is_file():
+        # A sealed bundle is never changed (re-judging writes a dated record beside it), and
+        # the lent figures cannot go into that record yet: refuse before touching anything.
+        raise ConfigError(
+            f"{bundle} is sealed; a baseline cannot be lent to it after the run yet. Judge "
+            f"against it at run time: paywitness run --profile ... --baseline {ns.baseline}"
+        )
+    lend_baseline(Path(ns.baseline), profile, bundle)
 
 
 def _baseline_record(ns: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from paywitness.evidence.manifest import write_manifest
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.profile import demo_profile_path, load_profile
 from paywitness.run import RunContext
+from paywitness.seamless.baseline import lend_baseline
 
 SCREEN_DIR = "seamless/scenarios_test_seamless.py_test_purchase_card"
 
@@ -54,6 +55,7 @@ def make_bundle(
     block: bool = False,
     test: str = TEST,
     replay: Sequence[float] = (),
+    baseline: Path | None = None,
 ) -> Path:
     """A finished bundle of the seamless scenario run once per hand-off time given (and, like
     the demo's pre-migration replay, once per `replay` time into the baseline ledger)."""
@@ -70,6 +72,8 @@ def make_bundle(
                                                                    side="baseline")]:  # fmt: skip
             writer.write(r)
         writer.close()
+    if baseline is not None:  # what `paywitness run --baseline BUNDLE` does before the run
+        lend_baseline(baseline, run.profile, output)
     run.judge_and_write({"scenarios": {test: "passed"}})
     finalize_bundle(run)
     return output
@@ -90,8 +94,7 @@ def test_a_slower_target_fails_against_a_lent_bundle(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = make_bundle(tmp_path / "before", [180, 200, 190])
-    after = make_bundle(tmp_path / "after", [2200, 2150, 2300])
-    assert main(["report", str(after), "--baseline", str(before)]) == 1
+    after = make_bundle(tmp_path / "after", [2200, 2150, 2300], baseline=before)
     assert _gate(after) == "fail"
     checks = _seamless(after)
     timing = str(checks["seamless.timing"]["summary"])
@@ -109,11 +112,9 @@ def test_a_slower_target_fails_against_a_lent_bundle(
 
 def test_the_same_shop_passes_and_a_shifted_screen_fails(tmp_path: Path) -> None:
     before = make_bundle(tmp_path / "before", [180, 200, 190])
-    same = make_bundle(tmp_path / "same", [190, 185, 205])
-    assert main(["report", str(same), "--baseline", str(before)]) == 3
+    same = make_bundle(tmp_path / "same", [190, 185, 205], baseline=before)
     assert _gate(same) == "pass"
-    shifted = make_bundle(tmp_path / "shifted", [190, 185, 205], block=True)
-    assert main(["report", str(shifted), "--baseline", str(before)]) == 1
+    shifted = make_bundle(tmp_path / "shifted", [190, 185, 205], block=True, baseline=before)
     screens = _seamless(shifted)["seamless.screens"]
     assert screens["status"] == "fail"
     assert "browse 6.25%" in str(screens["summary"])
@@ -165,8 +166,7 @@ def test_an_older_compatible_bundle_still_lends(tmp_path: Path) -> None:
     before = make_bundle(tmp_path / "before", [200, 190, 210])
     _edit_json(before / "run.json", version="0.0.9")
     write_manifest(before)
-    after = make_bundle(tmp_path / "after", [200, 205, 195])
-    assert main(["report", str(after), "--baseline", str(before)]) == 3
+    after = make_bundle(tmp_path / "after", [200, 205, 195], baseline=before)
     assert _gate(after) == "pass"
 
 
