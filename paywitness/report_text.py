@@ -21,7 +21,7 @@ def verdict_table(
     """The verdict as terminal lines; each check with the clause it enforces, if mapped."""
     rows = [("category", "checks", "status")]
     for name, cat in verdict.categories.items():
-        judged = [c for c in cat.checks if c.status != "not_observed"]
+        judged = [c for c in cat.checks if c.status not in ("not_observed", "not_judged")]
         passed = sum(c.status == "pass" for c in judged)
         count = {"checks": len(cat.checks), "judged": len(judged), "passed": passed}
         rows.append((CATEGORY_TITLES.get(name, name), checks_text(count), cat.status))
@@ -41,6 +41,9 @@ def verdict_table(
             out.append(f"  {ch.status:<12} {ch.id}: {ch.summary}{law}")
     for f in verdict.findings:
         out.append(f"  FINDING [{f.category}/{f.severity}] {f.rule_id}: {f.message}")
+    seamless = verdict.categories.get("seamless")
+    for w in (seamless.observed.get("waivers") or []) if seamless is not None else []:
+        out.append(f"  waiver: seamless.{w.get('check')} -- {w.get('reason')}")
     for r in verdict.reasons:
         out.append(f"  reason: {r}")
     out.append(f"verdict: {verdict.verdict}")

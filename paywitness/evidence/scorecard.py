@@ -40,7 +40,7 @@ def _category(data: dict[str, Any] | None) -> dict[str, Any]:
     status = (data or {}).get("status") or "not_judged"
     if not checks:
         status = "not_judged"
-    judged = [c for c in checks if c.get("status") != "not_observed"]
+    judged = [c for c in checks if c.get("status") not in ("not_observed", "not_judged")]
     passed = sum(c.get("status") == "pass" for c in judged)
     return {
         "status": status,
