@@ -49,7 +49,9 @@ __all__ = [
     "RequiredCall",
     "RoleName",
     "RoleSpec",
+    "SeamlessLimits",
     "SeamlessPolicy",
+    "SeamlessWaiver",
     "TabHint",
     "demo_profile_path",
     "load_profile",
@@ -411,8 +413,66 @@ class MaskSpec(_Model):
     frames: list[str] = Field(default_factory=list)
 
 
+class SeamlessLimits(_Model):
+    """Absolute limits, used for a figure when the run has no baseline to compare it with.
+
+    A figure with neither a baseline nor a limit is `not_judged`. Vitals default to the Web
+    Vitals "good" thresholds and may never be set above "poor".
+    """
+
+    timings_ms: dict[str, float] = Field(
+        default_factory=lambda: {"buy_to_checkout_ready_ms": 1000.0}
+    )
+    cls: float | None = Field(default=None, ge=0)
+    inp_ms: float | None = Field(default=None, ge=0)
+    lcp_ms: float | None = Field(default=None, ge=0)
+    errors: int | None = Field(default=None, ge=0)
+    navigations: int | None = Field(default=None, ge=0)
+    actions: int | None = Field(default=None, ge=0)
+    origins: int | None = Field(default=None, ge=1)
+
+    @field_validator("timings_ms")
+    @classmethod
+    def _timing_names(cls, limits: dict[str, float]) -> dict[str, float]:
+        from paywitness.seamless.checks import TIMING_NAME
+
+        for name, value in limits.items():
+            if not TIMING_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not a timing figure (known: buy_to_checkout_ready_ms, "
+                    "pay_to_confirmation_ms, checkout_document_ms, pay_to_first_feedback_ms, "
+                    "open_<tab>_tab_ms)"
+                )
+            if value <= 0:
+                raise ValueError(f"the limit of {name} must be more than 0 ms, not {value:g}")
+        return limits
+
+
+class SeamlessWaiver(_Model):
+    """A seamless check the profile accepts leaving unjudged, and why (printed in every report)."""
+
+    check: str = Field(min_length=1)
+    reason: str = Field(min_length=3)
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, name: str) -> str:
+        from paywitness.seamless.checks import CHECKS, short_name
+
+        if short_name(name) not in CHECKS:
+            raise ValueError(
+                f"{name!r} is not a seamless check; waivable checks: {', '.join(CHECKS)}"
+            )
+        return short_name(name)
+
+
 class SeamlessPolicy(_Model):
-    """Thresholds of the seamless category: the buyer must not notice the hand-off."""
+    """Thresholds of the seamless category: the buyer must not notice the hand-off.
+
+    Against a baseline, a timing fails when the target is significantly slower than
+    `timing_factor` x the baseline (one-sided Mann-Whitney U at `alpha`, see
+    `paywitness.seamless.stats`); without one, `limits` apply.
+    """
 
     cls_good: float = 0.1
     cls_poor: float = 0.25
@@ -422,8 +482,11 @@ class SeamlessPolicy(_Model):
     lcp_poor_ms: float = 4000
     cls_over_baseline: float = Field(default=0.05, ge=0)
     timing_factor: float = Field(default=1.2, ge=1)
-    # Absolute allowance so that a 150 ms step is not failed for 40 ms of scheduling noise.
-    timing_slack_ms: float = Field(default=250, ge=0)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    # Repeats of each side when the run has a baseline (1 is allowed and reported as such).
+    repeat: int = Field(default=3, ge=1, le=50)
+    limits: SeamlessLimits = Field(default_factory=SeamlessLimits)
+    waive: list[SeamlessWaiver] = Field(default_factory=list)
     pixel_threshold: float = Field(default=0.2, gt=0, le=1)
     pixel_budget: float = Field(default=0.02, ge=0, le=1)
     screens: list[str] = Field(default_factory=lambda: ["browse", "checkout-ready", "confirmation"])
@@ -436,6 +499,25 @@ class SeamlessPolicy(_Model):
         for p in paths:
             compile_path_pattern(p)
         return paths
+
+    @model_validator(mode="after")
+    def _vitals_never_above_poor(self) -> SeamlessPolicy:
+        for name, limit, poor in (
+            ("cls", self.limits.cls, self.cls_poor),
+            ("inp_ms", self.limits.inp_ms, self.inp_poor_ms),
+            ("lcp_ms", self.limits.lcp_ms, self.lcp_poor_ms),
+        ):
+            if limit is not None and limit > poor:
+                raise ValueError(
+                    f"limits.{name} {limit:g} is above the Web Vitals 'poor' threshold {poor:g}; "
+                    "a limit may be at most 'poor'"
+                )
+        return self
+
+    def waiver(self, check: str) -> SeamlessWaiver | None:
+        """The waiver of this check (`seamless.x` or `x`), if the profile gives one."""
+        name = check.removeprefix("seamless.")
+        return next((w for w in self.waive if w.check == name), None)
 
 
 class DisplayEndpoint(_Model):
@@ -561,7 +643,21 @@ class GatePolicy(_Model):
         return actions.get(category, "fail")
 
 
-CanaryKindName = Literal["name", "email", "phone", "address", "card", "marker"]
+CanaryKindName = Literal[
+    "name",
+    "email",
+    "phone",
+    "address",
+    "card",
+    "marker",
+    # The split fields of a real checkout form, each a canary of its own.
+    "given_name",
+    "family_name",
+    "address_line2",
+    "city",
+    "region",
+    "postcode",
+]
 
 #: Without a `data` section: card numbers reach the gateway only; the buyer's contact, address
 #: and order marker reach commerce and the gateway; social and everyone else receive none.
@@ -572,6 +668,24 @@ DEFAULT_DATA_ALLOWED: dict[CanaryKindName, list[RoleName]] = {
     "phone": ["commerce", "gateway"],
     "address": ["commerce", "gateway"],
     "marker": ["commerce", "gateway"],
+    "given_name": ["commerce", "gateway"],
+    "family_name": ["commerce", "gateway"],
+    "address_line2": ["commerce", "gateway"],
+    "city": ["commerce", "gateway"],
+    "region": ["commerce", "gateway"],
+    "postcode": ["commerce", "gateway"],
+}
+
+
+#: A split field the profile does not list may go where its whole value may (a profile written
+#: before the split fields existed keeps meaning what it said).
+SPLIT_FIELD_OF: dict[str, str] = {
+    "given_name": "name",
+    "family_name": "name",
+    "address_line2": "address",
+    "city": "address",
+    "region": "address",
+    "postcode": "address",
 }
 
 
@@ -581,6 +695,17 @@ class DataPolicy(_Model):
     allowed_roles: dict[CanaryKindName, list[RoleName]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_DATA_ALLOWED.items()}
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_fields_follow_their_whole(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("allowed_roles"), dict):
+            roles = dict(data["allowed_roles"])
+            for part, whole in SPLIT_FIELD_OF.items():
+                if part not in roles and whole in roles:
+                    roles[part] = roles[whole]
+            data = {**data, "allowed_roles": roles}
+        return data
 
 
 class RegulationClause(_Model):

@@ -75,6 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     try:
         run = resolve_run(config)
+        from paywitness.seamless.fixtures import configure_seamless
+
+        configure_seamless(config, run)
     except ConfigError as e:
         raise pytest.UsageError(f"paywitness: {e}") from e
     from paywitness.session import RecordingSession
