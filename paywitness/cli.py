@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pytest
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from paywitness.profile import Profile
     from paywitness.session import RunResult
 
 __all__ = ["main"]
@@ -100,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("bundle_a", metavar="BUNDLE_A", help="Earlier evidence bundle")
     drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
     _witness_parser(sub)
+    _record_parser(sub)
 
     from paywitness.evidence.commands import add_parsers
 
@@ -144,6 +146,60 @@ def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=120.0,
         metavar="N",
         help="Stop waiting for Finish after N minutes and judge what was recorded",
+    )
+
+
+def _record_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = sub.add_parser(
+        "record", help="Buy once by hand in a browser; write the clicks and typing as flow steps"
+    )
+    r.add_argument("--profile", metavar="PATH", help="Target profile (YAML)")
+    r.add_argument("--demo", action="store_true", help="Record a purchase in the demo shop")
+    r.add_argument(
+        "--output", required=True, metavar="PATH", help="Write the profile with the steps here"
+    )
+    r.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    r.add_argument("--seed", type=int, metavar="INT", help="Seed for the buyer and test card")
+    r.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
+    r.add_argument("--headless", action="store_true", help="Hide the browser (tests)")
+    r.add_argument(
+        "--cdp-port",
+        type=int,
+        metavar="PORT",
+        help="Open Chromium's DevTools port, for a script acting as the person (tests)",
+    )
+    r.add_argument("--bundle", metavar="DIR", help="Evidence folder of the recorded purchase")
+    r.add_argument(
+        "--max-minutes", type=float, default=60.0, metavar="N", help="Stop recording after N min"
+    )
+
+
+def _record(ns: argparse.Namespace) -> int:
+    from paywitness.record import RecordOptions, record_main
+
+    if ns.pytest_args:
+        raise ConfigError(f"record does not take {' '.join(ns.pytest_args)!r}; see --help")
+    if not ns.profile and not ns.demo:
+        raise ConfigError("pass --profile PATH (a target profile) or --demo")
+    return record_main(
+        RecordOptions(
+            profile_path=Path(ns.profile) if ns.profile else None,
+            demo=ns.demo,
+            output=Path(ns.output),
+            resolve=tuple(ns.resolve),
+            seed=ns.seed,
+            browser=ns.browser,
+            headless=ns.headless,
+            cdp_port=ns.cdp_port,
+            max_minutes=ns.max_minutes,
+            bundle=Path(ns.bundle) if ns.bundle else None,
+        )
     )
 
 
@@ -334,6 +390,20 @@ def _check_reachable(start_url: str, overrides: Sequence[str] = ()) -> None:
         ) from e
 
 
+def _check_standard(ns: argparse.Namespace, profile: Profile | None) -> None:
+    """The standard scenarios (no --scenarios) need a profile that describes a purchase."""
+    if getattr(ns, "scenarios", None):
+        return
+    from paywitness.flow import standard_problems
+    from paywitness.profile import demo_profile_path, load_profile
+
+    problems = standard_problems(profile or load_profile(demo_profile_path()))
+    if problems:
+        raise ConfigError(
+            "the standard scenarios cannot run on this profile: " + "; ".join(problems)
+        )
+
+
 def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
@@ -349,8 +419,10 @@ def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
             raise ConfigError(
                 "--baseline and --violation both change the demo shop; use one at a time"
             )
+        _check_standard(ns, None)
     else:
         profile = load_profile(ns.profile)
+        _check_standard(ns, profile)
         from paywitness.target import host_overrides
 
         overrides = host_overrides(profile, ns.resolve)
@@ -438,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return drift_main(ns.bundle_a, ns.bundle_b)
         if ns.command == "witness":
             return _witness(ns)
+        if ns.command == "record":
+            return _record(ns)
         if ns.command == "merge":
             from paywitness.evidence.signing import load_signing_key, resolve_signing_key
             from paywitness.merge import merge_bundles

@@ -23,10 +23,12 @@ from pydantic import (
 
 from paywitness.categories import Category
 from paywitness.errors import ProfileError
+from paywitness.flow_spec import BrowserSpec, FlowStep, ResilienceRule, check_moments_unique
 from paywitness.patterns import compile_host_pattern, compile_path_pattern
 
 __all__ = [
     "DEFAULT_DATA_ALLOWED",
+    "HINTS_REQUIRED",
     "ROLE_NAMES",
     "Action",
     "ArtefactField",
@@ -305,12 +307,22 @@ class Action(_Model):
 
 
 class MethodHints(_Model):
-    """How to pay with one method: the test instrument and the actions around the Pay click."""
+    """How to pay with one method: the test instrument and the actions around the Pay click.
+
+    `steps`, if given, is this method's whole purchase (instead of the flow's `steps`).
+    """
 
     instrument: str | None = "success"  # a card behaviour of fixtures/instruments.yaml; null: none
     before_pay: list[Action] = Field(default_factory=list)
     after_pay: list[Action] = Field(default_factory=list)
     expect: Literal["confirmation", "payment_error"] = "confirmation"
+    steps: list[FlowStep] | None = None
+
+    @model_validator(mode="after")
+    def _steps_or_actions(self) -> MethodHints:
+        if self.steps is not None and (self.before_pay or self.after_pay):
+            raise ValueError("a method with its own steps takes no before_pay/after_pay")
+        return self
 
 
 class TabHint(_Model):
@@ -320,20 +332,26 @@ class TabHint(_Model):
     ready: str = Field(min_length=1)
 
 
+#: The hints the shorthand purchase needs when a flow gives no `steps`.
+HINTS_REQUIRED: tuple[str, ...] = ("product_ready", "buy", "checkout_ready", "pay", "confirmation")
+
+
 class FlowHints(_Model):
-    """Selectors for the standard purchase scenario; a simple shop needs no Python."""
+    """How a buyer purchases: `steps` (actions as data), or the shorthand selectors below,
+    which expand to steps (see paywitness.flow.expand_hints). A simple shop needs no Python."""
 
     start_url: str | None = None
-    product_ready: str
-    buy: str
+    steps: list[FlowStep] | None = None
+    product_ready: str | None = None
+    buy: str | None = None
     checkout_frames: list[str] = Field(default_factory=list)
-    checkout_ready: str
+    checkout_ready: str | None = None
     fields: dict[
         Literal["name", "email", "phone", "address", "card_number", "card_expiry", "card_cvc"],
         FieldSpec,
-    ]
-    pay: str
-    confirmation: str
+    ] = Field(default_factory=dict)
+    pay: str | None = None
+    confirmation: str | None = None
     order_number: str | None = None
     invoice_link: str | None = None
     payment_error: str | None = None
@@ -346,10 +364,15 @@ class FlowHints(_Model):
     @model_validator(mode="after")
     def _error_selector_when_expected(self) -> FlowHints:
         for name, m in self.methods.items():
-            if m.expect == "payment_error" and not self.payment_error:
+            if m.expect == "payment_error" and not self.payment_error and m.steps is None:
                 raise ValueError(
                     f"methods.{name} expects a payment error but payment_error is unset"
                 )
+        if self.steps is not None:
+            check_moments_unique(self.steps, "flow.steps")
+        for name, m in self.methods.items():
+            if m.steps is not None:
+                check_moments_unique(m.steps, f"flow.methods.{name}.steps")
         return self
 
     @field_validator("tabs")
@@ -359,6 +382,26 @@ class FlowHints(_Model):
             if not _STEP.match(name):
                 raise ValueError(f"tab name {name!r} must be a step name (lowercase, digits, - _)")
         return tabs
+
+    def steps_of(self, method: str) -> list[FlowStep] | None:
+        """The steps that purchase with `method`: its own, else the flow's (None: shorthand)."""
+        how = self.methods.get(method)
+        if how is not None and how.steps is not None:
+            return how.steps
+        return self.steps
+
+    def purchase_problems(self) -> list[str]:
+        """Why the standard scenarios cannot drive a purchase with these hints (empty: they can)."""
+        problems = []
+        for name in self.methods:
+            if self.steps_of(name) is None:
+                missing = [k for k in HINTS_REQUIRED if not getattr(self, k)]
+                if missing:
+                    problems.append(
+                        f"flow.methods.{name}: no steps, and the shorthand lacks "
+                        f"{', '.join(missing)} (give flow.steps, or those selectors)"
+                    )
+        return problems
 
 
 class MaskSpec(_Model):
@@ -633,6 +676,19 @@ class Profile(_Model):
     displays: list[DisplaySpec] = Field(default_factory=list)
     # Fault rules applied to the whole run (see paywitness.faults for the syntax).
     faults: list[str] = Field(default_factory=list)
+    # The browser every scenario runs in, and the faults the resilience scenarios inject.
+    browser: BrowserSpec = Field(default_factory=BrowserSpec)
+    resilience: list[ResilienceRule] = Field(default_factory=list)
+
+    @field_validator("resilience")
+    @classmethod
+    def _rule_names_unique(cls, rules: list[ResilienceRule]) -> list[ResilienceRule]:
+        names = [r.name for r in rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"resilience rule names must be unique, repeated: {', '.join(dupes)}")
+        return rules
+
     # Evidence (issue 16): the clause each category or check enforces (a check id wins over
     # its category), and how bundles are sealed.
     regulation: dict[str, ClauseSpec] = Field(

@@ -48,6 +48,7 @@ class WitnessOptions:
     browser: str | None = None
     headless: bool = False
     max_minutes: float = 120.0
+    resolve: tuple[str, ...] = ()  # HOST=URL like curl --resolve (paywitness record)
 
     @property
     def needs_auth(self) -> bool:
@@ -109,12 +110,14 @@ class WitnessSession:
         self._mark_lock = threading.Lock()
         self.recording = RecordingSession(
             self.run,
+            resolve=options.resolve,
             listen_host=options.listen_host,
             listen_port=options.listen_port,
             proxyauth=f"{PROXY_USER}:{self.password}" if self.password is not None else None,
             control=ControlPage(self),
             faults=(),  # a person paying by hand is never made to fail on purpose
             update_latest=options.output is None,
+            record_tls_failures=True,  # a phone may not trust the run's CA (or pin its own)
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
