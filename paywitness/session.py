@@ -16,8 +16,9 @@ call it::
     result = session.finish()              # the verdict, decided once; the bundle; exit code
 
 The addon chain, in order: [a driver's control page,] fault injector (so the recorder sees the
-fault it injected), canary watch (the recorder puts its hits into each record), backend recorder,
-host map, HAR capture, TLS failures. Addons pass per-flow results on through `flow.metadata`.
+fault it injected), canary and artefact watches (the recorder puts their hits into each record),
+backend recorder, host map, HAR capture, and in witness mode TLS failures. Addons pass per-flow
+results on through `flow.metadata`.
 """
 
 from __future__ import annotations
@@ -194,11 +195,13 @@ class RecordingSession:
         faults: Iterable[str] | None = None,
         proxy_options: Mapping[str, Any] | None = None,
         update_latest: bool = False,
+        record_tls_failures: bool = False,
     ) -> None:
         """`target`: where the proxy sends the browser (default: the demo shop this session
         starts, or the profile's hosts with `resolve`); `control`: a driver's own addon, first in
         the chain (witness mode's control page); `faults`: the run's fault rules (default: the
-        profile's and the demo violations'); `proxy_options`: more mitmproxy options."""
+        profile's and the demo violations'); `proxy_options`: more mitmproxy options;
+        `record_tls_failures`: a refused client handshake leaves a `tls` record (witness mode)."""
         self.run = run
         self.profile = run.profile
         self.classifier = Classifier(run.profile)  # the run's one classifier
@@ -209,6 +212,7 @@ class RecordingSession:
         self.proxyauth = proxyauth
         self.update_latest = update_latest
         self._control = control
+        self.record_tls_failures = record_tls_failures
         self._given_target = target
         self._proxy_options = dict(proxy_options or {})
         self._fault_texts = list(faults) if faults is not None else self._default_faults()
@@ -284,8 +288,12 @@ class RecordingSession:
             HarCapture(
                 redactor=self.redactor, path=har_entries_path(self.run.output, self.run.worker)
             ),
-            TlsFailures(self.book),
         ]
+        if self.record_tls_failures:
+            # Only where the client's trust is not ours to set (a phone, a person's browser): a
+            # browser paywitness launched trusts the run's CA by construction, so a handshake it
+            # drops (a preconnect cancelled, a reset fault) is no sign of an uninspected app.
+            addons.append(TlsFailures(self.book))
         proxy = ProxyRunner(
             addons,
             confdir=self.tmp_dir / "proxy-ca",  # the CA key never leaves this private folder

@@ -27,11 +27,12 @@ def card_spans(data: bytes) -> list[tuple[int, int, str]]:
 
 
 def merge_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Overlapping mask spans joined; the one starting first (the longest there) names it."""
+    """Overlapping and adjacent mask spans joined into one (two markers side by side would
+    show where one value ends); the one starting first (the longest there) names it."""
     spans = sorted(spans, key=lambda sp: (sp[0], -sp[1]))
     merged: list[tuple[int, int, str]] = []
     for s, e, label in spans:
-        if merged and s < merged[-1][1]:
+        if merged and s <= merged[-1][1]:
             ps, pe, plabel = merged[-1]
             merged[-1] = (ps, max(pe, e), plabel)
         else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from paywitness.canaries.decoding import (
     encoding_chain,
 )
 from paywitness.canaries.masking import card_spans, merge_spans, redact_with, render_spans
-from paywitness.canaries.values import Canary, CanarySet
+from paywitness.canaries.values import SPLIT_KINDS, Canary, CanarySet
 from paywitness.canaries.variants import (
     HASHED_KEY_CAP,
     KEY_CAP,
@@ -207,17 +206,25 @@ class CanaryScanner:
                 out.append(_Match(vi, start, stop))
         return out
 
-    @staticmethod
-    def _drop_contained(matches: list[_Match], canary_of: Callable[[int], int]) -> list[_Match]:
+    def _drop_contained(self, matches: list[_Match]) -> list[_Match]:
+        """Matches inside a longer one of the same canary dropped; a split field (given name,
+        city) inside a whole value of another canary (the name, the e-mail) too: that value's
+        hit says it, and the field counts on its own only where it stands alone."""
         matches.sort(key=lambda m: (m.start, -(m.end - m.start)))
         kept: list[_Match] = []
         reach: dict[int, int] = {}
+        whole_reach = -1  # end of the furthest full match of a canary that is not a split field
         for m in matches:
-            c = canary_of(m.variant)
+            c = self.variants[m.variant].canary
             if reach.get(c, -1) >= m.end:
+                continue
+            split = self._kinds[c] in SPLIT_KINDS
+            if split and whole_reach >= m.end:
                 continue
             kept.append(m)
             reach[c] = max(reach.get(c, -1), m.end)
+            if not split and not self.variants[m.variant].partial:
+                whole_reach = max(whole_reach, m.end)
         return kept
 
     # ---------------------------------------------------------------- masking
@@ -247,15 +254,13 @@ class CanaryScanner:
             (s + wide_lo, e + wide_lo, lab) for s, e, lab in self._mask_spans(data[wide_lo:wide_hi])
         ]
         own = (match.start, match.end, self._marker(self.variants[match.variant].canary))
-        spans = [sp for sp in spans if sp[1] <= own[0] or sp[0] >= own[1]] + [own]
-        spans.sort()
-        merged: list[tuple[int, int, str]] = []
-        for s, e, label in spans:
-            if merged and s < merged[-1][1]:
-                ps, pe, plabel = merged[-1]
-                merged[-1] = (ps, max(pe, e), plabel if plabel == own[2] else label)
-            else:
-                merged.append((s, e, label))
+        # Every form found is masked: overlapping and adjacent spans join into one mask (named
+        # by this hit's canary when it is part of it). Dropping the spans that overlap this
+        # hit left the rest of e.g. the e-mail around a word of the name readable.
+        merged = [
+            (s, e, own[2] if s <= own[0] and own[1] <= e else label)
+            for s, e, label in merge_spans([own, *spans])
+        ]
         return render_spans(data, lo, hi, merged)
 
     # ---------------------------------------------------------------- scanning
@@ -316,17 +321,22 @@ class CanaryScanner:
     def _hits(self, views: list[View], found: dict[int, list[_Match]]) -> list[CanaryHit]:
         canary_of = self._canary_of
         for vid in list(found):
-            found[vid] = self._drop_contained(found[vid], canary_of)
-        # A canary found in a decoded child explains the same canary in the parent's span.
-        explained: dict[int, list[tuple[int, int, int]]] = {}
+            found[vid] = self._drop_contained(found[vid])
+        # A canary found in a decoded child explains the same canary in the parent's span, but
+        # a partial match never explains a full one: a word of the name inside the e-mail
+        # must not hide the whole name elsewhere in the body (each hit counts at its best).
+        explained: dict[int, list[tuple[int, int, int, bool]]] = {}
         for vid, matches in found.items():
-            canaries = {canary_of(m.variant) for m in matches}
+            best: dict[int, bool] = {}  # canary -> found in full here
+            for m in matches:
+                c = canary_of(m.variant)
+                best[c] = best.get(c, False) or not self.variants[m.variant].partial
             child = views[vid]
             while child.parent is not None:
                 parent_len = len(views[child.parent].data)
                 s, e = child.span if child.span is not None else (0, parent_len)
-                for c in canaries:
-                    explained.setdefault(child.parent, []).append((c, s, e))
+                for c, full in best.items():
+                    explained.setdefault(child.parent, []).append((c, s, e, full))
                 child = views[child.parent]
         hits: list[CanaryHit] = []
         for vid in sorted(found):
@@ -336,8 +346,10 @@ class CanaryScanner:
             counts: dict[int, int] = {}
             for m in found[vid]:
                 c = canary_of(m.variant)
+                partial = self.variants[m.variant].partial
                 if any(
-                    c == ec and m.start < ee and es < m.end for ec, es, ee in explained.get(vid, ())
+                    c == ec and m.start < ee and es < m.end and (full or partial)
+                    for ec, es, ee, full in explained.get(vid, ())
                 ):
                     continue
                 first.setdefault(m.variant, m)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus
 
-from paywitness.canaries.values import Canary, CanarySet
+from paywitness.canaries.values import HASHED_ONLY_KINDS, Canary, CanarySet
 
 __all__ = [
     "HASHED_KEY_CAP",
@@ -230,7 +230,15 @@ def _name_forms(value: str) -> list[_Form]:
     return forms
 
 
+def _field_forms(kind: str, value: str) -> list[_Form]:
+    """A common field (city, postcode): the normalisations advanced matching hashes."""
+    low = " ".join(value.split()).lower()
+    return [_Form(f"lower({kind})", low), _Form(f"nospace(lower({kind}))", "".join(low.split()))]
+
+
 def _forms(canary: Canary) -> list[_Form]:
+    if canary.kind in HASHED_ONLY_KINDS:
+        return _field_forms(canary.kind, canary.value)
     if canary.kind == "phone":
         return _phone_forms(canary.value)
     if canary.kind == "card":
@@ -314,7 +322,11 @@ def _canary_variants(canary: Canary) -> tuple[Variant, ...]:
             seen.add(text)
             pool.append(Variant(0, chain, text, partial, cs, opaque, hashed))
 
+    hashed_only = canary.kind in HASHED_ONLY_KINDS
     for form in _merged_forms(_forms(canary)):
+        if hashed_only:
+            _add_hashes(add, form.derive_chain, form.text.encode("utf-8"), _FIELD_HASHES)
+            continue
         add(form.chain, form.text, partial=form.partial)
         if not form.derive:
             continue
@@ -353,33 +365,48 @@ def _canary_variants(canary: Canary) -> tuple[Variant, ...]:
                     cs=True,
                     opaque=True,
                 )
-        for hname, hfn in _HASHES.items():
-            digest = hfn(raw)
-            hexed = digest.hex()
-            chain1 = f"{hname}({label})"
-            add(chain1, hexed, opaque=True, hashed=True)
-            for enc in _OVER_HASH_ENCODINGS:
+        _add_hashes(add, label, raw, _HASHES)
+    return tuple(pool)
+
+
+#: The hashes advanced-matching pixels apply to a field (Meta, TikTok, Google: SHA-256; some
+#: older tags MD5 or SHA-1).
+_FIELD_HASHES: dict[str, Callable[[bytes], bytes]] = {
+    name: _HASHES[name] for name in ("md5", "sha1", "sha256") if name in _HASHES
+}
+
+
+def _add_hashes(
+    add: Callable[..., None], label: str, raw: bytes, hashes: dict[str, Callable[[bytes], bytes]]
+) -> None:
+    """Each hash of ``raw`` as hex, encodings of the hex, a hash of the hex and the binary
+    digest's base64/base32."""
+    for hname, hfn in hashes.items():
+        digest = hfn(raw)
+        hexed = digest.hex()
+        chain1 = f"{hname}({label})"
+        add(chain1, hexed, opaque=True, hashed=True)
+        for enc in _OVER_HASH_ENCODINGS:
+            add(
+                f"{enc}({chain1})",
+                _TEXT_ENCODINGS[enc](hexed),
+                cs=enc in _B64_NAMES,
+                opaque=True,
+                hashed=True,
+            )
+        for outer_hash in _OUTER_HASHES:
+            add(
+                f"{outer_hash}({chain1})",
+                _HASHES[outer_hash](hexed.encode()).hex(),
+                opaque=True,
+                hashed=True,
+            )
+        if hname in _BIN_HASHES:
+            for enc in _BIN_ENCODINGS:
                 add(
-                    f"{enc}({chain1})",
-                    _TEXT_ENCODINGS[enc](hexed),
+                    f"{enc}({hname}_bin({label}))",
+                    _BYTE_ENCODINGS[enc](digest),
                     cs=enc in _B64_NAMES,
                     opaque=True,
                     hashed=True,
                 )
-            for outer_hash in _OUTER_HASHES:
-                add(
-                    f"{outer_hash}({chain1})",
-                    _HASHES[outer_hash](hexed.encode()).hex(),
-                    opaque=True,
-                    hashed=True,
-                )
-            if hname in _BIN_HASHES:
-                for enc in _BIN_ENCODINGS:
-                    add(
-                        f"{enc}({hname}_bin({label}))",
-                        _BYTE_ENCODINGS[enc](digest),
-                        cs=enc in _B64_NAMES,
-                        opaque=True,
-                        hashed=True,
-                    )
-    return tuple(pool)

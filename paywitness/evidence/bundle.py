@@ -103,8 +103,17 @@ def render_bundle(
     records = read_ledgers(sorted(bundle.glob(LEDGER_GLOB)))
     history = _history_until(bundle, profile.evidence.history_runs)
     law = {k: v.model_dump(exclude_none=True) for k, v in profile.regulation.items()}
+    from paywitness.seamless.report import screens_section
+
     html = render_report(
-        verdict, card, run, records, notice=notice, history=history, regulation=law
+        verdict,
+        card,
+        run,
+        records,
+        notice=notice,
+        history=history,
+        regulation=law,
+        screens=screens_section(bundle, verdict),
     )
     (dest / REPORT_NAME).write_text(html, "utf-8")
     return card
@@ -164,6 +173,9 @@ def _judge_stored(
     unfinished = unfinished_of(scenarios, old_meta.get("failed_on_findings") or ())
     verdict = judge_bundle(bundle, profile, unfinished)
     verdict.meta = {**old_meta, **extra_meta}
+    from paywitness.witness_mode.scope import apply_mode_scope
+
+    apply_mode_scope(verdict)  # a witnessed run: what its mode cannot observe, as at run time
     return verdict
 
 

@@ -35,7 +35,10 @@ def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]
     if verdict.get("verdict") == "inconclusive":
         (failing if policy.inconclusive == "fail" else warning).append("run inconclusive")
     result = "fail" if failing else "warn" if warning else "pass"
-    return {"result": result, "reasons": failing + [f"warn: {w}" for w in warning]}
+    # A category waived with a reason (e.g. what a phone cannot observe) passes, never silently.
+    waived = ((verdict.get("meta") or {}).get("scope") or {}).get("waived") or {}
+    notes = [f"waived: {name} ({why})" for name, why in sorted(waived.items())]
+    return {"result": result, "reasons": failing + [f"warn: {w}" for w in warning] + notes}
 
 
 def gate_exit_code(verdict: dict[str, Any], gate: dict[str, Any] | None) -> int:

@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS
+from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS, checks_text
 from paywitness.ledger import FlowRecord
 
 __all__ = ["REPORT_NAME", "render_report", "sequence_svg", "trend_svg"]
@@ -80,8 +80,8 @@ def _scorecard(card: dict[str, Any]) -> str:
         weight = f"{r['weight'] * 100:.0f}%" if "weight" in r else "gate"
         rows.append(
             f"<tr><td>{escape(title)}</td><td>{weight}</td><td>{_bar(r['score'])} "
-            f"{_pct(r['score'])}</td><td>{r['passed']}/{r['judged']} judged "
-            f"({r['checks']} checks)</td><td>{_badge(r['status'])}</td></tr>"
+            f"{_pct(r['score'])}</td><td>{escape(checks_text(r))}</td>"
+            f"<td>{_badge(r['status'])}</td></tr>"
         )
     gate = card.get("gate") or {}
     gate_html = (
@@ -432,10 +432,15 @@ def render_report(
     notice: str | None = None,
     history: Sequence[dict[str, Any]] = (),
     regulation: dict[str, Any] | None = None,
+    screens: str = "",
 ) -> str:
     """The whole page; every value escaped, nothing loaded from anywhere. `notice` (e.g. an
     unverified re-judgement) is shown as a banner above everything; `regulation` (category or
-    check id -> clause) is the judging profile's, else run.json's."""
+    check id -> clause) is the judging profile's, else run.json's; `screens` is the seamless
+    screens section, built from the bundle's pictures as data: URIs."""
+    from paywitness.seamless.report import waiver_lines
+
+    waivers = "".join(f"<li>{escape(w)}</li>" for w in waiver_lines(verdict))
     reasons = "".join(f"<li>{escape(r)}</li>" for r in verdict.get("reasons") or [])
     law = regulation or run.get("regulation")
     target = escape(str(run.get("target") or (verdict.get("meta") or {}).get("target") or ""))
@@ -456,6 +461,7 @@ def render_report(
         f'<p class="muted">target {target} · seed {escape(str(run.get("seed", "")))} · '
         f"{escape(str(run.get('started', '')))} → {escape(str(run.get('finished', '')))}</p>"
         + (f"<ul>{reasons}</ul>" if reasons else "")
+        + (f"<p>Seamless checks waived by the profile:</p><ul>{waivers}</ul>" if waivers else "")
         + f"<section><h2>Scorecard</h2>{_scorecard(card)}{trend_svg(history)}</section>"
         f"<section><h2>Timeline: which back end each request reached</h2>"
         '<p class="muted">Thick arrows are payment-class requests; dashed arrows are links '
@@ -464,6 +470,7 @@ def render_report(
         + _combinations(verdict)
         + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
         f"<section><h2>Checks and figures</h2>{_checks(verdict, law)}</section>"
+        + screens
         + _provenance(run)
         + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"

@@ -16,6 +16,7 @@ __all__ = [
     "WEIGHTS",
     "append_history",
     "build_scorecard",
+    "checks_text",
     "scorecard_table",
     "write_scorecard",
 ]
@@ -24,12 +25,22 @@ SCORECARD_NAME = "scorecard.json"
 HISTORY_NAME = "history.jsonl"
 
 
+def checks_text(row: dict[str, Any]) -> str:
+    """How checks are counted everywhere (terminal table, scorecard, report): passed of judged,
+    and how many could not be judged."""
+    if not row["checks"]:
+        return "no checks"
+    text = f"{row['passed']}/{row['judged']} passed"
+    unjudged = row["checks"] - row["judged"]
+    return text + (f", {unjudged} not judged" if unjudged else "")
+
+
 def _category(data: dict[str, Any] | None) -> dict[str, Any]:
     checks = list((data or {}).get("checks") or [])
     status = (data or {}).get("status") or "not_judged"
     if not checks:
         status = "not_judged"
-    judged = [c for c in checks if c.get("status") != "not_observed"]
+    judged = [c for c in checks if c.get("status") not in ("not_observed", "not_judged")]
     passed = sum(c.get("status") == "pass" for c in judged)
     return {
         "status": status,
@@ -75,9 +86,7 @@ def scorecard_table(card: dict[str, Any]) -> str:
     for name, title in CATEGORY_TITLES.items():
         row = card["categories"][name]
         weight = f"{row['weight'] * 100:.0f}%" if "weight" in row else "gate"
-        detail = (
-            f"{row['passed']}/{row['judged']} checks" if row["judged"] else row["status"]
-        ).replace("_", " ")
+        detail = checks_text(row)
         clause = (card.get("regulation") or {}).get(name)
         law = f"  [{clause}]" if clause else ""
         lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {detail}{law}")

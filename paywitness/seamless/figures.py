@@ -9,25 +9,46 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paywitness.ledger import FlowRecord
+from paywitness.seamless.checks import TIMINGS
 
 __all__ = [
     "BASELINE_SUFFIX",
+    "CUT_SHORT_PROBE",
+    "KEPT_WHEN_CUT_SHORT",
+    "REPEAT_SEP",
     "SCOPES",
     "TIMINGS",
     "RunFigures",
     "cls_of",
     "group_by_test",
+    "repeat_id",
     "run_figures",
+    "series_of",
 ]
 
 # Test id suffix of a scenario's replay on the pre-migration (baseline) target.
 BASELINE_SUFFIX = "#baseline"
+# Test id suffix of a scenario's further repeats (`<nodeid>#r2`, `<nodeid>#baseline#r2`).
+REPEAT_SEP = "#r"
 SCOPES = ("page", "frame")
-# (figure name, start moment, end moment): how long the buyer waited for each answer.
-TIMINGS: tuple[tuple[str, str, str], ...] = (
-    ("buy_to_checkout_ready_ms", "buy", "checkout-ready"),
-    ("pay_to_confirmation_ms", "pay", "confirmation"),
+# The marker record of a scenario that did not finish (see `paywitness.run.set_aside_cut_short`).
+CUT_SHORT_PROBE = "cut-short"
+# What a scenario cut short still proves: the buyer was taken away, shown a popup or a prompt.
+KEPT_WHEN_CUT_SHORT = frozenset(
+    {"address", "popup", "redirect", "dialog", "auth-prompt", "login-page", "document"}
 )
+
+
+def series_of(test: str) -> str:
+    """The scenario a run belongs to: its test id without the baseline/repeat suffixes."""
+    return test.split("#", 1)[0]
+
+
+def repeat_id(test: str, repeat: int) -> str:
+    """The test id of repeat `repeat` (1-based) of a run: the first keeps the test's own id."""
+    return test if repeat <= 1 else f"{test}{REPEAT_SEP}{repeat}"
+
+
 _SESSION_GAP_S = 1.0
 _SESSION_MAX_S = 5.0
 
@@ -71,6 +92,9 @@ class RunFigures:
     timings_ms: dict[str, float] = field(default_factory=dict)
     screens: dict[str, dict[str, Any]] = field(default_factory=dict)
     observed: int = 0
+    cut_short: bool = False
+    # What caused each vital's value, per (metric, scope): web-vitals' attribution.
+    causes: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def origin_set(self) -> set[str]:
         return {o for _, o in self.origins}
@@ -123,6 +147,8 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
     feedback: list[tuple[float, float]] = []
     last_input: dict[str, str] = {}
     documents_ms: dict[str, float] = {}
+    declared = 0  # windows the profile's flow opens on purpose (`popup` steps)
+    wv: dict[tuple[str, str, str], tuple[float, str]] = {}
     for r in sorted(records, key=lambda r: r.ts_start):
         if r.kind == "http" and "html" in (r.content_type or "") and r.role != "browser":
             # Server side of the hand-off, as the proxy timed it: CPU noise in the browser or
@@ -131,9 +157,12 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
             documents_ms[step] = max(documents_ms.get(step, 0.0), (r.ts_end - r.ts_start) * 1000)
         if r.kind != "client":
             continue
-        fig.observed += 1
         e = r.extra
         probe = e.get("probe")
+        if probe == CUT_SHORT_PROBE:
+            fig.cut_short = True
+            continue
+        fig.observed += 1
         step = steps.at(r.ts_start, r.step)
         scope = str(e.get("scope", "page"))
         if probe == "address" and e.get("origin") and e.get("page") == 0:
@@ -142,6 +171,8 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
             fig.documents[step] = fig.documents.get(step, 0) + 1
         elif probe == "popup":
             fig.popups.append(r)
+        elif probe == "popup-declared":
+            declared += 1
         elif probe == "redirect" and e.get("cross_origin") and e.get("main"):
             fig.redirects.append(r)
         elif probe == "dialog":
@@ -168,6 +199,12 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
             elif metric == "interaction":
                 ikey = (scope, f"{e.get('page')}:{r.url}", e.get("interaction"))
                 interactions[ikey] = max(interactions.get(ikey, 0.0), value)
+            elif metric in ("cls", "inp", "lcp-wv"):
+                # web-vitals reports every change; a document's last report is its value.
+                wv[(str(metric), scope, f"{e.get('page')}:{r.url}")] = (
+                    value,
+                    str(e.get("cause") or ""),
+                )
         elif probe == "feedback":
             feedback.append((r.ts_start, float(e.get("value") or 0.0)))
         elif probe == "screen-diff":
@@ -182,6 +219,16 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
         fig.inp_ms[scope] = round(
             max((v for (s, _, _), v in interactions.items() if s == scope), default=0.0)
         )
+    # Where web-vitals reported, its values (Chrome's definitions) replace the raw estimates.
+    for (metric, scope, _doc), (value, cause) in wv.items():
+        name = {"cls": "cls", "inp": "inp", "lcp-wv": "lcp"}[metric]
+        into: dict[str, float] = {"cls": fig.cls, "inp": fig.inp_ms, "lcp": fig.lcp_ms}[name]
+        if (name, scope) not in fig.causes:
+            into[scope] = 0.0  # first web-vitals figure of this scope: drop the estimate
+        value = round(value, 4) if name == "cls" else round(value)
+        if value >= into.get(scope, 0.0):
+            into[scope] = value
+            fig.causes[(name, scope)] = cause
     if "checkout" in documents_ms:
         fig.timings_ms["checkout_document_ms"] = round(documents_ms["checkout"])
     moments = _moments(records)
@@ -196,4 +243,5 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
         if name.endswith("-open") and name.removesuffix("-open") + "-ready" in moments:
             tab = name.removesuffix("-open")
             fig.timings_ms[f"open_{tab}_tab_ms"] = round((moments[tab + "-ready"] - t_open) * 1000)
+    del fig.popups[:declared]
     return fig

@@ -56,8 +56,16 @@ _CARD_DIGITS = re.compile(r"\d[\d -]{10,}\d")
 
 
 def probe_script() -> str:
-    """The init script injected into every frame of the context."""
-    return resources.files("paywitness.seamless").joinpath("probe.js").read_text("utf-8")
+    """The init script injected into every frame: Google's web-vitals (attribution build,
+    vendored; wrapped so the page gains no global) and the continuity probe."""
+    here = resources.files("paywitness.seamless")
+    vitals = here.joinpath("vendor", "web-vitals.attribution.iife.js").read_text("utf-8")
+    probe = here.joinpath("probe.js").read_text("utf-8")
+    wrapped = (
+        "(() => {\n" + vitals + "\n;Object.defineProperty(window, '__paywitnessWebVitals', "
+        "{value: webVitals, configurable: true});\n})();\n"
+    )
+    return wrapped + probe
 
 
 def origin_of(url: str) -> str:
@@ -230,7 +238,8 @@ class ContinuityProbe:
             self.write("probe-error", url=page.url, text=f"{name}: images still loading")
         page.screenshot(path=path, mask=masks, animations="disabled", caret="hide")
         self.screens[name] = path
-        self.write("screen", name=name, file=path.name)
+        # `dir` relative to the bundle, so a merged or lent copy still finds the picture.
+        self.write("screen", name=name, file=path.name, dir=f"seamless/{self.screens_dir.name}")
 
     def step_ended(self, step: str) -> None:
         """Capture the merchant displays the buyer's first page shows at the end of a step."""

@@ -173,5 +173,6 @@ def test_playwright_trace_viewer_opens_the_masked_trace(masked_trace: Path, tmp_
     finally:
         srv.shutdown()
     assert any("Fill" in a for a in actions), actions
-    assert "2" in network or "3" in network, network  # the page and its POST (and favicon)
+    count = int("".join(ch for ch in network if ch.isdigit()) or 0)
+    assert count >= 2, network  # the page and its POST (and perhaps the favicon)
     assert errors == []

@@ -1,0 +1,111 @@
+"""What a witness mode can observe, stated up front and applied to the verdict.
+
+A phone shows paywitness only its traffic, never its screen: seamless figures and merchant
+displays cannot be observed there, and the verdict says so instead of passing quietly on what
+it could see. Any other category left unjudged keeps the run from passing (inconclusive)
+unless it is waived with a reason; the verdict's meta names the mode, so a re-judged bundle
+applies the same scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from paywitness.verdict import CATEGORIES, Verdict
+
+__all__ = ["MODE_SCOPES", "ModeScope", "apply_mode_scope", "apply_scope"]
+
+_TITLES = {
+    "payment": "payment",
+    "data": "data",
+    "merchant_ops": "merchant displays",
+    "seamless": "seamless",
+}
+
+
+@dataclass(frozen=True)
+class ModeScope:
+    """The categories a mode cannot observe (with why), and the sentence that says so."""
+
+    statement: str
+    unobservable: Mapping[str, str] = field(default_factory=dict)
+
+
+MODE_SCOPES: dict[str, ModeScope] = {
+    "witness-phone": ModeScope(
+        statement=(
+            "payment and data judged; seamless and merchant displays cannot be observed from "
+            "a phone — use browser mode for them"
+        ),
+        unobservable={
+            "merchant_ops": "merchant displays cannot be observed from a phone; use browser mode",
+            "seamless": "seamless cannot be observed from a phone; use browser mode",
+        },
+    ),
+    "witness-browser": ModeScope(
+        statement="payment, data, merchant displays and seamless are all judged in a browser"
+    ),
+}
+
+
+def apply_scope(
+    verdict: Verdict, mode: str, waivers: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """Waive what `mode` cannot observe (stated), make any other unjudged category keep the run
+    from passing unless `waivers` names it with a reason; the scope as stored in the verdict."""
+    scope = MODE_SCOPES[mode]
+    waived = {**scope.unobservable, **(waivers or {})}
+    judged: list[str] = []
+    missing: list[str] = []
+    for name in CATEGORIES:
+        cat = verdict.categories.get(name)
+        status = cat.status if cat is not None else "not_judged"
+        if status != "not_judged":
+            judged.append(name)
+        elif name not in waived:
+            missing.append(name)
+            if cat is not None:
+                why = "; ".join(c.summary for c in cat.checks if c.status == "not_observed")
+            else:
+                why = "no check ran"
+            verdict.reasons.append(
+                f"{name}: not judged ({why or 'nothing to judge'}); it keeps the run from "
+                "passing unless the profile waives it with a reason"
+            )
+    if missing and verdict.verdict == "pass":
+        verdict.verdict = "inconclusive"
+    unobserved = [n for n in CATEGORIES if n not in judged]
+    statement = (
+        scope.statement
+        if not missing
+        else (
+            f"{', '.join(_TITLES[n] for n in judged) or 'nothing'} judged; not judged: "
+            + ", ".join(_TITLES[n] for n in unobserved)
+        )
+    )
+    verdict.reasons.append(f"scope: {statement}")
+    for name in unobserved:
+        if name in waived:
+            verdict.reasons.append(f"waived: {name}: {waived[name]}")
+    stored: dict[str, object] = {
+        "mode": mode,
+        "statement": statement,
+        "judged": judged,
+        "not_judged": missing,
+        "waived": {n: waived[n] for n in unobserved if n in waived},
+        "extra_waivers": dict(waivers or {}),
+    }
+    verdict.meta["scope"] = stored
+    return stored
+
+
+def apply_mode_scope(verdict: Verdict) -> None:
+    """The scope of the witness mode the verdict's meta names (no-op for any other run); the
+    same at run time and when a stored bundle is judged again."""
+    mode = verdict.meta.get("mode")
+    if not isinstance(mode, str) or mode not in MODE_SCOPES:
+        return
+    stored = verdict.meta.get("scope")
+    extra = stored.get("extra_waivers") if isinstance(stored, dict) else None
+    apply_scope(verdict, mode, extra if isinstance(extra, dict) else None)
