@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,12 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from paywitness.browser import CHROMIUM_ARGS, browser_version, find_chromium
+from paywitness.browser_observers import BrowserObservers
 from paywitness.errors import ConfigError
-from paywitness.evidence.capture import SCREENSHOTS_DIR, TRACES_DIR
+from paywitness.evidence.capture import StepCapture
 from paywitness.evidence.runmeta import record_browser
+from paywitness.evidence.trace_mask import mask_trace
+from paywitness.seamless.probe import ContinuityProbe
 from paywitness.witness_mode.overlay import overlay_script
 from paywitness.witness_mode.session import PROXY_USER, STEPS, WitnessSession
 
@@ -24,7 +28,8 @@ __all__ = ["Person", "check_display", "run_browser", "write_buyer_prefs"]
 
 #: Acts as the person in tests: called with the first page once it shows the start URL.
 Person = Callable[[Page], None]
-_SCREENSHOT_TIMEOUT_MS = 5_000
+#: The witnessed run's one test id (its screenshots and trace are named after it).
+_TEST_ID = "witness"
 
 
 def check_display(headless: bool) -> None:
@@ -71,8 +76,10 @@ def _proxy_settings(session: WitnessSession) -> dict[str, str]:
 
 
 class _BrowserWitness:
-    """The overlay's bindings: mark steps (screenshot as each ends), finish (trace, judge, and
-    hand the report over in the same window)."""
+    """The overlay's bindings: mark steps, finish (trace, judge, and hand the report over in
+    the same window). Observes the browser as an automated run does: the same observers
+    (coverage, client channels, a screenshot as each step ends, the trace) and the same
+    continuity probe (navigations, vitals, displays), through the recording session's book."""
 
     def __init__(
         self, session: WitnessSession, context: BrowserContext, mode: str, info: dict[str, str]
@@ -82,14 +89,29 @@ class _BrowserWitness:
         self.mode = mode
         self.info = info
         self.closed = False
-        self.shots: list[Path] = []
         self.code: int | None = None
         self.error: BaseException | None = None
         self.report_open = False
         self._marked: set[str] = set()
         self._links: set[str] = set()
         self._blank: Page | None = None
+        self._step: ExitStack | None = None  # the open step's hooks, exited as it ends
+        self._observed = False  # the observers have stopped (storage read, trace saved)
+        recording = session.recording
+        data = recording.data
+        assert data is not None, "the witness session begins its test before the browser opens"
+        self.capture = StepCapture(session.output, _TEST_ID)
+        self.capture.mask_trace = lambda path: mask_trace(path, recording.redactor)
+        self.observers = BrowserObservers(recording.book, data.scan, self.capture)
+        self.observers.add_context(context)
+        # Dialogs are dismissed and recorded, as Playwright dismissed them unheard before.
+        screens = session.output / "seamless" / _TEST_ID
+        self.probe = ContinuityProbe(context, recording.book, session.profile, screens_dir=screens)
         context.on("close", lambda _: setattr(self, "closed", True))
+
+    @property
+    def shots(self) -> list[Path]:
+        return [p for p in self.capture.files if p.suffix == ".png"]
 
     def state(self) -> dict[str, Any]:
         steps = self.session.steps
@@ -98,21 +120,6 @@ class _BrowserWitness:
             "steps": list(steps),
             "finished": self.session.finished.is_set(),
         }
-
-    def _screenshot(self, page: Page | None) -> None:
-        steps = self.session.steps
-        if page is None or not steps or page.is_closed():
-            return
-        path = (
-            self.session.output / SCREENSHOTS_DIR / "witness" / f"{len(steps):02d}-{steps[-1]}.png"
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            page.screenshot(path=str(path), timeout=_SCREENSHOT_TIMEOUT_MS)
-        except PlaywrightError as e:  # a screenshot never decides the run
-            self.session.print(f"paywitness: no screenshot of step {steps[-1]}: {e.message}")
-            return
-        self.shots.append(path)
 
     def _note_links(self, page: Page | None) -> None:
         """Invoice links on screen (the profile's `flow.invoice_link`, in any frame) are links
@@ -134,24 +141,41 @@ class _BrowserWitness:
                     self._links.add(href)
                     self.session.recording.book.link("invoice", str(href))
 
+    def _end_step(self, page: Page | None) -> None:
+        """The open step ends (a new mark, or Finish): links shown, its screenshot and browser
+        storage (the step hooks), the merchant displays on screen, as `Witness.step` does."""
+        self._note_links(page)
+        stack, self._step = self._step, None
+        if stack is not None:
+            stack.close()
+            self.probe.step_ended(self.session.steps[-1])
+
+    def _begin_step(self) -> None:
+        steps = self.session.steps
+        stack = ExitStack()
+        for hook in self.observers.step_hooks:
+            stack.enter_context(hook(steps[-1], len(steps)))
+        self._step = stack
+
     def mark(self, source: dict[str, Any], step: str, token: str = "") -> dict[str, Any]:
         # The panel sends one id per page load: a double click never marks the step twice.
         key = f"{token}:{step}"
         fresh = not token or key not in self._marked
         self._marked.add(key)
         if step in STEPS and fresh and not self.session.finished.is_set():
-            self._note_links(source.get("page"))
-            self._screenshot(source.get("page"))  # how the step that ends here looked
+            self._end_step(source.get("page"))
+            marked = len(self.session.steps)
             self.session.mark(step, source="overlay")
+            if len(self.session.steps) > marked:
+                self._begin_step()
         return self.state()
 
     def finish(self, source: dict[str, Any]) -> None:
         if self.session.finished.is_set():
             return
-        self._note_links(source.get("page"))
-        self._screenshot(source.get("page"))
+        self._end_step(source.get("page"))
         self.session.finish(source="overlay")
-        self.stop_trace()
+        self.stop_observing()
         self.quiet()
         self.hand_over()
         if self.session.options.headless:  # nobody can read the report: done
@@ -163,6 +187,7 @@ class _BrowserWitness:
         keeps the window for the report."""
         if self.closed:
             return
+        self.probe.close()  # the pages closing here are not the buyer's doing
         self._blank = self.context.new_page()
         for page in self.context.pages:
             if page is not self._blank:
@@ -172,6 +197,7 @@ class _BrowserWitness:
         """Judge once (the verdict prints), then open report.html in this window if it is open."""
         if self.code is not None or self.error is not None:
             return
+        self.probe.close()
         extra = {"browser": self.info, "screenshots": len(self.shots)}
         try:
             self.code = self.session.close(mode=self.mode, extra=extra)
@@ -189,18 +215,17 @@ class _BrowserWitness:
             # nothing recorded, and nothing may print after the verdict.
             self.report_open = False
 
-    def stop_trace(self) -> None:
-        path = self.session.output / TRACES_DIR / "witness.zip"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.context.tracing.stop(path=str(path))
-        except PlaywrightError as e:
-            self.session.print(f"paywitness: the browser trace was not saved: {e.message}")
+    def stop_observing(self) -> None:
+        """The last step ends; storage is read and the (masked) trace saved, while the window
+        is still open (once; nothing to read once the person closed it)."""
+        if self._observed:
             return
-        # The person typed the canaries and the shop set its cookies: mask them in the zip.
-        from paywitness.evidence.trace_mask import mask_trace
-
-        mask_trace(path, self.session.recording.redactor)
+        self._observed = True
+        if self.closed:
+            self._step = None
+            return
+        self._end_step(self.capture.page())
+        self.observers.before_close()
 
 
 def run_browser(session: WitnessSession, *, mode: str, person: Person | None = None) -> int:
@@ -235,12 +260,12 @@ def run_browser(session: WitnessSession, *, mode: str, person: Person | None = N
         info = {"name": "chromium", "version": browser_version(exe), "executable": str(exe)}
         record_browser(session.output, session.run.worker, info)
         witness = _BrowserWitness(session, context, mode, info)
-        context.tracing.start(title="witness", screenshots=True, snapshots=True)
         context.expose_binding("paywitnessState", lambda source: witness.state())
         context.expose_binding("paywitnessMark", witness.mark)
         context.expose_binding("paywitnessFinish", witness.finish)
         context.add_init_script(overlay_script(STEPS))
         page = context.pages[0] if context.pages else context.new_page()
+        witness.probe.attach(page)
         try:
             page.goto(session.start_url)
         except PlaywrightError as e:  # the person can still type an address
@@ -255,7 +280,7 @@ def run_browser(session: WitnessSession, *, mode: str, person: Person | None = N
                 if not session.finished.is_set():
                     session.print(f"paywitness: no Finish within {opts.max_minutes:g} minutes")
                     session.finish(source="timeout")
-                    witness.stop_trace()
+                    witness.stop_observing()
                     witness.quiet()
         session.finish(source="browser-closed")  # no-op after Finish or a timeout
         witness.hand_over()  # no-op after Finish

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from paywitness.verdict import CATEGORIES, Verdict
+from paywitness.verdict import CATEGORIES, UNJUDGED, Verdict
 
 __all__ = ["MODE_SCOPES", "ModeScope", "apply_mode_scope", "apply_scope"]
 
@@ -30,6 +30,9 @@ class ModeScope:
 
     statement: str
     unobservable: Mapping[str, str] = field(default_factory=dict)
+    #: Checks (by id) the mode cannot judge although it sees the category, with why: waived
+    #: where they come out unjudged, stated in the check and the verdict, never passed.
+    unjudgeable_checks: Mapping[str, str] = field(default_factory=dict)
 
 
 MODE_SCOPES: dict[str, ModeScope] = {
@@ -44,9 +47,67 @@ MODE_SCOPES: dict[str, ModeScope] = {
         },
     ),
     "witness-browser": ModeScope(
-        statement="payment, data, merchant displays and seamless are all judged in a browser"
+        statement="payment, data, merchant displays and seamless are all judged in a browser",
+        # Seamless in a witnessed run is judged by the profile's absolute `seamless.limits`:
+        # a person's purchase is not replayed on the shop before the migration. A check with
+        # neither a baseline nor a limit is waived here, by name and with why; a profile that
+        # sets the limit gets it judged.
+        unjudgeable_checks={
+            "seamless.screens": (
+                "screens are compared only with a baseline's screenshots of the same moments, "
+                "and a purchase made by hand has no baseline replay; `paywitness demo` or a run "
+                "with --baseline compares them"
+            ),
+            "seamless.new-origins": (
+                "the origins the address bar showed are judged by seamless.address-bar; their "
+                "count is compared with a baseline replay, which a purchase made by hand has "
+                "not, or with `seamless.limits.origins`, which the profile does not set"
+            ),
+            "seamless.errors": (
+                "page errors, console errors and failed requests are counted against a baseline "
+                "replay, which a purchase made by hand has not, or against "
+                "`seamless.limits.errors`, which the profile does not set"
+            ),
+            "seamless.actions": (
+                "how many actions a person takes depends on how they buy by hand; the count is "
+                "compared with a baseline replay of the same scripted purchase, or with "
+                "`seamless.limits.actions`, which the profile does not set"
+            ),
+            "seamless.navigations": (
+                "how many pages a person opens depends on how they buy by hand; the count is "
+                "compared with a baseline replay of the same scripted purchase, or with "
+                "`seamless.limits.navigations`, which the profile does not set"
+            ),
+        },
     ),
 }
+
+
+def _waive_checks(verdict: Verdict, scope: ModeScope) -> dict[str, str]:
+    """Make the mode's unjudgeable checks that came out unjudged optional, saying why; the
+    checks waived."""
+    waived: dict[str, str] = {}
+    for cat in verdict.categories.values():
+        for check in cat.checks:
+            why = scope.unjudgeable_checks.get(check.id)
+            if why is None or check.status not in UNJUDGED or not check.required:
+                continue
+            check.required = False
+            check.summary += f" -- waived in this mode: {why}"
+            waived[check.id] = why
+    return waived
+
+
+def _decide_again(verdict: Verdict) -> None:
+    """The verdict after checks were waived, decided by the one rule (`Verdict.decide`); a
+    scenario that did not complete still keeps the run from passing."""
+    again = Verdict.decide(verdict.categories.values(), meta=verdict.meta)
+    unfinished = [r for r in verdict.reasons if "did not complete" in r]
+    if unfinished and again.verdict == "pass":
+        again.verdict = "inconclusive"
+        again.reasons = unfinished
+    verdict.verdict = again.verdict
+    verdict.reasons = again.reasons
 
 
 def apply_scope(
@@ -55,6 +116,9 @@ def apply_scope(
     """Waive what `mode` cannot observe (stated), make any other unjudged category keep the run
     from passing unless `waivers` names it with a reason; the scope as stored in the verdict."""
     scope = MODE_SCOPES[mode]
+    waived_checks = _waive_checks(verdict, scope)
+    if waived_checks:
+        _decide_again(verdict)
     waived = {**scope.unobservable, **(waivers or {})}
     judged: list[str] = []
     missing: list[str] = []
@@ -88,6 +152,8 @@ def apply_scope(
     for name in unobserved:
         if name in waived:
             verdict.reasons.append(f"waived: {name}: {waived[name]}")
+    for check_id, why in waived_checks.items():
+        verdict.reasons.append(f"waived: {check_id}: {why}")
     stored: dict[str, object] = {
         "mode": mode,
         "statement": statement,
@@ -95,6 +161,7 @@ def apply_scope(
         "not_judged": missing,
         "waived": {n: waived[n] for n in unobserved if n in waived},
         "extra_waivers": dict(waivers or {}),
+        "waived_checks": waived_checks,
     }
     verdict.meta["scope"] = stored
     return stored

@@ -58,3 +58,42 @@ def test_a_rejudged_bundle_keeps_its_scope(demo_profile: Profile) -> None:
     apply_mode_scope(again)
     assert again.verdict == first.verdict == "inconclusive"
     assert again.reasons == first.reasons
+
+
+def test_a_browser_run_waives_only_the_checks_that_need_a_baseline_and_says_so(
+    demo_profile: Profile,
+) -> None:
+    """Seamless without a baseline replay: screens cannot be compared, so the check is waived
+    in the verdict with its reason; any other unjudged seamless check still keeps the pass away."""
+
+    def browser_run(other: CheckStatus) -> Verdict:
+        cats = []
+        for name in CATEGORIES:
+            checks = [Check(f"{name}.x", name, "pass", f"{name} summary")]
+            if name == "seamless":
+                checks += [
+                    Check("seamless.screens", name, "not_judged", "no baseline screenshots"),
+                    Check("seamless.address-bar", name, other, "address-bar summary"),
+                ]
+            cats.append(CategoryResult(name, checks=checks))
+        return Verdict.decide(cats)
+
+    verdict = browser_run("pass")
+    assert verdict.verdict == "inconclusive"
+    apply_scope(verdict, "witness-browser")
+    assert verdict.verdict == "pass"
+    (screens,) = [c for c in verdict.categories["seamless"].checks if c.id == "seamless.screens"]
+    assert screens.status == "not_judged"  # never called a pass
+    assert not screens.required
+    assert "waived in this mode" in screens.summary
+    assert any(r.startswith("waived: seamless.screens: ") for r in verdict.reasons)
+    assert verdict.meta["scope"]["waived_checks"].keys() == {"seamless.screens"}  # type: ignore[index,union-attr]
+    assert evaluate_gate(verdict.to_dict(), demo_profile.gate)["result"] == "pass"
+
+    still = browser_run("not_judged")
+    apply_scope(still, "witness-browser")
+    assert still.verdict == "inconclusive"
+    assert any("address-bar summary" in r for r in still.reasons)
+    phone = browser_run("pass")
+    apply_scope(phone, "witness-phone")  # a phone waives whole categories, no single checks
+    assert phone.verdict == "inconclusive"
