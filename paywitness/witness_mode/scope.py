@@ -73,6 +73,11 @@ MODE_SCOPES: dict[str, ModeScope] = {
                 "compared with a baseline replay of the same scripted purchase, or with "
                 "`seamless.limits.actions`, which the profile does not set"
             ),
+            "seamless.timing": (
+                "a purchase made by hand marks no moments (buy, checkout-ready, ...) and is "
+                "not replayed on a baseline; the timings it shows are judged only where "
+                "`seamless.limits.timings_ms` names them, and the profile names none of them"
+            ),
             "seamless.navigations": (
                 "how many pages a person opens depends on how they buy by hand; the count is "
                 "compared with a baseline replay of the same scripted purchase, or with "

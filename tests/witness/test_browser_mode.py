@@ -32,6 +32,10 @@ class OverlayPerson:
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         self.page.locator(f"#{OVERLAY_ID} [data-paywitness-step={name}]").click()
+        # As a person does: go on once the panel says the step is marked (the mark ends the
+        # previous step, whose screen, storage and displays are read as it ends).
+        label = self.page.locator(f"#{OVERLAY_ID} [data-paywitness=label]")
+        expect(label).to_have_text(f"step: {name}")
         self.clicked.append(name)
         yield
 

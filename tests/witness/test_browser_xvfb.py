@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from witness_helpers import WAIT, WitnessThread
 
 from paywitness.browser import find_chromium
@@ -135,6 +135,10 @@ class PanelPerson:
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         self.page.locator(f"#{OVERLAY_ID} [data-paywitness-step={name}]").click()
+        # As a person does: go on once the panel says the step is marked (the mark ends the
+        # previous step, whose screen, storage and displays are read as it ends).
+        label = self.page.locator(f"#{OVERLAY_ID} [data-paywitness=label]")
+        expect(label).to_have_text(f"step: {name}")
         self.clicked.append(name)
         yield
         self.look(name)
