@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from builders import flow_record
+
 from paywitness.ledger import FlowRecord
 
 TEST = "scenarios/test_seamless.py::test_purchase[card]"
@@ -26,19 +28,10 @@ def purchase(
     def rec(kind: str, ts: float, step: str, **extra: object) -> FlowRecord:
         nonlocal n
         n += 1
-        url = f"{ORIGIN}/"
-        return FlowRecord(
-            id=f"{test}-{n}",
-            kind=kind,  # type: ignore[arg-type]
-            ts_start=ts,
-            ts_end=ts,
-            step=step,
-            url=url,
-            host="shop.social.test",
-            role="social",
-            test=test,
-            extra={"run": run, **extra},
-        )
+        return flow_record(
+            "shop.social.test", "/", kind=kind, id=f"{test}-{n}", ts=ts, step=step,
+            role="social", test=test, status=None, run=run, **extra,
+        )  # fmt: skip
 
     buy = t0 + 1.0
     ready = buy + handoff_ms / 1000

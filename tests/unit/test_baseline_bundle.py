@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from builders import flow_record
 from PIL import Image
 from seamless_builders import TEST, purchases
 
@@ -31,21 +32,11 @@ def _screen(output: Path, block: bool, *, test: str = TEST, side: str = "target"
     folder = SCREEN_DIR if test == TEST else f"seamless/{test.replace('/', '_').replace(':', '_')}"
     (output / folder).mkdir(parents=True, exist_ok=True)
     img.save(output / folder / f"{side}-browse.png")
-    return FlowRecord(
-        id=f"screen-{side}",
-        kind="client",
-        ts_start=101.0,
-        ts_end=101.0,
-        step="browse",
-        test=test + ("#baseline" if side == "baseline" else ""),
-        extra={
-            "probe": "screen",
-            "name": "browse",
-            "file": f"{side}-browse.png",
-            "dir": folder,
-            "run": side,
-        },
-    )
+    return flow_record(
+        kind="client", id=f"screen-{side}", ts=101.0, step="browse",
+        test=test + ("#baseline" if side == "baseline" else ""), probe="screen", name="browse",
+        file=f"{side}-browse.png", dir=folder, run=side,
+    )  # fmt: skip
 
 
 def make_bundle(

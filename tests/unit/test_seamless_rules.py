@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from builders import flow_record
 from seamless_builders import TEST
 from seamless_builders import purchases as _runs
 
 from paywitness.analysers import judge
 from paywitness.errors import ProfileError
-from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile, SeamlessPolicy
 from paywitness.run import set_aside_cut_short
 from paywitness.seamless.stats import compare_samples, mann_whitney_greater, min_p_value
@@ -143,22 +143,19 @@ def test_web_vitals_values_replace_the_estimates_and_name_the_cause(
     last = records[-1]
     for i, value in enumerate((0.12, 0.31)):  # web-vitals reports every change; the last counts
         records.append(
-            FlowRecord(
-                id=f"wv-{i}",
+            flow_record(
                 kind="client",
-                ts_start=last.ts_start + i,
-                ts_end=last.ts_start + i,
+                id=f"wv-{i}",
+                ts=last.ts_start + i,
                 step="checkout",
                 url="https://shop.social.test/",
                 test=TEST,
-                extra={
-                    "probe": "vital",
-                    "metric": "cls",
-                    "value": value,
-                    "scope": "page",
-                    "page": 0,
-                    "cause": "div#checkout>img.badge",
-                },
+                probe="vital",
+                metric="cls",
+                value=value,
+                scope="page",
+                page=0,
+                cause="div#checkout>img.badge",
             )
         )
     verdict = judge(records, demo_profile)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import re
+
+from builders import flow_record
 
 from paywitness.analysers import judge
 from paywitness.classify import Classifier
@@ -14,16 +15,9 @@ from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 from paywitness.report_text import verdict_table
 
-_ids = itertools.count(1)
-
 
 def rec(profile: Profile, host: str, method: str, path: str, step: str = "pay") -> FlowRecord:
-    c = Classifier(profile).classify(host, method, path)
-    return FlowRecord(
-        id=f"t-{next(_ids)}", kind="http", ts_start=1.0, ts_end=1.1, step=step, method=method,
-        url=f"https://{host}{path}", host=host, path=path, role=c.role, rule=c.rule,
-        payment_class=c.payment_class, status=200,
-    )  # fmt: skip
+    return flow_record(host, path, method, classifier=Classifier(profile), duration=0.1, step=step)
 
 
 def bought(profile: Profile, invoice_host: str) -> list[FlowRecord]:
