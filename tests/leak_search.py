@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from paywitness.buyers import load_instruments, make_buyer, make_card
+from paywitness.canaries.values import HASHED_ONLY_KINDS
 
 #: Cookie values shorter than this are settings ("1", "id"), not secrets worth a search.
 MIN_COOKIE_LENGTH = 8
@@ -56,6 +57,14 @@ def planted_values(bundle: Path) -> tuple[list[tuple[str, str, str]], list[str]]
                 ("phone", b.phone),
                 ("address", b.street_address),
                 ("marker", b.marker),
+                # The split form fields are canaries of their own too (rebuilt so every planted
+                # hash is accounted for; see RAW_SEARCHED for which are searched raw).
+                ("given_name", b.given_name),
+                ("family_name", b.family_name),
+                ("address_line2", b.address_line2),
+                ("city", b.city),
+                ("region", b.region),
+                ("postcode", b.postcode),
             ]
             candidates += [("card", make_card(seed, k).number) for k in behaviours]
         by_hash = {hashlib.sha256(salt + v.encode()).hexdigest(): (k, v) for k, v in candidates}
@@ -66,6 +75,20 @@ def planted_values(bundle: Path) -> tuple[list[tuple[str, str, str]], list[str]]
             else:
                 missing.append(f"{c['kind']} of {test or 'the run'} (hash {c['hash'][:12]})")
     return found, missing
+
+
+def searched_values(planted: list[tuple[str, str, str]]) -> dict[str, str]:
+    """value -> label for the planted values whose raw forms must never be written.
+
+    The common split fields (city, region, postcode, second address line) are not unique to a
+    buyer: the scanner finds, and the redactor masks, only their hashed forms, so their raw
+    form is not searched here (a known gap: a shop that echoes the city is not masked).
+    """
+    return {
+        value: f"{kind} of {test.split('::')[-1]}"
+        for test, kind, value in planted
+        if kind not in HASHED_ONLY_KINDS
+    }
 
 
 def encodings(value: str) -> dict[str, str]:
