@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from paywitness.canaries.values import CanaryKind
 from paywitness.categories import Category
 from paywitness.errors import ProfileError
 from paywitness.flow_spec import BrowserSpec, FlowStep, ResilienceRule, check_moments_unique
@@ -643,21 +644,8 @@ class GatePolicy(_Model):
         return actions.get(category, "fail")
 
 
-CanaryKindName = Literal[
-    "name",
-    "email",
-    "phone",
-    "address",
-    "card",
-    "marker",
-    # The split fields of a real checkout form, each a canary of its own.
-    "given_name",
-    "family_name",
-    "address_line2",
-    "city",
-    "region",
-    "postcode",
-]
+#: The canary kinds a `data` policy may name (the split fields of real forms among them).
+CanaryKindName = CanaryKind
 
 #: Without a `data` section: card numbers reach the gateway only; the buyer's contact, address
 #: and order marker reach commerce and the gateway; social and everyone else receive none.

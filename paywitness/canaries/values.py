@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from paywitness.buyers import Buyer, TestCard
@@ -34,20 +34,7 @@ CanaryKind = Literal[
     "region",
     "postcode",
 ]
-CANARY_KINDS: tuple[CanaryKind, ...] = (
-    "name",
-    "email",
-    "phone",
-    "address",
-    "card",
-    "marker",
-    "given_name",
-    "family_name",
-    "address_line2",
-    "city",
-    "region",
-    "postcode",
-)
+CANARY_KINDS: tuple[CanaryKind, ...] = get_args(CanaryKind)
 #: The split fields of the name and the address: each a canary of its own where it stands alone.
 SPLIT_KINDS: frozenset[str] = frozenset(
     {"given_name", "family_name", "address_line2", "city", "region", "postcode"}
