@@ -376,6 +376,7 @@ def _count_rule(
     limit: int | None,
     *,
     evidence: Callable[[RunFigures], list[FlowRecord]] | None = None,
+    note: str = "",
 ) -> None:
     """A count per run: no increase over the baseline's largest, else at most the limit."""
     paired = [s for s in series if s.paired]
@@ -416,7 +417,7 @@ def _count_rule(
             bad.append(text)
             if evidence is not None:
                 ev += [r for f in s.runs for r in evidence(f)]
-    source = f"; {j.source}" if paired else ""
+    source = (f"; {note}" if note else "") + (f"; {j.source}" if paired else "")
     j.check(
         name,
         "fail" if bad else "pass",
@@ -450,7 +451,15 @@ def _errors(j: _Judge, series: list[_Series]) -> None:
         lambda f: len(f.errors),
         j.p.limits.errors,
         evidence=lambda f: f.errors,
+        note=_excused_note(series),
     )
+
+
+def _excused_note(series: list[_Series]) -> str:
+    excused = [r for s in series for f in s.runs for r in f.excused]
+    if not excused:
+        return ""
+    return f"{len(excused)} error(s) caused by paywitness's own injected faults not counted"
 
 
 def _actions(f: RunFigures) -> dict[str, int]:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from paywitness.ledger import FlowRecord
 from paywitness.seamless.checks import TIMINGS
@@ -85,6 +86,8 @@ class RunFigures:
     dialogs: list[FlowRecord] = field(default_factory=list)
     logins: list[FlowRecord] = field(default_factory=list)
     errors: list[FlowRecord] = field(default_factory=list)
+    # Errors the run's own injected faults caused (resilience scenarios): not the shop's doing.
+    excused: list[FlowRecord] = field(default_factory=list)
     cls: dict[str, float] = field(default_factory=dict)
     cls_by_step: dict[tuple[str, str], float] = field(default_factory=dict)
     lcp_ms: dict[str, float] = field(default_factory=dict)
@@ -149,7 +152,10 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
     documents_ms: dict[str, float] = {}
     declared = 0  # windows the profile's flow opens on purpose (`popup` steps)
     wv: dict[tuple[str, str, str], tuple[float, str]] = {}
+    faults: list[FlowRecord] = []
     for r in sorted(records, key=lambda r: r.ts_start):
+        if r.kind == "http" and r.extra.get("fault"):
+            faults.append(r)
         if r.kind == "http" and "html" in (r.content_type or "") and r.role != "browser":
             # Server side of the hand-off, as the proxy timed it: CPU noise in the browser or
             # the driver does not reach it, a back end answering late does.
@@ -179,6 +185,8 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
             fig.dialogs.append(r)
         elif probe in ("auth-prompt", "login-page"):
             fig.logins.append(r)
+        elif probe == "console-error" and _browser_own(str(e.get("source") or "")):
+            continue  # the browser's own favicon fetch failing: no buyer ever sees it
         elif probe in ("page-error", "console-error"):
             fig.errors.append(r)
         elif probe == "request-failed" and not e.get("aborted") and r.role != "browser":
@@ -244,4 +252,38 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
             tab = name.removesuffix("-open")
             fig.timings_ms[f"open_{tab}_tab_ms"] = round((moments[tab + "-ready"] - t_open) * 1000)
     del fig.popups[:declared]
+    _excuse_injected(fig, faults)
     return fig
+
+
+def _browser_own(source: str) -> bool:
+    return urlsplit(source).path == "/favicon.ico"
+
+
+def _caused_by(r: FlowRecord, url: str, wanted: str) -> bool:
+    text = str(r.extra.get("text", ""))
+    source = str(r.extra.get("source") or "")
+    return "Failed to load resource" in text and wanted in text and source in ("", url)
+
+
+def _excuse_injected(fig: RunFigures, faults: Sequence[FlowRecord]) -> None:
+    """Set aside the errors each injected fault caused: its failed request, one console line.
+
+    A fault paywitness injected (a 503, a reset) shows up in the browser as a failed request on
+    that URL and as one "Failed to load resource" console error (Chromium names the status, or
+    the net:: error of a reset). Those are the tester's doing, not the shop's; every other error
+    of the run still counts.
+    """
+    for fault in faults:
+        f = fault.extra.get("fault") or {}
+        status = f.get("status") if f.get("action") == "status" else None
+        wanted = f"status of {status}" if status else "net::"
+        for probe in ("request-failed", "console-error"):
+            for r in fig.errors:
+                if r.extra.get("probe") != probe or r.ts_start < fault.ts_start:
+                    continue
+                failed = probe == "request-failed"
+                if r.url == fault.url if failed else _caused_by(r, fault.url, wanted):
+                    fig.errors.remove(r)
+                    fig.excused.append(r)
+                    break

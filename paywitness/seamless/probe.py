@@ -190,7 +190,9 @@ class ContinuityProbe:
 
     def _on_console(self, page: Page, message: ConsoleMessage) -> None:
         if message.type == "error":
-            self.write("console-error", url=page.url, text=_short(message.text))
+            # Where the message points: for "Failed to load resource", the resource's URL.
+            source = str((message.location or {}).get("url") or "")
+            self.write("console-error", url=page.url, text=_short(message.text), source=source)
 
     def _on_failed(self, request: Request) -> None:
         failure = request.failure or ""
