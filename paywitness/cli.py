@@ -250,7 +250,7 @@ def _record(ns: argparse.Namespace) -> int:
 
 def _witness(ns: argparse.Namespace) -> int:
     from paywitness.witness_mode.command import parse_listen, run_witness
-    from paywitness.witness_mode.session import WitnessOptions, WitnessSession
+    from paywitness.witness_mode.session import WitnessOptions
 
     if ns.pytest_args:
         raise ConfigError(f"witness does not take {' '.join(ns.pytest_args)!r}; see --help")
@@ -270,12 +270,9 @@ def _witness(ns: argparse.Namespace) -> int:
         browser=ns.browser,
         headless=ns.headless,
         max_minutes=ns.max_minutes,
+        signing_key=key,  # the bundle is signed at Finish, before the verdict prints
     )
-    sessions: list[WitnessSession] = []
-    code = run_witness(options, out=sys.stdout, stdin=sys.stdin, on_ready=sessions.append)
-    if key is not None and sessions:
-        _sign_bundle(sessions[0].output, key)
-    return code
+    return run_witness(options, out=sys.stdout, stdin=sys.stdin)
 
 
 def _signing_key(ns: argparse.Namespace, profile_path: str | None) -> Ed25519PrivateKey | None:
