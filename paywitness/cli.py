@@ -507,7 +507,7 @@ def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
 
         check_baseline_bundle(Path(ns.baseline), profile)
     if ns.baseline_profile:
-        from paywitness.seamless.fixtures import live_baseline_profile
+        from paywitness.pytest_plugin.seamless import live_baseline_profile
 
         live_baseline_profile(Path(ns.baseline_profile), profile)
     if ns.command != "demo":

@@ -140,7 +140,7 @@ class RunContext:
             classifier=classifier,
             unfinished=unfinished or (),
         )
-        from paywitness.witness_mode.scope import apply_mode_scope
+        from paywitness.scope import apply_mode_scope
 
         apply_mode_scope(verdict)  # a witnessed run: what its mode cannot observe (no-op else)
         from paywitness.inventory import write_inventory

@@ -174,7 +174,7 @@ def _judge_stored(
     unfinished = unfinished_of(scenarios, old_meta.get("failed_on_findings") or ())
     verdict = judge_bundle(bundle, profile, unfinished, record=record)
     verdict.meta = {**old_meta, **extra_meta}
-    from paywitness.witness_mode.scope import apply_mode_scope
+    from paywitness.scope import apply_mode_scope
 
     apply_mode_scope(verdict)  # a witnessed run: what its mode cannot observe, as at run time
     return verdict

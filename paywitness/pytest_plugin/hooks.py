@@ -76,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     try:
         run = resolve_run(config)
-        from paywitness.seamless.fixtures import configure_seamless
+        from paywitness.pytest_plugin.seamless import configure_seamless
 
         configure_seamless(config, run)
     except ConfigError as e:

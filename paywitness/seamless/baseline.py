@@ -68,7 +68,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def check_baseline_bundle(bundle: Path, profile: Profile) -> dict[str, Any]:
     """Refuse a bundle that cannot serve as this profile's baseline; its description if it can."""
-    from paywitness import __version__
+    from paywitness._version import __version__
     from paywitness.evidence.manifest import is_bundle, verify_bundle
 
     if not is_bundle(bundle):

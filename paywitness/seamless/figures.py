@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from paywitness.ledger import FlowRecord
 from paywitness.moments import PAY, tab_of, tab_open, tab_span
-from paywitness.seamless.checks import TIMINGS
+from paywitness.seamless_checks import TIMINGS
 
 __all__ = [
     "BASELINE_SUFFIX",
