@@ -69,6 +69,17 @@ def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
     ]
     assert any(f.startswith("traces/") and f.endswith(".zip") for f in files)
     assert any(f.startswith("allure-results/") for f in files)
+    # Allure holds every check of the verdict with its status, beside the scenarios' results.
+    verdict = json.loads((demo_bundle / "verdict.json").read_text())
+    checks = {c["id"] for cat in verdict["categories"].values() for c in cat["checks"]}
+    in_allure = {
+        r["fullName"].removeprefix("paywitness.verdict.")
+        for r in map(
+            json.loads, map(Path.read_text, demo_bundle.glob("allure-results/*-result.json"))
+        )
+        if r["fullName"].startswith("paywitness.verdict.")
+    }
+    assert in_allure == checks
     har = json.loads((demo_bundle / "flows.har").read_text())
     assert validate_har(har) == []
     titles = [p["title"] for p in har["log"]["pages"]]
