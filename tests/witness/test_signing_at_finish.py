@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+import yaml
 from demo_runs import TEST_SIGNING_KEY
 from witness_helpers import PhoneClient, WitnessThread
 
@@ -23,6 +25,7 @@ from paywitness.evidence.signing import (
     load_signing_key,
     verify_signature,
 )
+from paywitness.profile import demo_profile_path
 from paywitness.witness_mode.session import WitnessOptions
 
 PAYWITNESS = [sys.executable, "-m", "paywitness.cli"]
@@ -56,19 +59,35 @@ def test_finish_on_the_step_page_signs_the_bundle_before_the_verdict_prints(
     assert _last_line(text).startswith("paywitness: verdict inconclusive (exit 3)")
 
 
-def test_witness_from_the_command_line_signs_with_the_environments_key(tmp_path: Path) -> None:
-    """$PAYWITNESS_SIGNING_KEY (like --sign and the profile's evidence.signing_key) signs the
-    bundle at Finish; nothing prints after the verdict, and `verify` names the key."""
+@pytest.mark.parametrize("configured", ["--sign", "env", "profile"])
+def test_witness_from_the_command_line_signs_with_the_configured_key(
+    tmp_path: Path, configured: str
+) -> None:
+    """--sign, $PAYWITNESS_SIGNING_KEY or the profile's evidence.signing_key signs the bundle at
+    Finish; nothing prints after the verdict, and `verify` names the key."""
     expected = fingerprint(load_signing_key(TEST_SIGNING_KEY).public_key())
     out = tmp_path / "bundle"
+    args = ["witness", "--phone", "--output", str(out), "--seed", "3"]
+    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
+    if configured == "--sign":
+        args += ["--demo", "--sign", str(TEST_SIGNING_KEY)]
+    elif configured == "env":
+        args += ["--demo"]
+        env[KEY_ENV] = str(TEST_SIGNING_KEY)
+    else:  # the demo's profile as a real target's (no shop needed: nothing is bought)
+        profile = yaml.safe_load(demo_profile_path().read_text(encoding="utf-8"))
+        profile["evidence"] = {"signing_key": str(TEST_SIGNING_KEY)}
+        path = tmp_path / "shop.yaml"
+        path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+        args += ["--profile", str(path)]
     r = subprocess.run(
-        [*PAYWITNESS, "witness", "--phone", "--demo", "--output", str(out), "--seed", "3"],
+        [*PAYWITNESS, *args],
         input="1\nq\n",
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env={**os.environ, KEY_ENV: str(TEST_SIGNING_KEY)},
+        env=env,
     )
     assert r.returncode == 3, r.stdout + r.stderr
     assert f"signed: manifest signed at Finish by key {expected}" in r.stdout
