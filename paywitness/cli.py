@@ -250,7 +250,7 @@ def _record(ns: argparse.Namespace) -> int:
 
 def _witness(ns: argparse.Namespace) -> int:
     from paywitness.witness_mode.command import parse_listen, run_witness
-    from paywitness.witness_mode.session import WitnessOptions, WitnessSession
+    from paywitness.witness_mode.session import WitnessOptions
 
     if ns.pytest_args:
         raise ConfigError(f"witness does not take {' '.join(ns.pytest_args)!r}; see --help")
@@ -270,12 +270,9 @@ def _witness(ns: argparse.Namespace) -> int:
         browser=ns.browser,
         headless=ns.headless,
         max_minutes=ns.max_minutes,
+        signing_key=key,  # the bundle is signed at Finish, before the verdict prints
     )
-    sessions: list[WitnessSession] = []
-    code = run_witness(options, out=sys.stdout, stdin=sys.stdin, on_ready=sessions.append)
-    if key is not None and sessions:
-        _sign_bundle(sessions[0].output, key)
-    return code
+    return run_witness(options, out=sys.stdout, stdin=sys.stdin)
 
 
 def _signing_key(ns: argparse.Namespace, profile_path: str | None) -> Ed25519PrivateKey | None:
@@ -507,7 +504,7 @@ def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
 
         check_baseline_bundle(Path(ns.baseline), profile)
     if ns.baseline_profile:
-        from paywitness.seamless.fixtures import live_baseline_profile
+        from paywitness.pytest_plugin.seamless import live_baseline_profile
 
         live_baseline_profile(Path(ns.baseline_profile), profile)
     if ns.command != "demo":
@@ -580,10 +577,13 @@ def _run_suite(ns: argparse.Namespace) -> int:
     return code
 
 
-def _lend_for_report(ns: argparse.Namespace) -> None:
-    """`report BUNDLE --baseline OTHER`: OTHER's seamless figures go into BUNDLE first."""
+def _check_report_baseline(ns: argparse.Namespace) -> None:
+    """`report BUNDLE --baseline OTHER`: OTHER must be a usable baseline for BUNDLE's profile.
+
+    Checked before anything is written; the re-judging then lends OTHER's seamless figures and
+    screens into its own dated record (a sealed bundle's files are never changed)."""
     from paywitness.profile import load_profile
-    from paywitness.seamless.baseline import lend_baseline
+    from paywitness.seamless.baseline import check_baseline_bundle
 
     bundle = Path(ns.bundle)
     profile_path = Path(ns.profile) if ns.profile else bundle / "profile.yaml"
@@ -594,19 +594,7 @@ def _lend_for_report(ns: argparse.Namespace) -> None:
         )
     if Path(ns.baseline).resolve() == bundle.resolve():
         raise ConfigError(f"--baseline {ns.baseline} is the bundle being re-judged; name another")
-    profile = load_profile(profile_path)
-    from paywitness.evidence.manifest import MANIFEST_NAME
-    from paywitness.seamless.baseline import check_baseline_bundle
-
-    check_baseline_bundle(Path(ns.baseline), profile)
-    if (bundle / MANIFEST_NAME).is_file():
-        # A sealed bundle is never changed (re-judging writes a dated record beside it), and
-        # the lent figures cannot go into that record yet: refuse before touching anything.
-        raise ConfigError(
-            f"{bundle} is sealed; a baseline cannot be lent to it after the run yet. Judge "
-            f"against it at run time: paywitness run --profile ... --baseline {ns.baseline}"
-        )
-    lend_baseline(Path(ns.baseline), profile, bundle)
+    check_baseline_bundle(Path(ns.baseline), load_profile(profile_path))
 
 
 def _baseline_record(ns: argparse.Namespace) -> int:
@@ -675,7 +663,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "baseline":
             return _baseline_record(ns)
         if ns.command == "report" and ns.baseline:
-            _lend_for_report(ns)
+            _check_report_baseline(ns)
         if ns.command in ("verify", "report", "keys", "timestamp", "allure"):
             from paywitness.evidence import commands
 

@@ -18,7 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import FrameLocator, Locator, Page, Response, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from paywitness import moments
+import paywitness.moments as moments
 from paywitness.errors import ConfigError, PaywitnessError
 from paywitness.flow_spec import FlowStep, WaitSpec, render
 from paywitness.profile import Action, FlowHints, Profile

@@ -435,7 +435,7 @@ class SeamlessLimits(_Model):
     @field_validator("timings_ms")
     @classmethod
     def _timing_names(cls, limits: dict[str, float]) -> dict[str, float]:
-        from paywitness.seamless.checks import TIMING_NAME
+        from paywitness.seamless_checks import TIMING_NAME
 
         for name, value in limits.items():
             if not TIMING_NAME.match(name):
@@ -458,7 +458,7 @@ class SeamlessWaiver(_Model):
     @field_validator("check")
     @classmethod
     def _known_check(cls, name: str) -> str:
-        from paywitness.seamless.checks import CHECKS, short_name
+        from paywitness.seamless_checks import CHECKS, short_name
 
         if short_name(name) not in CHECKS:
             raise ValueError(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from paywitness.categories import CATEGORY_TITLES
-from paywitness.evidence.scorecard import checks_text
+from paywitness.categories import CATEGORY_TITLES, checks_text
 from paywitness.verdict import Verdict
 
 if TYPE_CHECKING:

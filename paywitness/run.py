@@ -140,7 +140,7 @@ class RunContext:
             classifier=classifier,
             unfinished=unfinished or (),
         )
-        from paywitness.witness_mode.scope import apply_mode_scope
+        from paywitness.scope import apply_mode_scope
 
         apply_mode_scope(verdict)  # a witnessed run: what its mode cannot observe (no-op else)
         from paywitness.inventory import write_inventory
@@ -220,8 +220,15 @@ def unfinished_of(outcomes: dict[str, str], failed_on_findings: Iterable[str]) -
     )
 
 
-def judge_bundle(bundle: Path, profile: Profile, unfinished: list[str] | None = None) -> Verdict:
-    """Re-judge a stored bundle's ledgers offline."""
+def judge_bundle(
+    bundle: Path,
+    profile: Profile,
+    unfinished: list[str] | None = None,
+    *,
+    record: Path | None = None,
+) -> Verdict:
+    """Re-judge a stored bundle's ledgers offline (`record`: the re-judged record being written,
+    which may hold a baseline lent after the run)."""
     paths = sorted(bundle.glob(LEDGER_GLOB))
     if not paths:
         raise ConfigError(f"{bundle} holds no ledger ({LEDGER_GLOB}); is it a paywitness bundle?")
@@ -231,6 +238,6 @@ def judge_bundle(bundle: Path, profile: Profile, unfinished: list[str] | None = 
     return judge(
         records,
         profile,
-        baseline=baseline_view(bundle, profile, records),
+        baseline=baseline_view(bundle, profile, records, record=record),
         unfinished=unfinished or (),
     )

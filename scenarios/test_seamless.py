@@ -13,8 +13,8 @@ from paywitness.buyers import Buyer
 from paywitness.canaries import Canary
 from paywitness.flow import default_method, run_purchase
 from paywitness.profile import Profile
+from paywitness.pytest_plugin.seamless import BaselineRun
 from paywitness.scenario import buyer_values
-from paywitness.seamless.fixtures import BaselineRun
 from paywitness.witness import Witness
 
 

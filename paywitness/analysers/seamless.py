@@ -30,7 +30,6 @@ from paywitness.analysers.popups import describe_popups
 from paywitness.ledger import FlowRecord
 from paywitness.moments import CHECK_MOMENTS, missing_moments, not_judged_reason
 from paywitness.profile import SeamlessPolicy
-from paywitness.seamless.checks import check_id
 from paywitness.seamless.figures import (
     SCOPES,
     RunFigures,
@@ -39,6 +38,7 @@ from paywitness.seamless.figures import (
     series_of,
 )
 from paywitness.seamless.stats import Comparison, compare_samples, describe
+from paywitness.seamless_checks import check_id
 from paywitness.verdict import AnalysisContext, CategoryResult, Check, CheckStatus, Finding
 
 __all__ = [

@@ -159,8 +159,9 @@ class CanaryScanner:
         return len(self._groups)
 
     # ---------------------------------------------------------------- matching
-    def _matches(self, data: bytes) -> list[_Match]:
-        """All verified variant matches in ``data`` (one automaton pass)."""
+    def _matches(self, data: bytes, *, masking: bool = False) -> list[_Match]:
+        """All verified variant matches in ``data`` (one automaton pass); the masking-only
+        forms of the common fields (raw city, postcode) only when ``masking``."""
         low_bytes = data.lower()
         out: list[_Match] = []
         size = len(data)
@@ -173,6 +174,8 @@ class CanaryScanner:
                 if start < 0:
                     continue
                 variant = self.variants[vi]
+                if variant.mask_only and not masking:
+                    continue
                 pat = self._patterns[vi]
                 need = self._need[vi]
                 if data.startswith(pat, start):
@@ -190,13 +193,9 @@ class CanaryScanner:
                 if score[0] < 2:  # matched by its capped prefix: extend over the token
                     while stop < size and data[stop] in _TOKEN:
                         stop += 1
-                if (
-                    variant.opaque
-                    and len(pat) < SHORT_TOKEN
-                    and (
-                        (start > 0 and data[start - 1] in _ALNUM)
-                        or (stop < size and data[stop] in _ALNUM)
-                    )
+                if (variant.mask_only or (variant.opaque and len(pat) < SHORT_TOKEN)) and (
+                    (start > 0 and data[start - 1] in _ALNUM)
+                    or (stop < size and data[stop] in _ALNUM)
                 ):
                     continue
                 current = best.get(variant.canary)
@@ -232,7 +231,7 @@ class CanaryScanner:
         """(start, end, marker) of every canary form found in ``data``, overlaps and all."""
         return [
             (m.start, m.end, self._marker(self.variants[m.variant].canary))
-            for m in self._matches(data)
+            for m in self._matches(data, masking=True)
         ]
 
     def _mask_spans(self, data: bytes) -> list[tuple[int, int, str]]:

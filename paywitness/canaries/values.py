@@ -39,8 +39,9 @@ CANARY_KINDS: tuple[CanaryKind, ...] = get_args(CanaryKind)
 SPLIT_KINDS: frozenset[str] = frozenset(
     {"given_name", "family_name", "address_line2", "city", "region", "postcode"}
 )
-#: Fields whose value alone is common (a city, a postcode): searched only in the normalised,
-#: hashed forms advanced-matching pixels send, never as plain text.
+#: Fields whose value alone is common (a city, a postcode): searched for hits only in the
+#: normalised, hashed forms advanced-matching pixels send, never as plain text; their plain
+#: forms are masked all the same (see ``variants.MASK_ONLY_MIN``).
 HASHED_ONLY_KINDS: frozenset[str] = frozenset({"address_line2", "city", "region", "postcode"})
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from paywitness.categories import CATEGORY_TITLES, WEIGHTS
+from paywitness.categories import CATEGORY_TITLES, WEIGHTS, checks_text
 
 __all__ = [
     "CATEGORY_TITLES",
@@ -23,16 +23,6 @@ __all__ = [
 
 SCORECARD_NAME = "scorecard.json"
 HISTORY_NAME = "history.jsonl"
-
-
-def checks_text(row: dict[str, Any]) -> str:
-    """How checks are counted everywhere (terminal table, scorecard, report): passed of judged,
-    and how many could not be judged."""
-    if not row["checks"]:
-        return "no checks"
-    text = f"{row['passed']}/{row['judged']} passed"
-    unjudged = row["checks"] - row["judged"]
-    return text + (f", {unjudged} not judged" if unjudged else "")
 
 
 def _category(data: dict[str, Any] | None) -> dict[str, Any]:

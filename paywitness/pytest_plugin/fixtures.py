@@ -27,8 +27,8 @@ from paywitness.proxy import ProxyRunner
 from paywitness.pytest_plugin.evidence import browser_contexts
 from paywitness.pytest_plugin.keys import SESSION_KEY
 from paywitness.pytest_plugin.outcomes import mark_scenario
+from paywitness.pytest_plugin.seamless import paywitness_baseline, paywitness_probe
 from paywitness.run import RunContext
-from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.session import DataWatch, RecordingSession, Target
 from paywitness.witness import Witness
 

@@ -8,6 +8,7 @@ over ours.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     try:
         run = resolve_run(config)
-        from paywitness.seamless.fixtures import configure_seamless
+        from paywitness.pytest_plugin.seamless import configure_seamless
 
         configure_seamless(config, run)
     except ConfigError as e:
@@ -163,9 +164,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     def before_manifest(meta: dict[str, Any]) -> None:
         if alluredir:
-            from paywitness.evidence.allure_evidence import write_allure_meta
+            from paywitness.evidence.allure_evidence import write_allure_checks, write_allure_meta
 
             write_allure_meta(Path(alluredir), meta)
+            verdict_file = recording.run.output / "verdict.json"
+            if verdict_file.is_file():  # every check, the unjudged ones as such
+                write_allure_checks(Path(alluredir), json.loads(verdict_file.read_text("utf-8")))
 
     result = recording.finish(
         config.stash[OUTCOMES_KEY].result(),

@@ -42,7 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Run the demo shop as it was before the migration",
     )
-    from paywitness.seamless.fixtures import add_seamless_options
+    from paywitness.pytest_plugin.seamless import add_seamless_options
 
     add_seamless_options(group)
     group.addoption(

@@ -68,7 +68,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def check_baseline_bundle(bundle: Path, profile: Profile) -> dict[str, Any]:
     """Refuse a bundle that cannot serve as this profile's baseline; its description if it can."""
-    from paywitness import __version__
+    from paywitness._version import __version__
     from paywitness.evidence.manifest import is_bundle, verify_bundle
 
     if not is_bundle(bundle):
@@ -151,8 +151,14 @@ def _lent_test(test: str) -> str | None:
     return f"{head}{BASELINE_SUFFIX}" + (f"#{rest}" if sep else "")
 
 
-def lend_baseline(bundle: Path, profile: Profile, output: Path) -> dict[str, Any]:
-    """Copy a checked baseline bundle's seamless figures and screens into `output`."""
+def lend_baseline(
+    bundle: Path, profile: Profile, output: Path, *, prefix: str = ""
+) -> dict[str, Any]:
+    """Copy a checked baseline bundle's seamless figures and screens into `output`.
+
+    `prefix`: where `output` sits inside the judged bundle (a re-judged record's folder), so the
+    lent screenshots' paths stay relative to the bundle like every other picture's.
+    """
     source = check_baseline_bundle(bundle, profile)
     lent = output / LENT_DIR
     if lent.exists():
@@ -171,7 +177,7 @@ def lend_baseline(bundle: Path, profile: Profile, output: Path) -> dict[str, Any
                 continue
             extra = dict(rec.extra)
             if extra.get("probe") == "screen" and extra.get("dir"):
-                extra["dir"] = f"{LENT_DIR}/{extra['dir']}"
+                extra["dir"] = f"{prefix}{LENT_DIR}/{extra['dir']}"
             data = json.loads(rec.to_json())
             data.update(id=f"b.{rec.id}", test=test, extra=extra, canary_hits=[])
             writer.write(FlowRecord.from_dict(data))
@@ -190,9 +196,14 @@ def lend_baseline(bundle: Path, profile: Profile, output: Path) -> dict[str, Any
     return source
 
 
-def _stored_baseline(bundle: Path) -> list[FlowRecord]:
-    if (bundle / BASELINE_JSON).is_file() and (bundle / LENT_DIR / _LENT_LEDGER).is_file():
-        return read_ledgers([bundle / LENT_DIR / _LENT_LEDGER])
+def _stored_baseline(bundle: Path, lent: Path | None = None) -> list[FlowRecord]:
+    """The baseline a bundle carries (lent to it at run time, or replayed in it); `lent`: a
+    re-judged record's folder holding a baseline lent after the run, which wins."""
+    for root in (lent, bundle):
+        if root is None:
+            continue
+        if (root / BASELINE_JSON).is_file() and (root / LENT_DIR / _LENT_LEDGER).is_file():
+            return read_ledgers([root / LENT_DIR / _LENT_LEDGER])
     return read_ledgers(sorted(bundle.glob(REPLAY_GLOB)))
 
 
@@ -212,9 +223,17 @@ def _screens_of(records: Iterable[FlowRecord]) -> dict[tuple[str, str], Path]:
 
 
 def screen_records(
-    bundle: Path, profile: Profile, target: Sequence[FlowRecord], baseline: Sequence[FlowRecord]
+    bundle: Path,
+    profile: Profile,
+    target: Sequence[FlowRecord],
+    baseline: Sequence[FlowRecord],
+    *,
+    diffs_under: str = "",
 ) -> list[FlowRecord]:
-    """Pixel-compare every moment both sides photographed; one `screen-diff` record each."""
+    """Pixel-compare every moment both sides photographed; one `screen-diff` record each.
+
+    Paths are relative to `bundle`; `diffs_under` (a re-judged record's folder) keeps the diff
+    pictures out of a sealed bundle's own files."""
     mine = _screens_of(target)
     theirs = _screens_of(baseline)
     by_name: dict[str, list[str]] = {}
@@ -233,7 +252,8 @@ def screen_records(
         expected, actual = bundle / expected_rel, bundle / actual_rel
         if not expected.is_file() or not actual.is_file():
             continue
-        diff_rel = actual_rel.parent / f"diff-{moment}.png"
+        diff_rel = Path(diffs_under) / actual_rel.parent / f"diff-{moment}.png"
+        (bundle / diff_rel).parent.mkdir(parents=True, exist_ok=True)
         diff = compare_images(expected, actual, threshold=threshold, diff_path=bundle / diff_rel)
         now = time.time()
         out.append(
@@ -260,7 +280,13 @@ def screen_records(
     return out
 
 
-def baseline_view(bundle: Path, profile: Profile, target: Sequence[FlowRecord]) -> list[FlowRecord]:
-    """The baseline records the seamless analyser reads, with fresh screen comparisons."""
-    stored = [r for r in _stored_baseline(bundle) if r.extra.get("probe") != "screen-diff"]
-    return stored + screen_records(bundle, profile, target, stored)
+def baseline_view(
+    bundle: Path, profile: Profile, target: Sequence[FlowRecord], *, record: Path | None = None
+) -> list[FlowRecord]:
+    """The baseline records the seamless analyser reads, with fresh screen comparisons.
+
+    `record`: the re-judged record being written (inside `bundle`); a baseline lent to it is
+    read from there and the comparisons' pictures are written there, never into the bundle."""
+    stored = [r for r in _stored_baseline(bundle, record) if r.extra.get("probe") != "screen-diff"]
+    under = record.relative_to(bundle).as_posix() if record is not None else ""
+    return stored + screen_records(bundle, profile, target, stored, diffs_under=under)

@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from paywitness.ledger import FlowRecord
-from paywitness.seamless.checks import TIMINGS
+from paywitness.moments import PAY, tab_of, tab_open, tab_span
+from paywitness.seamless_checks import TIMINGS
 
 __all__ = [
     "BASELINE_SUFFIX",
@@ -246,14 +247,18 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
     for name, start, end in TIMINGS:
         if start in moments and end in moments:
             fig.timings_ms[name] = round((moments[end] - moments[start]) * 1000)
-    if "pay" in moments:
-        after = [v for t, v in feedback if t >= moments["pay"]]
+    if PAY in moments:
+        after = [v for t, v in feedback if t >= moments[PAY]]
         if after:
             fig.timings_ms["pay_to_first_feedback_ms"] = round(after[0])
-    for name, t_open in moments.items():
-        if name.endswith("-open") and name.removesuffix("-open") + "-ready" in moments:
-            tab = name.removesuffix("-open")
-            fig.timings_ms[f"open_{tab}_tab_ms"] = round((moments[tab + "-ready"] - t_open) * 1000)
+    for name in moments:
+        tab = tab_of(name)
+        if tab is not None and name == tab_open(tab):
+            span = tab_span(tab)
+            if span.end in moments:
+                fig.timings_ms[span.figure] = round(
+                    (moments[span.end] - moments[span.start]) * 1000
+                )
     del fig.popups[:declared]
     _excuse_injected(fig, faults)
     return fig

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from paywitness.errors import ConfigError
+from paywitness.scope import MODE_SCOPES
 from paywitness.witness_mode.phone import step_lines
-from paywitness.witness_mode.scope import MODE_SCOPES
 from paywitness.witness_mode.session import WitnessOptions, WitnessSession
 
 __all__ = ["parse_listen", "run_witness"]

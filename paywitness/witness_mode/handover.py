@@ -28,8 +28,11 @@ def final_text(
     code: int,
     output: Path,
     regulation: Mapping[str, RegulationClause] | None = None,
+    *,
+    signed_by: str | None = None,
 ) -> str:
-    """The verdict block, printed last and alone: table, scorecard, scope, report, verify."""
+    """The verdict block, printed last and alone: table, scorecard, scope, report, the
+    signer's key fingerprint (when signed), verify."""
     from paywitness.evidence.scorecard import scorecard_table
     from paywitness.report_text import verdict_table
 
@@ -39,6 +42,8 @@ def final_text(
     report = output / "report.html"
     if report.is_file():
         lines.append(f"report: {report}")
+    if signed_by is not None:
+        lines.append(f"signed: manifest signed at Finish by key {signed_by}")
     lines.append(f"check the evidence: {verify_command(output)}")
     lines.append(f"paywitness: verdict {verdict.verdict} (exit {code}); evidence in {output}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from paywitness.buyers import Buyer, TestCard, make_buyer, make_card
 from paywitness.canaries import CanarySet
@@ -27,6 +27,9 @@ from paywitness.session import RecordingSession
 from paywitness.witness_mode.ca import ca_name, write_run_ca
 from paywitness.witness_mode.checklist import render_checklist
 from paywitness.witness_mode.control import STEPS, ControlPage
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = ["PROXY_USER", "STEPS", "WitnessOptions", "WitnessSession"]
 
@@ -50,6 +53,8 @@ class WitnessOptions:
     headless: bool = False
     max_minutes: float = 120.0
     resolve: tuple[str, ...] = ()  # HOST=URL like curl --resolve (paywitness record)
+    #: Signs the bundle's manifest at Finish (--sign > $PAYWITNESS_SIGNING_KEY > profile).
+    signing_key: Ed25519PrivateKey | None = field(default=None, repr=False)
 
     @property
     def needs_auth(self) -> bool:
@@ -219,8 +224,35 @@ class WitnessSession:
         if result.verdict is None:
             self.print("paywitness: nothing was recorded; the run is inconclusive")
             return result.exit_code
+        if result.bundle_error is not None:
+            unsigned = " (so it is not signed)" if self.options.signing_key is not None else ""
+            self.print(
+                f"paywitness: the evidence bundle could not be finished{unsigned}: "
+                f"{result.bundle_error}"
+            )
+        # Signed here, at Finish: the hand-over names the key and the verify command it prints
+        # works at once (browser mode keeps its window open on the report after this).
+        signed_by = self._sign() if result.bundle_error is None else None
         card = result.scorecard.to_dict() if result.scorecard is not None else None
         self.print(
-            final_text(result.verdict, card, result.exit_code, self.output, self.profile.regulation)
+            final_text(
+                result.verdict,
+                card,
+                result.exit_code,
+                self.output,
+                self.profile.regulation,
+                signed_by=signed_by,
+            )
         )
         return result.exit_code
+
+    def _sign(self) -> str | None:
+        """Sign the finished bundle's manifest with the configured key; its fingerprint."""
+        key = self.options.signing_key
+        if key is None:
+            return None
+        from paywitness.evidence.manifest import MANIFEST_NAME
+        from paywitness.evidence.signing import fingerprint, sign_manifest
+
+        sign_manifest(self.output, key, MANIFEST_NAME)
+        return fingerprint(key.public_key())

@@ -14,12 +14,13 @@ import json
 import shutil
 import threading
 import zipfile
+from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import quote
 
 import playwright
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Playwright
 
 from paywitness.browser import find_chromium
 from paywitness.canaries import Canary
@@ -82,12 +83,12 @@ def _serve(
 
 
 @pytest.fixture(scope="module")
-def masked_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def masked_trace(tmp_path_factory: pytest.TempPathFactory, pw_session: Playwright) -> Path:
     """A trace of a real purchase-like page, masked by the run's redactor."""
     out = tmp_path_factory.mktemp("trace") / "trace.zip"
     srv, url = _serve(_Shop)
     try:
-        with sync_playwright() as p:
+        with nullcontext(pw_session) as p:
             browser = p.chromium.launch(executable_path=CHROMIUM)
             context = browser.new_context()
             context.tracing.start(screenshots=True, snapshots=True)
@@ -146,7 +147,9 @@ def test_the_masked_trace_keeps_its_structure(masked_trace: Path) -> None:
     assert b"[canary:email:" in members[ref]
 
 
-def test_playwright_trace_viewer_opens_the_masked_trace(masked_trace: Path, tmp_path: Path) -> None:
+def test_playwright_trace_viewer_opens_the_masked_trace(
+    masked_trace: Path, tmp_path: Path, pw_session: Playwright
+) -> None:
     """The viewer shipped with the installed playwright, served on loopback, loads the trace."""
     viewer = Path(playwright.__file__).parent / "driver" / "package" / "lib" / "vite"
     viewer = viewer / "traceViewer"
@@ -160,7 +163,7 @@ def test_playwright_trace_viewer_opens_the_masked_trace(masked_trace: Path, tmp_
     srv, url = _serve(handler)
     errors: list[str] = []
     try:
-        with sync_playwright() as p:
+        with nullcontext(pw_session) as p:
             browser = p.chromium.launch(executable_path=CHROMIUM)
             page = browser.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))

@@ -111,6 +111,30 @@ def test_the_same_shop_passes_and_a_shifted_screen_fails(tmp_path: Path) -> None
     assert "browse 6.25%" in str(screens["summary"])
 
 
+def test_report_lends_a_baseline_to_a_sealed_run_into_its_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stored run judged afterwards against another bundle: the sealed run is not changed."""
+    before = make_bundle(tmp_path / "before", [180, 200, 190])
+    after = make_bundle(tmp_path / "after", [2200, 2150, 2300], block=True)
+    assert "no baseline" in str(_seamless(after)["seamless.timing"]["summary"])
+    sealed = {p: p.read_bytes() for p in after.rglob("*") if p.is_file()}
+    assert main(["report", str(after), "--baseline", str(before)]) in (1, 3)
+    capsys.readouterr()
+    assert {p: p.read_bytes() for p in sealed} == sealed  # not one byte of the run changed
+    (record,) = (after / "rejudged").iterdir()
+    verdict = json.loads((record / "verdict.json").read_text(encoding="utf-8"))
+    checks = {c["id"]: c for c in verdict["categories"]["seamless"]["checks"]}
+    assert checks["seamless.timing"]["status"] == "fail"
+    assert "baseline median 190 ms (180..200, n=3)" in str(checks["seamless.timing"]["summary"])
+    assert checks["seamless.screens"]["status"] == "fail"  # the shifted block, against the lent
+    assert (record / SCREEN_DIR / "diff-browse.png").is_file()
+    assert verdict["meta"]["rejudged"]["baseline"]["profile"]
+    assert "baseline and target side by side" in (record / "report.html").read_text("utf-8")
+    assert main(["verify", str(after)]) == 0  # the record is sealed and chained too
+    capsys.readouterr()
+
+
 def _edit_json(path: Path, **changes: object) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     data.update(changes)

@@ -685,3 +685,64 @@ def test_split_fields_inside_a_whole_value_are_not_hits_of_their_own(
     # A given name standing alone is a hit of its own.
     alone = scanner.scan(json.dumps({"first_name": buyer.given_name}), "request.body")
     assert only(alone, "given_name").location == "request.body:$.first_name"
+
+
+def _common_fields(buyer: Buyer) -> dict[str, str]:
+    return {
+        "city": buyer.city,
+        "region": buyer.region,
+        "postcode": buyer.postcode,
+        "address_line2": buyer.address_line2,
+    }
+
+
+def _simple_forms(value: str) -> list[str]:
+    forms = []
+    for v in (value, value.lower(), value.upper()):
+        forms += [v, quote(v, safe=""), quote_plus(v), base64.b64encode(v.encode()).decode()]
+        forms += [v.encode().hex()]
+    return forms
+
+
+def test_raw_common_fields_are_masked_but_never_hits(scanner: CanaryScanner, buyer: Buyer) -> None:
+    fields = _common_fields(buyer)
+    for kind, value in fields.items():
+        for form in _simple_forms(value):
+            text = f'{{"shipping": "{form}", "note": "x"}}'
+            # Plain text is everywhere (a page lists cities): no hit, so no finding...
+            assert scanner.scan(text, "response.body") == [], (kind, form)
+            # ...but whatever is written masks it like every other canary.
+            masked = scanner.redact(text)
+            assert form not in masked, (kind, form, masked)
+            assert f"[canary:{kind}:" in masked, (kind, form, masked)
+
+
+def test_raw_common_fields_are_masked_only_as_whole_words(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    # A postcode inside a timestamp, a city inside a longer word: not the buyer's value.
+    inside = f"ts=17{buyer.postcode}123 id=x{buyer.city.lower()}y"
+    assert scanner.redact(inside) == inside
+    marker = f"[canary:postcode:{scanner.canary_set.salted_hash(buyer.postcode)[:8]}]"
+    assert scanner.redact(f"kode_pos={buyer.postcode}&") == f"kode_pos={marker}&"
+
+
+def test_hit_excerpt_masks_a_raw_common_field_beside_it(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    body = f"to={buyer.email}&kota={buyer.city}&kode_pos={buyer.postcode}"
+    hit = only(scanner.scan(body, "request.body", decode=False), "email")
+    assert buyer.city not in hit.excerpt
+    assert buyer.postcode not in hit.excerpt
+    assert "[canary:city:" in hit.excerpt
+    assert "[canary:postcode:" in hit.excerpt
+
+
+def test_common_field_shorter_than_four_characters_is_not_masked_raw() -> None:
+    # Three letters stand as a word all over a page: masking them would hide far more than
+    # the buyer (the hashed forms are still searched).
+    short = CanaryScanner(CanarySet((Canary("region", "Ban"),), SALT))
+    assert short.redact("region Ban, city Bandung") == "region Ban, city Bandung"
+    four = CanaryScanner(CanarySet((Canary("city", "Tual"),), SALT))
+    marker = f"[canary:city:{four.canary_set.salted_hash('Tual')[:8]}]"
+    assert four.redact("city Tual, actual") == f"city {marker}, actual"

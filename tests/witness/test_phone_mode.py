@@ -51,7 +51,7 @@ def test_phone_purchase_is_judged_and_bundled(
     cafile.write_bytes(ca.body)
     phone = PhoneClient(session.proxy_port, session.password, cafile)
     pay_by_hand(phone, session)
-    w.press("6")  # the terminal marks `orders`
+    w.press("6", marks="orders")  # the terminal marks `orders`
     assert phone.finish().status == 200
     assert w.join() == code
     out = tmp_path / "bundle"

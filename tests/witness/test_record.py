@@ -13,11 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Playwright
 
 from paywitness.buyers import make_buyer, make_card
 from paywitness.flow import BuyerValues
@@ -73,7 +74,7 @@ def _buy_like_a_person(page: Page) -> None:
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
-def test_record_a_demo_purchase_and_replay_it(tmp_path: Path) -> None:
+def test_record_a_demo_purchase_and_replay_it(tmp_path: Path, pw_session: Playwright) -> None:
     port = _free_port()
     recorded = tmp_path / "recorded.yaml"
     proc = subprocess.Popen(
@@ -84,7 +85,7 @@ def test_record_a_demo_purchase_and_replay_it(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         _wait_for_devtools(port, proc)
-        with sync_playwright() as pw:
+        with nullcontext(pw_session) as pw:
             browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
             page = browser.contexts[0].pages[0]
             _buy_like_a_person(page)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from paywitness.evidence.gate import evaluate_gate
 from paywitness.profile import Profile
+from paywitness.scope import apply_mode_scope, apply_scope
 from paywitness.verdict import CATEGORIES, Category, CategoryResult, Check, CheckStatus, Verdict
-from paywitness.witness_mode.scope import apply_mode_scope, apply_scope
 
 
 def seen(*judged: str) -> Verdict:

@@ -191,11 +191,19 @@ class WitnessThread:
         assert self.session is not None
         return self.session
 
-    def press(self, key: str) -> None:
-        """Type a key and Enter in the witness's terminal."""
+    def press(self, key: str, *, marks: str | None = None) -> None:
+        """Type a key and Enter in the witness's terminal; with `marks`, wait until that step is
+        marked (the terminal is read on the witness's thread: a Finish tapped on the step page
+        right after could otherwise overtake the mark)."""
         assert self.keys is not None
+        marked = threading.Event()
+        if marks is not None:
+            assert self.session is not None
+            self.session.on_mark.append(lambda step: step == marks and marked.set())
         self.keys.write(key + "\n")
         self.keys.flush()
+        if marks is not None:
+            assert marked.wait(WAIT), f"the terminal did not mark {marks!r}"
 
     def join(self) -> int:
         assert self._thread is not None

@@ -397,7 +397,7 @@ def _matches(baseline_test: str, test_id: str) -> bool:
 
 
 def _version() -> str:
-    from paywitness import __version__
+    from paywitness._version import __version__
 
     return __version__
 

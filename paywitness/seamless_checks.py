@@ -1,37 +1,25 @@
-"""The names of the seamless checks and of the purchase moments their figures are taken between.
+"""The names of the seamless checks and of the timing figures they judge.
 
-Moment names are the strings the purchase driver emits today; `paywitness.moments` (the
-documented vocabulary) will own them, and this module then re-exports its constants.
+The moments the timings are taken between belong to `paywitness.moments` (the documented
+vocabulary); this module only names the figures built from them.
 """
 
 from __future__ import annotations
 
 import re
 
+from paywitness.moments import TIMED_SPANS
+
 __all__ = [
     "CHECKS",
-    "MOMENTS",
     "TIMINGS",
     "TIMING_NAME",
     "check_id",
     "short_name",
 ]
 
-# The moments the seamless figures are measured between (see flow.run_purchase).
-MOMENTS: dict[str, str] = {
-    "browse": "browse",
-    "buy": "buy",
-    "checkout_ready": "checkout-ready",
-    "pay": "pay",
-    "confirmation": "confirmation",
-    "tab_open": "{tab}-open",
-    "tab_ready": "{tab}-ready",
-}
 # (figure name, start moment, end moment): how long the buyer waited for each answer.
-TIMINGS: tuple[tuple[str, str, str], ...] = (
-    ("buy_to_checkout_ready_ms", MOMENTS["buy"], MOMENTS["checkout_ready"]),
-    ("pay_to_confirmation_ms", MOMENTS["pay"], MOMENTS["confirmation"]),
-)
+TIMINGS: tuple[tuple[str, str, str], ...] = tuple((t.figure, t.start, t.end) for t in TIMED_SPANS)
 # Every timing figure name the analyser can produce (limits in a profile are checked against it).
 TIMING_NAME = re.compile(
     r"^(buy_to_checkout_ready_ms|pay_to_confirmation_ms|checkout_document_ms|"
