@@ -16,13 +16,13 @@ from pathlib import Path
 
 from demo_runs import unjudged_only_for_want_of_a_baseline
 from PIL import Image
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Playwright
 
 DEVICE = "iPhone 14"
 METHODS = {"card", "card-3ds", "virtual-account", "ewallet", "card-declined"}
 
 
-def test_every_method_pays_on_a_phone(tmp_path: Path) -> None:
+def test_every_method_pays_on_a_phone(tmp_path: Path, pw_session: Playwright) -> None:
     out = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "-m", "paywitness.cli", "demo", "--device", DEVICE,
@@ -41,8 +41,7 @@ def test_every_method_pays_on_a_phone(tmp_path: Path) -> None:
 
     # The device really was the descriptor, not a narrow desktop window: the screenshots have
     # its device pixels and every page asked with its (mobile) user agent.
-    with sync_playwright() as pw:
-        descriptor = pw.devices[DEVICE]
+    descriptor = pw_session.devices[DEVICE]
     assert descriptor["is_mobile"]
     assert descriptor["has_touch"]
     width = round(descriptor["viewport"]["width"] * descriptor["device_scale_factor"])

@@ -152,7 +152,9 @@ def _in_the_example(*command: str) -> list[str]:
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
-def test_record_a_purchase_in_an_example_shop_and_replay_it(tmp_path: Path) -> None:
+def test_record_a_purchase_in_an_example_shop_and_replay_it(
+    tmp_path: Path, pw_session: Playwright
+) -> None:
     port = _free_port()
     recorded = tmp_path / "recorded.yaml"
     # A session of its own: the launcher, xvfb-run, the recorder and its browser end together.
@@ -167,7 +169,7 @@ def test_record_a_purchase_in_an_example_shop_and_replay_it(tmp_path: Path) -> N
     )  # fmt: skip
     try:
         _wait_for_devtools(port, proc)
-        with sync_playwright() as pw:
+        with nullcontext(pw_session) as pw:
             browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
             page = browser.contexts[0].pages[0]
             _buy_in_the_spa_shop(page)
