@@ -29,6 +29,7 @@ from paywitness.evidence.trace_mask import mask_trace, trace_problems
 
 SESSION = "Zq8sessionValue7731xKp"  # the shop's session cookie
 OTHER = "tracker-4455-abcdef"  # a second cookie, without "session" in its name
+FRAME_MS = "1764331200006"  # a millisecond timestamp that passes the Luhn check
 TOKEN = "tok_live_9f8e7d6c5b4a3210"
 EMAIL = "sri.wahyuni.pw7q1a2b3c@example.com"
 CHROMIUM = find_chromium(None)
@@ -179,3 +180,23 @@ def test_playwright_trace_viewer_opens_the_masked_trace(
     count = int("".join(ch for ch in network if ch.isdigit()) or 0)
     assert count >= 2, network  # the page and its POST (and perhaps the favicon)
     assert errors == []
+
+
+def test_frame_names_that_look_like_card_numbers_keep_their_frames(tmp_path: Path) -> None:
+    """A screencast frame is named after its millisecond timestamp, which can pass the Luhn
+    check: the name is Playwright's reference to a member, never masked, or the frame is lost."""
+    frame = f"page@{'ab' * 16}-{FRAME_MS}.jpeg"
+    trace = tmp_path / "trace.zip"
+    records = [
+        {"type": "screencast-frame", "pageId": "page@1", "sha1": frame, "timestamp": 1.0},
+        {"type": "log", "message": f"card {FRAME_MS} typed"},  # a value, not a reference: masked
+    ]
+    with zipfile.ZipFile(trace, "w") as z:
+        z.writestr("trace.trace", "".join(json.dumps(r) + "\n" for r in records))
+        z.writestr(f"resources/{frame}", b"\xff\xd8jpeg")
+    mask_trace(trace, Redactor(salt=b"t"))
+    with zipfile.ZipFile(trace) as z:
+        lines = [json.loads(x) for x in z.read("trace.trace").decode().splitlines()]
+        assert lines[0]["sha1"] == frame
+        assert f"resources/{frame}" in z.namelist()
+    assert FRAME_MS not in lines[1]["message"]
