@@ -122,6 +122,10 @@ def test_record_a_demo_purchase_and_replay_it(tmp_path: Path, pw_session: Playwr
         assert recording["categories"][category]["status"] == "pass", category
     assert verdict["categories"]["merchant_ops"]["status"] == "pass"
     assert recording["verdict"] == "pass"
+    # The recording says what it judged: displays and seamless belong to the replay.
+    assert recording["meta"]["scope"]["mode"] == "record"
+    assert set(recording["meta"]["scope"]["waived"]) == {"merchant_ops", "seamless"}
+    assert any(r.startswith("scope: payment and data judged") for r in recording["reasons"])
     # The routing scenario alone has no baseline replay and the demo profile no absolute limit
     # for these: its seamless checks are not judged, which keeps the replay inconclusive (never
     # a silent pass), and for no other reason.
