@@ -1,17 +1,22 @@
 """The leak scanner: every canary variant found in observed data, through the wire encodings.
 
 What is observed on the wire is decoded (see ``decoding``) up to ``max_depth`` layers; every
-layer is searched, all views of one layer in a single Aho-Corasick pass.
+layer is searched, all views together in one multi-pattern pass: each variant has a short key,
+and the keys are found by a vectorised hash filter (large inputs) or an Aho-Corasick automaton
+(small ones), which give the same key occurrences in the same order.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import ahocorasick
+import numpy as np
+import numpy.typing as npt
 
 from paywitness.canaries.decoding import (
     MAX_VIEWS,
@@ -74,6 +79,96 @@ def _pick_key(region: bytes) -> tuple[int, bytes]:
     return best, region[best : best + klen]
 
 
+# The key filter for large inputs: every 4-byte window of the input is hashed into a table of
+# the keys' first four bytes (one vectorised pass, a few ns a byte); the few windows that pass
+# are compared with the whole keys. pyahocorasick walks its trie a character at a time (about
+# 40 MB/s with ten thousand keys); under this size its lower fixed cost wins.
+_FILTER_MIN = 2048
+_GRAM_BITS = 20
+_GRAM_MUL = np.uint32(2654435761)  # Knuth's multiplicative hash: the top bits are the index
+_GRAM_SHIFT = np.uint32(32 - _GRAM_BITS)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyFilter:
+    """The automaton's keys as sorted little-endian integers, by key length, behind two
+    hashed 4-gram tables (a key's first four bytes; an 8-byte key's last four)."""
+
+    heads: npt.NDArray[np.bool_]  # hash of a key's first 4 bytes -> some key starts so
+    tails: npt.NDArray[np.bool_]  # hash of an 8-byte key's bytes 4..7 -> some key ends so
+    short_heads: npt.NDArray[np.bool_]  # as ``heads``, for the keys shorter than 8 bytes
+    by_len: tuple[tuple[int, npt.NDArray[np.uint64], npt.NDArray[np.int64], np.uint64], ...]
+
+    @classmethod
+    def build(cls, keys: list[bytes]) -> _KeyFilter | None:
+        if not keys or min(map(len, keys)) < 4 or max(map(len, keys)) > 8:
+            return None  # every key is 4..8 bytes today; anything else uses the automaton
+
+        def table(grams: list[bytes]) -> npt.NDArray[np.bool_]:
+            out = np.zeros(1 << _GRAM_BITS, dtype=np.bool_)
+            values = np.array([int.from_bytes(g, "little") for g in grams], dtype=np.uint32)
+            out[(values * _GRAM_MUL) >> _GRAM_SHIFT] = True
+            return out
+
+        by_len = []
+        for size in sorted({len(k) for k in keys}, reverse=True):
+            pairs = sorted(
+                (int.from_bytes(k, "little"), gid) for gid, k in enumerate(keys) if len(k) == size
+            )
+            by_len.append(
+                (
+                    size,
+                    np.array([v for v, _ in pairs], dtype=np.uint64),
+                    np.array([g for _, g in pairs], dtype=np.int64),
+                    np.uint64((1 << (8 * size)) - 1),
+                )
+            )
+        return cls(
+            table([k[:4] for k in keys]),
+            table([k[4:] for k in keys if len(k) == 8]),
+            table([k[:4] for k in keys if len(k) < 8]),
+            tuple(by_len),
+        )
+
+    def find(self, low: bytes) -> list[tuple[int, int]]:
+        """(end, key id) of every key occurrence in ``low``, ordered as the automaton's
+        ``iter`` gives them: by end, the longest key first."""
+        size = len(low)
+        if size < 4:
+            return []
+        padded = low + bytes(8)
+        # The hash of the 4 bytes at every position (past the end too: the tail test below
+        # looks 4 bytes on; the zero padding there is never part of a key found).
+        grams = np.ndarray((size + 4,), "<u4", padded, 0, (1,)).copy()
+        np.multiply(grams, _GRAM_MUL, out=grams)
+        np.right_shift(grams, _GRAM_SHIFT, out=grams)
+        starts = np.flatnonzero(self.heads.take(grams[: size - 3]))
+        if starts.size:
+            head = grams[starts]
+            keep = self.tails.take(grams[starts + 4]) | self.short_heads.take(head)
+            starts = starts[keep]
+        if not starts.size:
+            return []
+        wide = np.ndarray((size,), "<u8", padded, 0, (1,))[starts]
+        ends: list[npt.NDArray[np.int64]] = []
+        lens: list[npt.NDArray[np.int64]] = []
+        gids: list[npt.NDArray[np.int64]] = []
+        for klen, keys, key_gids, mask in self.by_len:
+            probe = wide if klen == 8 else wide & mask
+            at = np.searchsorted(keys, probe)
+            at[at == keys.size] = 0
+            hit = (keys[at] == probe) & (starts + klen <= size)
+            if hit.any():
+                ends.append(starts[hit] + (klen - 1))
+                lens.append(np.full(int(hit.sum()), klen, dtype=np.int64))
+                gids.append(key_gids[at[hit]])
+        if not ends:
+            return []
+        end = np.concatenate(ends)
+        order = np.lexsort((-np.concatenate(lens), end))
+        return list(zip(end[order].tolist(), np.concatenate(gids)[order].tolist(), strict=True))
+
+
 @dataclass(slots=True)
 class _Match:
     variant: int
@@ -98,6 +193,7 @@ class _Compiled:
     need: list[int]
     groups: list[tuple[int, tuple[tuple[int, int], ...]]]
     automaton: Any
+    key_filter: _KeyFilter | None
     max_pattern: int
 
 
@@ -121,6 +217,7 @@ def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
         automaton.add_word(key, len(groups))
         groups.append((len(key), tuple(members)))
     automaton.make_automaton()
+    key_filter = _KeyFilter.build([key.encode("latin-1") for key in by_key])
     return _Compiled(
         variants,
         [canary_set.salted_hash(c.value) for c in canaries],
@@ -130,6 +227,7 @@ def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
         need,
         groups,
         automaton,
+        key_filter,
         max(need, default=0),
     )
 
@@ -151,6 +249,7 @@ class CanaryScanner:
         self._need = compiled.need
         self._groups = compiled.groups
         self._automaton = compiled.automaton
+        self._key_filter = compiled.key_filter
         self.max_pattern = compiled.max_pattern
 
     @property
@@ -165,7 +264,12 @@ class CanaryScanner:
         low_bytes = data.lower()
         out: list[_Match] = []
         size = len(data)
-        for end, gid in self._automaton.iter(low_bytes.decode("latin-1")):
+        keys: Iterable[tuple[int, int]]
+        if self._key_filter is not None and size >= _FILTER_MIN:
+            keys = self._key_filter.find(low_bytes)
+        else:
+            keys = self._automaton.iter(low_bytes.decode("latin-1"))
+        for end, gid in keys:
             keylen, members = self._groups[gid]
             key_start = end - keylen + 1
             best: dict[int, tuple[tuple[int, int], int, int, int]] = {}
