@@ -84,51 +84,37 @@ def _pick_key(region: bytes) -> tuple[int, bytes]:
 # are compared with the whole keys. pyahocorasick walks its trie a character at a time (about
 # 40 MB/s with ten thousand keys); under this size its lower fixed cost wins.
 _FILTER_MIN = 2048
-_GRAM_BITS = 20
+_GRAM_BITS = 18
 _GRAM_MUL = np.uint32(2654435761)  # Knuth's multiplicative hash: the top bits are the index
 _GRAM_SHIFT = np.uint32(32 - _GRAM_BITS)
 
 
 @dataclass(frozen=True, slots=True)
 class _KeyFilter:
-    """The automaton's keys as sorted little-endian integers, by key length, behind two
-    hashed 4-gram tables (a key's first four bytes; an 8-byte key's last four)."""
+    """The automaton's keys by length, behind one table of hashed 4-grams: bit 1 some 8-byte
+    key starts so, bit 2 some 8-byte key has them as its bytes 4..7, bit 4 some shorter key
+    starts so (one small table: it stays in the CPU cache)."""
 
-    heads: npt.NDArray[np.bool_]  # hash of a key's first 4 bytes -> some key starts so
-    tails: npt.NDArray[np.bool_]  # hash of an 8-byte key's bytes 4..7 -> some key ends so
-    short_heads: npt.NDArray[np.bool_]  # as ``heads``, for the keys shorter than 8 bytes
-    by_len: tuple[tuple[int, npt.NDArray[np.uint64], npt.NDArray[np.int64], np.uint64], ...]
+    grams: npt.NDArray[np.uint8]
+    by_len: tuple[tuple[int, dict[bytes, int]], ...]  # longest first
 
     @classmethod
     def build(cls, keys: list[bytes]) -> _KeyFilter | None:
         if not keys or min(map(len, keys)) < 4 or max(map(len, keys)) > 8:
             return None  # every key is 4..8 bytes today; anything else uses the automaton
-
-        def table(grams: list[bytes]) -> npt.NDArray[np.bool_]:
-            out = np.zeros(1 << _GRAM_BITS, dtype=np.bool_)
-            values = np.array([int.from_bytes(g, "little") for g in grams], dtype=np.uint32)
-            out[(values * _GRAM_MUL) >> _GRAM_SHIFT] = True
-            return out
-
-        by_len = []
-        for size in sorted({len(k) for k in keys}, reverse=True):
-            pairs = sorted(
-                (int.from_bytes(k, "little"), gid) for gid, k in enumerate(keys) if len(k) == size
-            )
-            by_len.append(
-                (
-                    size,
-                    np.array([v for v, _ in pairs], dtype=np.uint64),
-                    np.array([g for _, g in pairs], dtype=np.int64),
-                    np.uint64((1 << (8 * size)) - 1),
-                )
-            )
-        return cls(
-            table([k[:4] for k in keys]),
-            table([k[4:] for k in keys if len(k) == 8]),
-            table([k[:4] for k in keys if len(k) < 8]),
-            tuple(by_len),
+        grams = np.zeros(1 << _GRAM_BITS, dtype=np.uint8)
+        for bit, parts in (
+            (1, [k[:4] for k in keys if len(k) == 8]),
+            (2, [k[4:] for k in keys if len(k) == 8]),
+            (4, [k[:4] for k in keys if len(k) < 8]),
+        ):
+            values = np.array([int.from_bytes(g, "little") for g in parts], dtype=np.uint32)
+            grams[(values * _GRAM_MUL) >> _GRAM_SHIFT] |= bit
+        by_len = tuple(
+            (size, {k: gid for gid, k in enumerate(keys) if len(k) == size})
+            for size in sorted({len(k) for k in keys}, reverse=True)
         )
+        return cls(grams, by_len)
 
     def find(self, low: bytes) -> list[tuple[int, int]]:
         """(end, key id) of every key occurrence in ``low``, ordered as the automaton's
@@ -142,31 +128,20 @@ class _KeyFilter:
         grams = np.ndarray((size + 4,), "<u4", padded, 0, (1,)).copy()
         np.multiply(grams, _GRAM_MUL, out=grams)
         np.right_shift(grams, _GRAM_SHIFT, out=grams)
-        starts = np.flatnonzero(self.heads.take(grams[: size - 3]))
-        if starts.size:
-            head = grams[starts]
-            keep = self.tails.take(grams[starts + 4]) | self.short_heads.take(head)
-            starts = starts[keep]
-        if not starts.size:
-            return []
-        wide = np.ndarray((size,), "<u8", padded, 0, (1,))[starts]
-        ends: list[npt.NDArray[np.int64]] = []
-        lens: list[npt.NDArray[np.int64]] = []
-        gids: list[npt.NDArray[np.int64]] = []
-        for klen, keys, key_gids, mask in self.by_len:
-            probe = wide if klen == 8 else wide & mask
-            at = np.searchsorted(keys, probe)
-            at[at == keys.size] = 0
-            hit = (keys[at] == probe) & (starts + klen <= size)
-            if hit.any():
-                ends.append(starts[hit] + (klen - 1))
-                lens.append(np.full(int(hit.sum()), klen, dtype=np.int64))
-                gids.append(key_gids[at[hit]])
-        if not ends:
-            return []
-        end = np.concatenate(ends)
-        order = np.lexsort((-np.concatenate(lens), end))
-        return list(zip(end[order].tolist(), np.concatenate(gids)[order].tolist(), strict=True))
+        flags = self.grams.take(grams)
+        here = flags[: size - 3]
+        # An 8-byte key's two halves, or a shorter key's first 4 bytes.
+        maybe = (here & (flags[4 : size + 1] >> 1)) | (here >> 2)
+        starts = np.flatnonzero(maybe & 1)
+        # Few positions are left (tens in 10 KB): each is looked up in Python.
+        found: list[tuple[int, int, int]] = []
+        for start in starts.tolist():
+            for klen, table in self.by_len:
+                gid = table.get(low[start : start + klen]) if start + klen <= size else None
+                if gid is not None:
+                    found.append((start + klen - 1, -klen, gid))
+        found.sort()
+        return [(end, gid) for end, _neg, gid in found]
 
 
 @dataclass(slots=True)
