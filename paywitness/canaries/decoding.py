@@ -433,13 +433,11 @@ _TEXT_TAIL = re.compile(rb"[^\"'<>]*")
 def _runs(view: View, child: _Child, taken: list[tuple[int, int]], skip: int = 1) -> None:
     """Base64 and hex chunks of ``view`` outside the ``taken`` spans (decoded on their own)."""
     data = view.data
-    size = len(data)
-    # Runs are found on a copy where every base64 character is "a": a literal pattern is
-    # searched far faster than a character class (the same runs as ``_B64_RUN``).
+    # Runs are found on a copy where every base64 character is "a" (and "=" stays): a
+    # literal pattern is searched far faster than a character class (the same runs as
+    # ``_B64_RUN``, with their "=" padding, at most two).
     for m in _RUN_OF_A.finditer(data.translate(_RUN_MAP)):
         start, end = m.span()
-        if end < size and data[end] == 0x3D:  # "=" padding, at most two
-            end += 2 if end + 1 < size and data[end + 1] == 0x3D else 1
         run = data[start:end]
         if (run.islower() or run.isupper() or run.isdigit()) and (
             len(run) % 2 or not _HEX_RUN.match(run)
@@ -452,8 +450,8 @@ def _runs(view: View, child: _Child, taken: list[tuple[int, int]], skip: int = 1
 
 
 _RUN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
-_RUN_MAP = bytes(0x61 if i in _RUN_CHARS else 0x20 for i in range(256))
-_RUN_OF_A = re.compile(b"a" * 16 + b"+")
+_RUN_MAP = bytes(0x61 if i in _RUN_CHARS else i if i == 0x3D else 0x20 for i in range(256))
+_RUN_OF_A = re.compile(b"a" * 16 + b"+={0,2}")
 
 
 def describe(views: Sequence[View], vid: int, start: int, end: int) -> tuple[tuple[str, ...], str]:
