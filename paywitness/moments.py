@@ -151,11 +151,18 @@ def marked_in(records: Iterable[Any]) -> dict[str, set[str]]:
 
 
 def not_judged_reason(check: str, missing: Iterable[str]) -> str:
-    """The message of a check left not judged because the flow never marked `missing`."""
-    names = list(missing)
-    listed = ", ".join(f"`{m}`" for m in names)
+    """The message of a check left not judged because the purchase never marked `missing`:
+    which figures could not be computed, which moments to mark and how."""
+    names = list(dict.fromkeys(missing))
+    listed = ", ".join(f"`{m}`" for m in names) or "(none)"
+    spans = [s.figure for s in TIMED_SPANS if set(s.moments) & set(names)]
+    figures = f"{', '.join(spans)} cannot be computed" if spans else f"{check} cannot be judged"
+    steps = " and ".join(f"`moment: {m}`" for m in names)
+    calls = " and ".join(f'`witness.moment("{m}", page)`' for m in names)
+    where = (
+        "the flow step where it happens" if len(names) == 1 else "the flow steps where they happen"
+    )
     return (
-        f"not judged: {check} needs the moment(s) {listed}, which the purchase never marked; "
-        f"add `moment: {names[0] if names else '...'}` to the flow step where it happens "
-        "(see docs/own-shop.md, Moments)"
+        f"not judged: {figures}: the purchase never marked the moment(s) {listed}; add {steps} "
+        f"to {where} (in a Python scenario: {calls}; see docs/own-shop.md, Moments)"
     )

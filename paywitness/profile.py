@@ -229,6 +229,9 @@ class PaymentPolicy(_Model):
     )
     completed_step: str = Field(default="confirm", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
     artefacts: ArtefactPolicy = Field(default_factory=ArtefactPolicy)
+    # One upstream identity (certificate organisation or public key) answering both an allowed
+    # role and another: a warning by default, a payment failure with `fail`.
+    identity_shared: Literal["warn", "fail"] = "warn"
 
     @model_validator(mode="after")
     def _social_never_allowed(self) -> PaymentPolicy:

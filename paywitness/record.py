@@ -86,13 +86,23 @@ class Recording:
         elif kind in ("click", "check"):
             self.steps.append({kind: sel})
 
-    def tag(self, hints: dict[str, str], ready: dict[str, str]) -> None:
+    def tag(
+        self,
+        hints: dict[str, str],
+        ready: dict[str, str],
+        checkout_ready: tuple[list[str], str] | None = None,
+    ) -> None:
         """Mark the standard steps and moments where the profile's own selectors were acted on;
-        after opening a storefront tab, wait for what shows it is ready (`ready` by tab)."""
+        after opening a storefront tab, wait for what shows it is ready (`ready` by tab); after
+        Buy, for what shows the checkout is ready (`checkout_ready`: its frames and selector),
+        so that the replay times Buy -> checkout-ready as the standard purchase does."""
         known = {_norm(k): v for k, v in hints.items()}
         tagged: list[dict[str, Any]] = []
+        chain: list[str] = []  # the frame the recorded steps are in at this point
         for step in self.steps:
             tagged.append(step)
+            if "frame" in step:
+                chain = list(step["frame"])
             sel = step.get("click") or step.get("check")
             if not sel or _norm(sel) not in known or "moment" in step:
                 continue
@@ -102,6 +112,13 @@ class Recording:
             step["step"] = tab or {"buy": "checkout", "pay": "pay"}.get(moment, moment)
             if tab is not None and tab in ready:
                 tagged.append({"wait_for": ready[tab], "moment": moments.tab_ready(tab)})
+            if moment == moments.BUY and checkout_ready is not None:
+                frames, ready_sel = checkout_ready
+                if frames != chain:
+                    tagged.append({"frame": frames})
+                tagged.append({"wait_for": ready_sel, "moment": moments.CHECKOUT_READY})
+                if frames != chain:
+                    tagged.append({"frame": chain})  # back where the person's next step is
         self.steps = tagged
 
     def flow_steps(self, confirmation: str | None) -> list[FlowStep]:
@@ -167,6 +184,23 @@ def _hints(profile: Any) -> tuple[dict[str, str], dict[str, str], str | None]:
             if sel:
                 hints[sel] = m
     return hints, ready, confirmation
+
+
+def _checkout_ready(profile: Any) -> tuple[list[str], str] | None:
+    """The frames and selector that show the profile's checkout is ready, if it says."""
+    flow = profile.flow
+    if flow is None:
+        return None
+    if flow.steps is None:
+        return (list(flow.checkout_frames), flow.checkout_ready) if flow.checkout_ready else None
+    chain: list[str] = []
+    for s in flow.steps:
+        if s.frame is not None:
+            chain = list(s.frame)
+        if s.moment == moments.CHECKOUT_READY:
+            sel = s.wait_for if isinstance(s.wait_for, str) else s.expect
+            return (chain, sel) if sel else None
+    return None
 
 
 def _drive(context: BrowserContext, rec: Recording, opts: RecordOptions, out: TextIO) -> None:
@@ -251,7 +285,7 @@ def record_main(opts: RecordOptions, out: TextIO = sys.stdout) -> int:
         session.finish(source="record")
         session.close(mode="record")
     hints, ready, confirmation = _hints(session.profile)
-    rec.tag(hints, ready)
+    rec.tag(hints, ready, _checkout_ready(session.profile))
     steps = rec.flow_steps(confirmation)
     data = yaml.safe_load(session.profile_path.read_text(encoding="utf-8"))
     opts.output.write_text(steps_to_yaml(data, steps), encoding="utf-8")

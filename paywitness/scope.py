@@ -1,10 +1,10 @@
 """What a witness mode can observe, stated up front and applied to the verdict.
 
-A phone shows paywitness only its traffic, never its screen: seamless figures and merchant
-displays cannot be observed there, and the verdict says so instead of passing quietly on what
-it could see. Any other category left unjudged keeps the run from passing (inconclusive)
-unless it is waived with a reason; the verdict's meta names the mode, so a re-judged bundle
-applies the same scope.
+A phone shows paywitness only its traffic, never its screen (so does the recording browser of
+`paywitness record`): seamless figures and merchant displays cannot be observed there, and the
+verdict says so instead of passing quietly on what it could see. Any other category left
+unjudged keeps the run from passing (inconclusive) unless it is waived with a reason; the
+verdict's meta names the mode, so a re-judged bundle applies the same scope.
 """
 
 from __future__ import annotations
@@ -36,6 +36,24 @@ class ModeScope:
 
 
 MODE_SCOPES: dict[str, ModeScope] = {
+    # `paywitness record`: a person buys once so that paywitness can write the flow down; the
+    # recording browser carries no probe, so what only a measured purchase shows is judged when
+    # the written flow is replayed.
+    "record": ModeScope(
+        statement=(
+            "payment and data judged; merchant displays and seamless are judged when the "
+            "written flow is replayed (paywitness run --profile WRITTEN.yaml)"
+        ),
+        unobservable={
+            "merchant_ops": (
+                "merchant displays are judged when the written flow is replayed, not in the "
+                "recording"
+            ),
+            "seamless": (
+                "seamless is measured when the written flow is replayed, not in the recording"
+            ),
+        },
+    ),
     "witness-phone": ModeScope(
         statement=(
             "payment and data judged; seamless and merchant displays cannot be observed from "

@@ -21,8 +21,10 @@ def purchase(
     navigations: int = 1,
     errors: int = 0,
     run: str = "target",
+    unmarked: Sequence[str] = (),
 ) -> list[FlowRecord]:
-    """The probe records one purchase leaves: step marks, moments, the address bar, vitals."""
+    """The probe records one purchase leaves: step marks, moments (all but `unmarked`), the
+    address bar, vitals."""
     n = 0
 
     def rec(kind: str, ts: float, step: str, **extra: object) -> FlowRecord:
@@ -56,6 +58,7 @@ def purchase(
         rec("client", ready + 0.5, "pay", probe="moment", name="pay"),
         rec("client", ready + 0.9, "pay", probe="moment", name="confirmation"),
     ]
+    out = [r for r in out if r.extra.get("probe") != "moment" or r.extra["name"] not in unmarked]
     out += [
         rec("client", t0 + 0.1, "browse", probe="document", origin=ORIGIN, page=0)
         for _ in range(navigations)

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from paywitness.analysers.popups import describe_popups
 from paywitness.ledger import FlowRecord
+from paywitness.moments import CHECK_MOMENTS, missing_moments, not_judged_reason
 from paywitness.profile import SeamlessPolicy
 from paywitness.seamless.figures import (
     SCOPES,
@@ -653,7 +654,15 @@ def _timings(j: _Judge, series: list[_Series]) -> None:
     parts: list[str] = []
     unjudged: list[str] = []
     figures: dict[str, Any] = {}
+    # A documented timing whose moment a finished run never marked cannot be computed: the
+    # check is not judged and names the moment to mark (never a pass on the figures left).
+    lacking: dict[str, list[str]] = {}
     for s in series:
+        for f in s.runs:
+            gone = missing_moments(CHECK_MOMENTS[check_id("timing")], f.moments)
+            if gone:
+                lacking.setdefault(s.name, [])
+                lacking[s.name] += [m for m in gone if m not in lacking[s.name]]
         names = sorted({n for f in s.runs for n in f.timings_ms})
         for name in names:
             values = [f.timings_ms[name] for f in s.runs if name in f.timings_ms]
@@ -686,6 +695,18 @@ def _timings(j: _Judge, series: list[_Series]) -> None:
                 slow.append(f"{s.name} {text}")
     source = f"; {j.source}" if any(s.paired for s in series) else ""
     tail = f" (not judged, neither baseline nor limit: {', '.join(unjudged)})" if unjudged else ""
+    if lacking:
+        missing = not_judged_reason(check_id("timing"), [m for ms in lacking.values() for m in ms])
+        missing += f"; scenario(s) without them: {', '.join(sorted(lacking))}"
+        if not slow:
+            j.check(
+                "timing",
+                "not_judged",
+                missing + (f"; timed: {' | '.join(parts)}{source}" if parts else ""),
+                {**figures, "missing_moments": dict(sorted(lacking.items()))},
+            )
+            return
+        tail += f"; {missing}"  # a slow figure fails the check whatever else is missing
     if not figures:
         cut = [s for s in series if s.cut]
         j.check(

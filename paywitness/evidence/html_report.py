@@ -405,6 +405,33 @@ def _provenance(run: dict[str, Any]) -> str:
     )
 
 
+def _identities(verdict: dict[str, Any]) -> str:
+    """Per role, the upstream identities that answered it: one operator behind two roles shows."""
+    observed = ((verdict.get("categories") or {}).get("payment") or {}).get("observed") or {}
+    table = observed.get("identities_by_role") or {}
+    if not table:
+        return ""
+    rows = "".join(
+        f"<tr><td><b>{escape(role)}</b></td>"
+        f"<td>{escape(str(i.get('organization') or '(none)'))}</td>"
+        f"<td>{escape(str(i.get('issuer') or ''))}</td>"
+        f"<td><code>{escape(str(i.get('spki_sha256') or '')[:16])}</code></td>"
+        f"<td><code>{escape(', '.join(i.get('hosts') or []))}</code></td>"
+        f"<td><code>{escape(', '.join(i.get('addresses') or []))}</code></td>"
+        f"<td>{i.get('flows', 0)}</td></tr>"
+        for role, ids in table.items()
+        for i in ids
+    )
+    return (
+        '<section id="identities"><h2>Who answered, per role</h2>'
+        '<p class="muted">The identities the servers of each role presented upstream (leaf '
+        "certificate organisation, issuer, public key), side by side: one identity under two "
+        "roles means one operator behind both names (<code>payment.identity-shared</code>).</p>"
+        "<table><tr><th>role</th><th>organisation</th><th>issuer</th><th>SPKI SHA-256</th>"
+        f"<th>hosts</th><th>addresses dialled</th><th>flows</th></tr>{rows}</table></section>"
+    )
+
+
 def _combinations(verdict: dict[str, Any]) -> str:
     """Scenario outcomes grouped by payment method, device and locale."""
     combos = (verdict.get("meta") or {}).get("combinations") or {}
@@ -471,6 +498,7 @@ def render_report(
         + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
         f"<section><h2>Checks and figures</h2>{_checks(verdict, law)}</section>"
         + screens
+        + _identities(verdict)
         + _provenance(run)
         + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"

@@ -427,11 +427,16 @@ def paywitness_baseline(
     has_baseline = lent or live is not None or (target is not None and target.demo is not None)
     repeat = settings.repeat or (run.profile.seamless.repeat if has_baseline else 1)
     names = request.fixturenames
+    # The scenario's own device and locale (pytest-playwright's `browser_context_args` marker,
+    # as its `new_context` applies it): the repeats and the replay on the old shop must show
+    # the same screen as the test's own page, or their screens and timings do not compare.
+    marker = next(request.node.iter_markers("browser_context_args"), None)
+    context_args = {**browser_context_args, **(marker.kwargs if marker else {})}
     baseline = BaselineRun(
         run=run,
         book=paywitness_session.book,
         browser=browser,
-        context_args=browser_context_args,
+        context_args=context_args,
         test_id=request.node.nodeid,
         probe=paywitness_probe,
         # Chosen at run time: the test's own witness and page run the first target repeat.

@@ -94,6 +94,8 @@ class RunFigures:
     lcp_ms: dict[str, float] = field(default_factory=dict)
     inp_ms: dict[str, float] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The moments the run marked: a timing whose moment is missing is named, not skipped.
+    moments: set[str] = field(default_factory=set)
     screens: dict[str, dict[str, Any]] = field(default_factory=dict)
     observed: int = 0
     cut_short: bool = False
@@ -241,6 +243,7 @@ def run_figures(test: str, records: Sequence[FlowRecord]) -> RunFigures:
     if "checkout" in documents_ms:
         fig.timings_ms["checkout_document_ms"] = round(documents_ms["checkout"])
     moments = _moments(records)
+    fig.moments = set(moments)
     for name, start, end in TIMINGS:
         if start in moments and end in moments:
             fig.timings_ms[name] = round((moments[end] - moments[start]) * 1000)

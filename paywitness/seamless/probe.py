@@ -238,6 +238,16 @@ class ContinuityProbe:
             page.wait_for_function(_IMAGES_IN_VIEW_LOADED, timeout=_SETTLE_TIMEOUT_MS)
         except PlaywrightTimeoutError:
             self.write("probe-error", url=page.url, text=f"{name}: images still loading")
+        # A frame still loading (the card form inside the checkout frame) would picture which
+        # side's load happened to be quicker, not the screen the buyer is given (Pixel 7: the
+        # old shop's card form blank at checkout-ready, 5% of the pixels).
+        for frame in page.frames:
+            try:
+                frame.wait_for_load_state("load", timeout=_SETTLE_TIMEOUT_MS)
+            except PlaywrightTimeoutError:
+                self.write("probe-error", url=frame.url, text=f"{name}: a frame still loading")
+            except PlaywrightError:
+                continue  # detached while we waited: it is no longer on the screen
         page.screenshot(path=path, mask=masks, animations="disabled", caret="hide")
         self.screens[name] = path
         # `dir` relative to the bundle, so a merged or lent copy still finds the picture.

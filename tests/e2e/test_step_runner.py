@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, Route
 
 from paywitness.browser import find_chromium
 from paywitness.flow import BuyerValues, FlowStepError, StepRunner
@@ -65,14 +65,13 @@ def _serve(route: Route) -> None:
 
 
 @pytest.fixture(scope="module")
-def step_browser() -> Iterator[Browser]:
+def step_browser(pw_session: Playwright) -> Iterator[Browser]:
     path = find_chromium(None)
     if path is None:
         pytest.skip("no Chromium here")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(path))
-        yield b
-        b.close()
+    b = pw_session.chromium.launch(executable_path=str(path))
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -113,6 +113,31 @@ def test_waivers_let_the_gate_pass_and_are_shown(demo_profile: Profile) -> None:
     assert "waiver: seamless.screens -- no screenshots" in verdict_table(verdict)
 
 
+def test_a_timing_whose_moment_was_never_marked_names_it_and_how_to_mark_it(
+    demo_profile: Profile,
+) -> None:
+    # The demo profile's absolute limit would judge buy -> checkout-ready; without `buy` it
+    # cannot be computed, and the pay timing that is there must not pass the check instead.
+    verdict = judge(_runs(TEST, [200], unmarked=["buy"]), demo_profile)
+    timing = _check(verdict, "seamless.timing")
+    assert timing.status == "not_judged"
+    assert timing.required
+    assert "buy_to_checkout_ready_ms cannot be computed" in timing.summary
+    assert "never marked the moment(s) `buy`;" in timing.summary
+    assert "add `moment: buy` to the flow step where it happens" in timing.summary
+    assert 'witness.moment("buy", page)' in timing.summary
+    assert "test_purchase[card]" in timing.summary
+    assert timing.figures["missing_moments"] == {"test_purchase[card]": ["buy"]}
+    assert verdict.categories["seamless"].status == "inconclusive"
+    assert any("seamless.timing not judged" in r and "`buy`" in r for r in verdict.reasons)
+    # Every moment marked: the same purchase is timed and judged.
+    assert _check(judge(_runs(TEST, [200]), demo_profile), "seamless.timing").status == "pass"
+    # A slow figure still fails, and the missing moment is named beside it.
+    slow = _check(judge(_runs(TEST, [3500], unmarked=["pay"]), demo_profile), "seamless.timing")
+    assert slow.status == "fail"
+    assert "`moment: pay`" in slow.summary
+
+
 def test_bad_seamless_sections_are_profile_errors(demo_profile: Profile) -> None:
     with pytest.raises(ValueError, match="not a seamless check"):
         SeamlessPolicy.model_validate({"waive": [{"check": "speed", "reason": "because"}]})

@@ -13,14 +13,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 from witness_helpers import WAIT
 
 from paywitness.browser import CHROMIUM_ARGS, find_chromium
@@ -203,11 +203,17 @@ def chromium() -> str:
 
 
 def buy_on_the_phone(
-    term: Terminal, chromium: str, demo_profile: Profile, tmp_path: Path, *, trust: bool
+    term: Terminal,
+    chromium: str,
+    demo_profile: Profile,
+    tmp_path: Path,
+    *,
+    trust: bool,
+    session: Playwright,
 ) -> Settings:
     settings = Settings.read(term)
     start_url = term.wait_for(r"start at (\S+)").group(1)
-    with sync_playwright() as pw:
+    with nullcontext(session) as pw:
         first = phone_browser(pw, chromium, settings, None)
         context = first.new_context(**PHONE)  # type: ignore[arg-type]
         with pytest.raises(Exception, match="ERR_CERT"):
@@ -236,10 +242,14 @@ def buy_on_the_phone(
 
 
 def test_a_phone_buys_after_installing_the_certificate(
-    tmp_path: Path, chromium: str, demo_profile: Profile, start_witness: object
+    tmp_path: Path,
+    chromium: str,
+    demo_profile: Profile,
+    start_witness: object,
+    pw_session: Playwright,
 ) -> None:
     term = start_witness()  # type: ignore[operator]
-    buy_on_the_phone(term, chromium, demo_profile, tmp_path, trust=True)
+    buy_on_the_phone(term, chromium, demo_profile, tmp_path, trust=True, session=pw_session)
     code = term.finish()
     text = term.text
     assert code == 0, text
@@ -254,10 +264,14 @@ def test_a_phone_buys_after_installing_the_certificate(
 
 
 def test_a_phone_that_never_trusts_the_certificate_is_inconclusive(
-    tmp_path: Path, chromium: str, demo_profile: Profile, start_witness: object
+    tmp_path: Path,
+    chromium: str,
+    demo_profile: Profile,
+    start_witness: object,
+    pw_session: Playwright,
 ) -> None:
     term = start_witness()  # type: ignore[operator]
-    buy_on_the_phone(term, chromium, demo_profile, tmp_path, trust=False)
+    buy_on_the_phone(term, chromium, demo_profile, tmp_path, trust=False, session=pw_session)
     assert term.finish() == 3, term.text
     data = json.loads((tmp_path / "bundle" / "verdict.json").read_text())
     assert data["verdict"] == "inconclusive"
@@ -267,10 +281,14 @@ def test_a_phone_that_never_trusts_the_certificate_is_inconclusive(
 
 
 def test_a_phone_paying_on_social_fails_naming_the_url(
-    tmp_path: Path, chromium: str, demo_profile: Profile, start_witness: object
+    tmp_path: Path,
+    chromium: str,
+    demo_profile: Profile,
+    start_witness: object,
+    pw_session: Playwright,
 ) -> None:
     term = start_witness("payment-on-social")  # type: ignore[operator]
-    buy_on_the_phone(term, chromium, demo_profile, tmp_path, trust=True)
+    buy_on_the_phone(term, chromium, demo_profile, tmp_path, trust=True, session=pw_session)
     assert term.finish() == 1, term.text
     data = json.loads((tmp_path / "bundle" / "verdict.json").read_text())
     assert data["verdict"] == "fail"
@@ -279,12 +297,12 @@ def test_a_phone_paying_on_social_fails_naming_the_url(
 
 
 def test_the_step_page_fits_a_360_px_phone_and_offers_every_value(
-    tmp_path: Path, chromium: str, start_witness: object
+    tmp_path: Path, chromium: str, start_witness: object, pw_session: Playwright
 ) -> None:
     term = start_witness()  # type: ignore[operator]
     settings = Settings.read(term)
     start_url = term.wait_for(r"start at (\S+)").group(1)
-    with sync_playwright() as pw:
+    with nullcontext(pw_session) as pw:
         browser = phone_browser(pw, chromium, settings, None)
         page = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
         page.goto(CONTROL)
