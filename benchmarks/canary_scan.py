@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/canary_scan.py [--flows 10000] [--buyers 4] [--runs 3]``.
 Prints MB/s and flows/s (median of ``--runs``) for
-  * raw:   the scanner's single Aho-Corasick pass over the wire bytes (``decode=False``),
+  * raw:   the scanner's single multi-pattern pass over the wire bytes (``decode=False``),
   * full:  the same plus every decoding layer (compression, JSON, form, query, cookies, ...),
   * naive: ``variant in haystack`` for every variant of the pool (on a sample of flows, since
            it is orders of magnitude slower), and the speed-up ratios measured in this run.

@@ -1,17 +1,22 @@
 """The leak scanner: every canary variant found in observed data, through the wire encodings.
 
 What is observed on the wire is decoded (see ``decoding``) up to ``max_depth`` layers; every
-layer is searched, all views of one layer in a single Aho-Corasick pass.
+layer is searched, all views together in one multi-pattern pass: each variant has a short key,
+and the keys are found by a vectorised hash filter (large inputs) or an Aho-Corasick automaton
+(small ones), which give the same key occurrences in the same order.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import ahocorasick
+import numpy as np
+import numpy.typing as npt
 
 from paywitness.canaries.decoding import (
     MAX_VIEWS,
@@ -74,6 +79,71 @@ def _pick_key(region: bytes) -> tuple[int, bytes]:
     return best, region[best : best + klen]
 
 
+# The key filter for large inputs: every 4-byte window of the input is hashed into a table of
+# the keys' first four bytes (one vectorised pass, a few ns a byte); the few windows that pass
+# are compared with the whole keys. pyahocorasick walks its trie a character at a time (about
+# 40 MB/s with ten thousand keys); under this size its lower fixed cost wins.
+_FILTER_MIN = 2048
+_GRAM_BITS = 18
+_GRAM_MUL = np.uint32(2654435761)  # Knuth's multiplicative hash: the top bits are the index
+_GRAM_SHIFT = np.uint32(32 - _GRAM_BITS)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyFilter:
+    """The automaton's keys by length, behind one table of hashed 4-grams: bit 1 some 8-byte
+    key starts so, bit 2 some 8-byte key has them as its bytes 4..7, bit 4 some shorter key
+    starts so (one small table: it stays in the CPU cache)."""
+
+    grams: npt.NDArray[np.uint8]
+    by_len: tuple[tuple[int, dict[bytes, int]], ...]  # longest first
+
+    @classmethod
+    def build(cls, keys: list[bytes]) -> _KeyFilter | None:
+        if not keys or min(map(len, keys)) < 4 or max(map(len, keys)) > 8:
+            return None  # every key is 4..8 bytes today; anything else uses the automaton
+        grams = np.zeros(1 << _GRAM_BITS, dtype=np.uint8)
+        for bit, parts in (
+            (1, [k[:4] for k in keys if len(k) == 8]),
+            (2, [k[4:] for k in keys if len(k) == 8]),
+            (4, [k[:4] for k in keys if len(k) < 8]),
+        ):
+            values = np.array([int.from_bytes(g, "little") for g in parts], dtype=np.uint32)
+            grams[(values * _GRAM_MUL) >> _GRAM_SHIFT] |= bit
+        by_len = tuple(
+            (size, {k: gid for gid, k in enumerate(keys) if len(k) == size})
+            for size in sorted({len(k) for k in keys}, reverse=True)
+        )
+        return cls(grams, by_len)
+
+    def find(self, low: bytes) -> list[tuple[int, int]]:
+        """(end, key id) of every key occurrence in ``low``, ordered as the automaton's
+        ``iter`` gives them: by end, the longest key first."""
+        size = len(low)
+        if size < 4:
+            return []
+        padded = low + bytes(8)
+        # The hash of the 4 bytes at every position (past the end too: the tail test below
+        # looks 4 bytes on; the zero padding there is never part of a key found).
+        grams = np.ndarray((size + 4,), "<u4", padded, 0, (1,)).copy()
+        np.multiply(grams, _GRAM_MUL, out=grams)
+        np.right_shift(grams, _GRAM_SHIFT, out=grams)
+        flags = self.grams.take(grams)
+        here = flags[: size - 3]
+        # An 8-byte key's two halves, or a shorter key's first 4 bytes.
+        maybe = (here & (flags[4 : size + 1] >> 1)) | (here >> 2)
+        starts = np.flatnonzero(maybe & 1)
+        # Few positions are left (tens in 10 KB): each is looked up in Python.
+        found: list[tuple[int, int, int]] = []
+        for start in starts.tolist():
+            for klen, table in self.by_len:
+                gid = table.get(low[start : start + klen]) if start + klen <= size else None
+                if gid is not None:
+                    found.append((start + klen - 1, -klen, gid))
+        found.sort()
+        return [(end, gid) for end, _neg, gid in found]
+
+
 @dataclass(slots=True)
 class _Match:
     variant: int
@@ -98,6 +168,7 @@ class _Compiled:
     need: list[int]
     groups: list[tuple[int, tuple[tuple[int, int], ...]]]
     automaton: Any
+    key_filter: _KeyFilter | None
     max_pattern: int
 
 
@@ -121,6 +192,7 @@ def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
         automaton.add_word(key, len(groups))
         groups.append((len(key), tuple(members)))
     automaton.make_automaton()
+    key_filter = _KeyFilter.build([key.encode("latin-1") for key in by_key])
     return _Compiled(
         variants,
         [canary_set.salted_hash(c.value) for c in canaries],
@@ -130,6 +202,7 @@ def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
         need,
         groups,
         automaton,
+        key_filter,
         max(need, default=0),
     )
 
@@ -151,6 +224,7 @@ class CanaryScanner:
         self._need = compiled.need
         self._groups = compiled.groups
         self._automaton = compiled.automaton
+        self._key_filter = compiled.key_filter
         self.max_pattern = compiled.max_pattern
 
     @property
@@ -165,7 +239,12 @@ class CanaryScanner:
         low_bytes = data.lower()
         out: list[_Match] = []
         size = len(data)
-        for end, gid in self._automaton.iter(low_bytes.decode("latin-1")):
+        keys: Iterable[tuple[int, int]]
+        if self._key_filter is not None and size >= _FILTER_MIN:
+            keys = self._key_filter.find(low_bytes)
+        else:
+            keys = self._automaton.iter(low_bytes.decode("latin-1"))
+        for end, gid in keys:
             keylen, members = self._groups[gid]
             key_start = end - keylen + 1
             best: dict[int, tuple[tuple[int, int], int, int, int]] = {}
