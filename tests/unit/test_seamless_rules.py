@@ -188,3 +188,16 @@ def test_web_vitals_values_replace_the_estimates_and_name_the_cause(
     assert cls.status == "fail"
     assert cls.figures["page"]["observed"] == 0.31
     assert "caused by div#checkout>img.badge" in cls.summary
+
+
+def test_a_scenario_that_buys_nothing_needs_no_moments(demo_profile: Profile) -> None:
+    """A user's scenario that only looks at the page marks no moment: it is not a purchase
+    with a moment missing, so the purchase beside it is timed and judged."""
+    looked = "tests/own/test_own.py::test_my_browser_is_the_profiles"
+    everything = ("browse", "buy", "checkout-ready", "pay", "confirmation")
+    records = _runs(TEST, [200]) + _runs(looked, [200], unmarked=everything)
+    timing = _check(judge(records, demo_profile), "seamless.timing")
+    assert timing.status == "pass", timing.summary
+    # Had it marked one of them, the others it lacks would be named.
+    partial = _runs(TEST, [200]) + _runs(looked, [200], unmarked=["checkout-ready"])
+    assert _check(judge(partial, demo_profile), "seamless.timing").status == "not_judged"
