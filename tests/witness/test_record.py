@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import nullcontext
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,6 +73,26 @@ def _buy_like_a_person(page: Page) -> None:
     page.locator("[data-testid=orders]").wait_for()
 
 
+def _buy_by_hand(
+    proc: subprocess.Popen[str], port: int, pw: Playwright, buy: Callable[[Page], None]
+) -> str:
+    """A scripted person buys in the headed window `paywitness record` opened (reached over
+    CDP) and closes it, which ends the recording; the recorder's output. `proc` runs in a
+    session of its own, so a stuck recorder is killed with its browser."""
+    try:
+        _wait_for_devtools(port, proc)
+        browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+        page = browser.contexts[0].pages[0]
+        buy(page)
+        page.close()  # the person is done: closing the window ends the recording
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return out
+
+
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
 def test_record_a_demo_purchase_and_replay_it(tmp_path: Path, pw_session: Playwright) -> None:
     port = _free_port()
@@ -81,19 +101,9 @@ def test_record_a_demo_purchase_and_replay_it(tmp_path: Path, pw_session: Playwr
         ["xvfb-run", "-a", sys.executable, "-m", "paywitness.cli", "record", "--demo",
          "--seed", str(SEED), "--output", str(recorded), "--cdp-port", str(port),
          "--bundle", str(tmp_path / "recording")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
-    try:
-        _wait_for_devtools(port, proc)
-        with nullcontext(pw_session) as pw:
-            browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
-            page = browser.contexts[0].pages[0]
-            _buy_like_a_person(page)
-            page.close()  # the person is done: closing the window ends the recording
-        out, _ = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    out = _buy_by_hand(proc, port, pw_session, _buy_like_a_person)
     assert proc.returncode == 0, out[-3000:]
     steps = yaml.safe_load(recorded.read_text(encoding="utf-8"))["flow"]["steps"]
     text = json.dumps(steps)
@@ -171,18 +181,7 @@ def test_record_a_purchase_in_an_example_shop_and_replay_it(
         ),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
-    try:
-        _wait_for_devtools(port, proc)
-        with nullcontext(pw_session) as pw:
-            browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
-            page = browser.contexts[0].pages[0]
-            _buy_in_the_spa_shop(page)
-            page.close()  # the person is done: closing the window ends the recording
-        out, _ = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    out = _buy_by_hand(proc, port, pw_session, _buy_in_the_spa_shop)
     assert proc.returncode == 0, out[-3000:]
     steps = yaml.safe_load(recorded.read_text(encoding="utf-8"))["flow"]["steps"]
     text = json.dumps(steps)
