@@ -2,23 +2,37 @@
 
 `payment`, `data` (separation of data and users), `merchant_ops` (the displays: shop, product
 and order pages) are weighted like the trade ministry (60/20/20); `seamless` (the buyer never
-noticed the switch) is a gate of its own, outside the weighting.
+noticed the switch) is a gate of its own, outside the weighting. `observation` (the observer-effect
+control: the purchase without the intercepting proxy behaves as with it) is judged only when a run
+asks for it (`--control`); absent otherwise, never shown as "not judged".
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any, Literal, get_args
 
-__all__ = ["CATEGORIES", "CATEGORY_TITLES", "WEIGHTS", "Category", "checks_text"]
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_TITLES",
+    "OPTIONAL_CATEGORIES",
+    "WEIGHTS",
+    "Category",
+    "checks_text",
+    "shown_categories",
+]
 
-Category = Literal["payment", "data", "merchant_ops", "seamless"]
+Category = Literal["payment", "data", "merchant_ops", "seamless", "observation"]
 CATEGORIES: tuple[Category, ...] = get_args(Category)
 CATEGORY_TITLES: dict[str, str] = {
     "payment": "Payment",
     "data": "Data separation",
     "merchant_ops": "Merchant operations",
     "seamless": "Seamless",
+    "observation": "Observation",
 }
+#: Categories judged only when the run asks for them: absent from a verdict that did not.
+OPTIONAL_CATEGORIES: tuple[Category, ...] = ("observation",)
 #: The trade ministry's weighting of the migration (payment ~60%, data and displays the rest).
 WEIGHTS: dict[str, float] = {"payment": 0.6, "data": 0.2, "merchant_ops": 0.2}
 
@@ -31,3 +45,9 @@ def checks_text(row: dict[str, Any]) -> str:
     text = f"{row['passed']}/{row['judged']} passed"
     unjudged = row["checks"] - row["judged"]
     return text + (f", {unjudged} not judged" if unjudged else "")
+
+
+def shown_categories(present: Container[str]) -> list[Category]:
+    """The categories a scorecard or report lists, in order: every standing one, and an optional
+    one only when the run judged it (`present`: the names in the verdict)."""
+    return [n for n in CATEGORIES if n not in OPTIONAL_CATEGORIES or n in present]

@@ -356,6 +356,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="Live baseline: replay the purchase on this profile's target (the shop before the "
         "migration), interleaved old, new, new, old, ...",
     )
+    p.add_argument(
+        "--control",
+        action="store_true",
+        help="Replay each scenario in a browser without the proxy and compare (check "
+        "observation.control): a shop that behaves differently when observed is inconclusive",
+    )
     from paywitness.evidence.commands import add_sign_option
 
     add_sign_option(p)
@@ -408,6 +414,8 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
         args.append(f"--paywitness-repeat={ns.repeat}")
     if ns.seed is not None:
         args.append(f"--paywitness-seed={ns.seed}")
+    if getattr(ns, "control", False):
+        args.append("--paywitness-control")
     if ns.browser:
         args.append(f"--paywitness-browser={ns.browser}")
     if ns.headed:

@@ -16,6 +16,8 @@ from paywitness.demo.violations import CATALOG
 __all__ = ["MatrixRow", "demo_args", "drift", "read_row", "render_markdown", "run_matrix"]
 
 COMPLIANT = "(compliant)"
+#: Categories judged about the observation itself: their violations end inconclusive.
+OBSERVATION_CATEGORIES = ("observation",)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class MatrixRow:
     def ok(self) -> bool:
         if self.violation == COMPLIANT:
             return self.verdict == "pass"
+        if self.expected in OBSERVATION_CATEGORIES:
+            # What only a control run shows is never a pass nor a fail: the run is inconclusive
+            # with the differing calls listed as findings of their own category.
+            return self.verdict == "inconclusive" and bool(self.caught_by)
         return self.verdict == "fail" and self.expected in self.failed_categories
 
 
@@ -40,7 +46,7 @@ def demo_args(violation: str, seed: int) -> list[str]:
     args = ["--seed", str(seed), "--method", "card", "-q", "-p", "no:warnings"]
     args += ["-k", "paid_in_commerce or feels_like_before"]
     if violation != COMPLIANT:
-        args += ["--violation", violation]
+        args += ["--violation", violation, *CATALOG[violation].demo_args]
     # Every row keeps the default repeats: with one run a side a timing is judged on its ratio
     # alone (no rank test), which a loaded machine fails on noise (measured: a payment row at
     # load 7 failed seamless.timing, 685 vs 304 ms, n=1).

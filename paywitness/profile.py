@@ -45,6 +45,7 @@ __all__ = [
     "IdentitySpec",
     "MethodHints",
     "NoiseSpec",
+    "ObservationPolicy",
     "PaymentPolicy",
     "Profile",
     "RequiredCall",
@@ -615,6 +616,17 @@ class CoveragePolicy(_Model):
     enabled: bool = True
 
 
+class ObservationPolicy(_Model):
+    """Controls on the observation itself (issue 18): is the purchase the same unobserved?"""
+
+    control: bool = Field(
+        default=False,
+        description="Pair every run with a control run without the intercepting proxy (as "
+        "`--control`): the same scenarios in a browser of its own, captured from the browser "
+        "side; a difference makes the verdict inconclusive (check observation.control)",
+    )
+
+
 def _override_target(value: str) -> str:
     u = urlsplit(value)
     try:
@@ -745,6 +757,7 @@ class Profile(_Model):
         description="Like curl --resolve: HOST -> SCHEME://ADDRESS:PORT the proxy dials instead",
     )
     coverage: CoveragePolicy = Field(default_factory=CoveragePolicy)
+    observation: ObservationPolicy = Field(default_factory=ObservationPolicy)
     seamless: SeamlessPolicy = Field(default_factory=SeamlessPolicy)
     displays: list[DisplaySpec] = Field(default_factory=list)
     # Fault rules applied to the whole run (see paywitness.faults for the syntax).

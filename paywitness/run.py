@@ -25,6 +25,7 @@ __all__ = [
     "LEDGER_GLOB",
     "Outcomes",
     "RunContext",
+    "control_records",
     "default_output_dir",
     "judge_bundle",
     "set_aside_cut_short",
@@ -82,6 +83,8 @@ class RunContext:
     demo: bool = False
     violations: tuple[str, ...] = ()
     baseline: bool = False
+    #: Pair the run with a control run without the proxy (`--control`, `observation.control`).
+    control: bool = False
     started: float = field(default_factory=time.time)
 
     @property
@@ -106,6 +109,7 @@ class RunContext:
             "target": "demo" if self.demo else self.profile.start_url,
             "violations": list(self.violations),
             "baseline": self.baseline,
+            "control": self.control,
             "seed": self.seed,
             "started": datetime.fromtimestamp(self.started, UTC).isoformat(),
             "finished": datetime.now(UTC).isoformat(),
@@ -139,6 +143,7 @@ class RunContext:
             baseline=baseline_view(self.output, self.profile, records),
             classifier=classifier,
             unfinished=unfinished or (),
+            control=control_records(self.output),
         )
         from paywitness.scope import apply_mode_scope
 
@@ -240,4 +245,12 @@ def judge_bundle(
         profile,
         baseline=baseline_view(bundle, profile, records, record=record),
         unfinished=unfinished or (),
+        control=control_records(bundle),
     )
+
+
+def control_records(folder: Path) -> list[FlowRecord]:
+    """The control run's records in a run's folder (`--control`; none when it asked for none)."""
+    from paywitness.analysers.control import CONTROL_LEDGER_GLOB
+
+    return read_ledgers(sorted(folder.glob(CONTROL_LEDGER_GLOB)))

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from paywitness.verdict import CATEGORIES, UNJUDGED, Verdict
+from paywitness.categories import shown_categories
+from paywitness.verdict import UNJUDGED, Verdict
 
 __all__ = ["MODE_SCOPES", "ModeScope", "apply_mode_scope", "apply_scope"]
 
@@ -21,6 +22,7 @@ _TITLES = {
     "data": "data",
     "merchant_ops": "merchant displays",
     "seamless": "seamless",
+    "observation": "observation control",
 }
 
 
@@ -145,7 +147,7 @@ def apply_scope(
     waived = {**scope.unobservable, **(waivers or {})}
     judged: list[str] = []
     missing: list[str] = []
-    for name in CATEGORIES:
+    for name in shown_categories(verdict.categories):
         cat = verdict.categories.get(name)
         status = cat.status if cat is not None else "not_judged"
         if status != "not_judged":
@@ -162,7 +164,7 @@ def apply_scope(
             )
     if missing and verdict.verdict == "pass":
         verdict.verdict = "inconclusive"
-    unobserved = [n for n in CATEGORIES if n not in judged]
+    unobserved = [n for n in shown_categories(verdict.categories) if n not in judged]
     statement = (
         scope.statement
         if not missing

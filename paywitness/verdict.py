@@ -95,6 +95,8 @@ class AnalysisContext:
     classifier: Classifier
     # The same scenarios on the pre-migration target, kept apart (see paywitness.seamless).
     baseline: Sequence[FlowRecord] = ()
+    # The same scenarios without the intercepting proxy (`--control`), kept apart.
+    control: Sequence[FlowRecord] = ()
 
     def http(self) -> list[FlowRecord]:
         """Flows of the target itself (browser noise and paywitness markers left out)."""

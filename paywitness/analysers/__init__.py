@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paywitness.analysers.artefacts import analyse_artefacts
+from paywitness.analysers.control import analyse_control
 from paywitness.analysers.data import analyse_data
 from paywitness.analysers.identity import analyse_identity
 from paywitness.analysers.interception import interception_check
@@ -22,6 +23,7 @@ from paywitness.verdict import Analyser, AnalysisContext, Verdict
 __all__ = [
     "ANALYSERS",
     "analyse_artefacts",
+    "analyse_control",
     "analyse_data",
     "analyse_identity",
     "analyse_merchant_ops",
@@ -52,10 +54,12 @@ def judge(
     baseline: Sequence[FlowRecord] = (),
     classifier: Classifier | None = None,
     unfinished: Sequence[str] = (),
+    control: Sequence[FlowRecord] = (),
 ) -> Verdict:
     """Run every analyser over the records (and the baseline run's) and decide the verdict.
 
-    `classifier`: the run's own (one per run), when the caller has one for this profile.
+    `classifier`: the run's own (one per run), when the caller has one for this profile;
+    `control`: the control run's records (`--control`; none: no `observation` category).
     """
     from paywitness.coverage import page_attributed
 
@@ -67,8 +71,12 @@ def judge(
         profile=profile,
         classifier=classifier,
         baseline=baseline,
+        control=control,
     )
     results = [a(ctx) for a in ANALYSERS]
+    observation = analyse_control(ctx)  # absent unless the run asked for a control
+    if observation is not None:
+        results.append(observation)
     # Coverage qualifies every category; its checks sit with payment, the heaviest one.
     from paywitness.coverage import coverage_checks
 

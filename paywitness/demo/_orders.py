@@ -261,8 +261,24 @@ def _served_origin(company: str) -> str:
     return origin("shop.social.test" if company == "social" else "checkout.commerce.test")
 
 
-def _pay_host(ctx: Context, company: str) -> str:
+def offers_finite_field_dhe(request: web.Request) -> bool:
+    """Whether this connection's TLS client offered a finite-field DHE cipher suite.
+
+    OpenSSL clients with a broad cipher list (mitmproxy's upstream connection, Python's `ssl`)
+    offer `DHE-RSA-*`; Chromium, Firefox and Safari dropped them years ago. A shop can tell an
+    intercepting proxy from a browser by this alone (the fingerprinting bot defences do)."""
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+    if ssl_object is None:
+        return False
+    return any(name.startswith("DHE-") for name, _, _ in ssl_object.shared_ciphers() or [])
+
+
+def _pay_host(ctx: Context, company: str, request: web.Request) -> str:
     if company == "social" or ctx.mode.has("payment-on-social"):
+        return api_host("social")
+    if ctx.mode.has("proxy-aware-routing") and not offers_finite_field_dhe(request):
+        # Violation: a browser's own TLS client gets the old social pay endpoint; a client that
+        # looks like an inspecting proxy gets the compliant checkout.
         return api_host("social")
     return api_host("commerce")
 
@@ -297,7 +313,7 @@ def checkout_page(
         "items": [{"sku": p["sku"], "qty": qty} for p, qty in lines],
         "ordersUrl": f"{api}/api/orders",
         "statusUrl": f"{api}/api/orders/status",
-        "payBase": url(_pay_host(ctx, company), "/api/orders/"),
+        "payBase": url(_pay_host(ctx, company, request), "/api/orders/"),
         "fallbackPayBase": url(api_host("social"), "/api/orders/")
         if ctx.mode.has("fallback-to-social")
         else None,

@@ -251,7 +251,11 @@ class _Social:
         mode = self.ctx.mode
         if mode.baseline:
             return await self.orders.pay(request)
-        if mode.has("payment-on-social") or mode.has("fallback-to-social"):
+        if (
+            mode.has("payment-on-social")
+            or mode.has("fallback-to-social")
+            or mode.has("proxy-aware-routing")
+        ):
             # The pre-migration pay endpoint kept alive: it forwards to commerce server-side,
             # so the buyer still sees success.
             order_id = request.match_info["order_id"]

@@ -24,6 +24,8 @@ class Violation:
     description: str
     # Fault rules (paywitness.faults syntax) the run injects so the misbehaviour shows.
     faults: tuple[str, ...] = ()
+    # `paywitness demo` options the run needs so the misbehaviour shows (the detection matrix).
+    demo_args: tuple[str, ...] = ()
 
 
 def _catalog(*entries: Violation) -> dict[str, Violation]:
@@ -47,6 +49,15 @@ CATALOG: dict[str, Violation] = _catalog(
         "payment",
         "The checkout sends the charge id to api.social.test's /v1/activity (an analytics-looking "
         "path no profile lists), which relays the pay call to commerce server-side.",
+    ),
+    Violation(
+        "proxy-aware-routing",
+        "observation",
+        "The checkout recognises an intercepting proxy by its TLS client (it offers finite-field "
+        "DHE suites, which browsers never do) and sends the pay call to commerce then; a browser "
+        "connecting directly pays at api.social.test. Only a control run without the proxy "
+        "shows it (the run with --control is inconclusive, the differing calls listed).",
+        demo_args=("--control",),
     ),
     Violation(
         "invoice-on-social",

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
+from paywitness.categories import shown_categories
 from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS, checks_text
 from paywitness.ledger import FlowRecord
 
@@ -75,8 +76,8 @@ def _bar(value: float | None) -> str:
 
 def _scorecard(card: dict[str, Any]) -> str:
     rows = []
-    for name, title in CATEGORY_TITLES.items():
-        r = card["categories"][name]
+    for name in shown_categories(card["categories"]):
+        title, r = CATEGORY_TITLES[name], card["categories"][name]
         weight = f"{r['weight'] * 100:.0f}%" if "weight" in r else "gate"
         rows.append(
             f"<tr><td>{escape(title)}</td><td>{weight}</td><td>{_bar(r['score'])} "

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from paywitness.categories import CATEGORY_TITLES, WEIGHTS, checks_text
+from paywitness.categories import CATEGORY_TITLES, WEIGHTS, checks_text, shown_categories
 
 __all__ = [
     "CATEGORY_TITLES",
@@ -44,7 +44,9 @@ def _category(data: dict[str, Any] | None) -> dict[str, Any]:
 def build_scorecard(verdict: dict[str, Any], gate: dict[str, Any] | None = None) -> dict[str, Any]:
     """Scores from a verdict dict; a category not judged counts 0 toward progress, never 100%."""
     cats = verdict.get("categories") or {}
-    rows = {name: _category(cats.get(name)) for name in CATEGORY_TITLES}
+    rows: dict[str, dict[str, Any]] = {
+        name: _category(cats.get(name)) for name in shown_categories(cats)
+    }
     progress = 0.0
     coverage = 0.0
     for name, weight in WEIGHTS.items():
@@ -73,8 +75,8 @@ def _pct(value: float | None) -> str:
 def scorecard_table(card: dict[str, Any]) -> str:
     """The scorecard as terminal lines."""
     lines = ["migration scorecard (payment 60% / data 20% / merchant operations 20%)"]
-    for name, title in CATEGORY_TITLES.items():
-        row = card["categories"][name]
+    for name in shown_categories(card["categories"]):
+        title, row = CATEGORY_TITLES[name], card["categories"][name]
         weight = f"{row['weight'] * 100:.0f}%" if "weight" in row else "gate"
         detail = checks_text(row)
         clause = (card.get("regulation") or {}).get(name)

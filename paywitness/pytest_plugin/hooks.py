@@ -90,9 +90,10 @@ def pytest_configure(config: pytest.Config) -> None:
         update_latest=config.getoption("--paywitness-output") is None,
     )
     from paywitness import scenario
-    from paywitness.pytest_plugin import evidence, fixtures
+    from paywitness.pytest_plugin import control, evidence, fixtures
 
     config.pluginmanager.register(fixtures, "paywitness.fixtures")
+    config.pluginmanager.register(control, "paywitness.control")
     config.pluginmanager.register(scenario, "paywitness.scenario")
     config.pluginmanager.register(evidence, "paywitness.evidence")
     tracker = ScenarioOutcomes()

@@ -105,6 +105,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="WS_URL",
         help="Use a remote browser (Playwright browser server) at this ws:// endpoint",
     )
+    group.addoption(
+        "--paywitness-control",
+        action="store_true",
+        default=False,
+        help="Replay each scenario once more in a browser without the proxy and compare "
+        "(observation.control; also the profile's observation.control)",
+    )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
 
@@ -129,6 +136,8 @@ def resolve_run(config: pytest.Config) -> RunContext:
         for v in violations:
             get_violation(v)
     profile = load_profile(profile_path)
+    # Precedence: command line (on) > profile `observation.control` > off.
+    control = bool(config.getoption("--paywitness-control")) or profile.observation.control
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None:
         output = Path(workerinput["paywitness_output"])
@@ -153,4 +162,5 @@ def resolve_run(config: pytest.Config) -> RunContext:
         demo=demo,
         violations=violations,
         baseline=baseline,
+        control=control,
     )

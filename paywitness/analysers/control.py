@@ -1,0 +1,217 @@
+"""The observer-effect control (`observation.control`): the purchase without the proxy, compared.
+
+A control run (`--control`) replays each scenario in a browser of its own that reaches the target
+directly, without the intercepting proxy (its own TLS client, its own HTTP versions), and records
+what that browser requested, as the run's browser did (`paywitness.coverage.ClientWatch`). This
+analyser compares the two browser-side records of each replayed scenario, by the run's one
+classifier: the destinations by role in each step, and the payment-class calls. Any difference
+means the shop behaves differently when it is observed, so what was judged may not be what a real
+buyer gets: the check is `not_judged` (the run is `inconclusive`, never `pass`) and each differing
+request is listed. A pure function over recorded data; it knows no shop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from paywitness.ledger import FlowRecord
+from paywitness.verdict import AnalysisContext, CategoryResult, Check, Finding
+
+__all__ = [
+    "COMPARED",
+    "CONTROL_LEDGER_GLOB",
+    "CONTROL_OUTCOME",
+    "CONTROL_RUN",
+    "CONTROL_SUFFIX",
+    "analyse_control",
+]
+
+#: The control's records live apart from the run's (`ledger*.jsonl` never matches them).
+CONTROL_LEDGER_GLOB = "control-ledger*.jsonl"
+#: A scenario's control replay is recorded as test `<test id>#control`.
+CONTROL_SUFFIX = "#control"
+#: `client` record probes: one per scenario (replayed or why not), one per worker for the run.
+CONTROL_OUTCOME = "control-outcome"
+CONTROL_RUN = "control-run"
+COMPARED = ("destinations by role per step", "payment-class calls")
+_NOT_COMPARED = {
+    "seamless figures": "one control run a side gives no spread to compare within; the control "
+    "is about what was requested, the seamless category judges the figures"
+}
+_LISTED = 25  # differing requests listed in the check and finding (all are counted)
+
+
+def _page_requests(records: Sequence[FlowRecord], test: str) -> list[FlowRecord]:
+    return [
+        r
+        for r in records
+        if r.test == test and r.kind == "client" and r.extra.get("probe") == "request"
+    ]
+
+
+def _classified(ctx: AnalysisContext, r: FlowRecord) -> tuple[str, str | None]:
+    """Role and payment class by the run's one classifier (a re-judged profile applies too)."""
+    c = ctx.classifier.classify(r.host, r.method, r.path or "/", page=True)
+    return c.role, c.payment_class
+
+
+def _keys(ctx: AnalysisContext, requests: Sequence[FlowRecord]) -> dict[tuple[str, ...], list[Any]]:
+    """Destination keys (step, role, host) and payment keys (+ method, class), with requests."""
+    out: dict[tuple[str, ...], list[Any]] = {}
+    for r in requests:
+        role, payment_class = _classified(ctx, r)
+        if role in ("browser", "paywitness"):
+            continue
+        out.setdefault(("destination", r.step, role, r.host), []).append((r, role, payment_class))
+        if payment_class is not None:
+            key = ("payment", r.step, role, r.host, r.method.upper(), payment_class)
+            out.setdefault(key, []).append((r, role, payment_class))
+    return out
+
+
+def _differences(
+    ctx: AnalysisContext, test: str, proxied: Sequence[FlowRecord], control: Sequence[FlowRecord]
+) -> list[dict[str, Any]]:
+    mine, theirs = _keys(ctx, proxied), _keys(ctx, control)
+    diffs: list[dict[str, Any]] = []
+    seen: set[tuple[str, ...]] = set()
+    for side, keys, other in (
+        ("with the proxy only", mine, theirs),
+        ("without the proxy only", theirs, mine),
+    ):
+        # Payment-class calls first: a request listed once is named by what matters most.
+        for key in sorted(set(keys) - set(other), key=lambda k: (k[0] != "payment", k)):
+            for r, role, payment_class in keys[key]:
+                item = (side, r.step, role, r.host, r.method, r.path)
+                if item in seen:
+                    continue
+                seen.add(item)
+                diffs.append(
+                    {
+                        "test": test,
+                        "side": side,
+                        "what": "payment-class call" if key[0] == "payment" else "destination",
+                        "step": r.step,
+                        "role": role,
+                        "host": r.host,
+                        "method": r.method,
+                        "path": r.path,
+                        "payment_class": payment_class,
+                        "flow_id": r.id,
+                    }
+                )
+    return diffs
+
+
+def _line(d: dict[str, Any]) -> str:
+    if "error" in d:
+        return f"{d['test']}: without the proxy the scenario did not complete: {d['error']}"
+    pay = f", payment-class {d['payment_class']}" if d.get("payment_class") else ""
+    return (
+        f"{d['side']}: {d['method']} {d['host']}{d['path'].split('?', 1)[0]} "
+        f"(role {d['role']}, step {d['step']}{pay})"
+    )
+
+
+def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
+    """The `observation.control` check, or None when the run asked for no control."""
+    control = ctx.control
+    if not control:
+        return None
+    runs = [r for r in control if r.extra.get("probe") == CONTROL_RUN]
+    outcomes = [r for r in control if r.extra.get("probe") == CONTROL_OUTCOME]
+    result = CategoryResult("observation")
+    unavailable = sorted({str(r.extra.get("reason")) for r in runs if not r.extra.get("available")})
+    replayed: dict[str, dict[str, Any]] = {}
+    not_replayed: dict[str, str] = {}
+    for o in outcomes:
+        test = str(o.extra.get("of") or "")
+        if o.extra.get("outcome") == "not_replayed":
+            not_replayed[test] = str(o.extra.get("reason") or "")
+        else:
+            replayed[test] = {
+                "outcome": o.extra.get("outcome"),
+                "seconds": o.extra.get("seconds"),
+                "error": o.extra.get("error"),
+            }
+    seconds = round(sum(float(v["seconds"] or 0.0) for v in replayed.values()), 2)
+    protocols: dict[str, int] = {}
+    for r in control:
+        if r.kind == "client" and r.extra.get("probe") == "request":
+            version = r.http_version or "unknown"
+            protocols[version] = protocols.get(version, 0) + 1
+    figures: dict[str, Any] = {
+        "compared": list(COMPARED),
+        "not_compared": dict(_NOT_COMPARED),
+        "replayed": replayed,
+        "not_replayed": not_replayed,
+        "control_seconds": seconds,
+        "control_http_versions": dict(sorted(protocols.items())),
+    }
+    if not replayed:
+        why = "; ".join(unavailable) or "; ".join(
+            f"{t}: {w}" for t, w in sorted(not_replayed.items())
+        )
+        result.checks.append(
+            Check(
+                id="observation.control",
+                category="observation",
+                status="not_judged",
+                summary=f"no control run without the proxy ({why or 'no scenario ran'}); the "
+                "run was judged without one",
+                required=False,  # stated, as asked; the rest of the verdict stands on its own
+                figures=figures,
+            )
+        )
+        return result
+    diffs: list[dict[str, Any]] = []
+    for test, info in sorted(replayed.items()):
+        if info["outcome"] == "failed":
+            diffs.append({"test": test, "error": info["error"] or "no reason given"})
+        diffs += _differences(
+            ctx,
+            test,
+            _page_requests(ctx.records, test),
+            _page_requests(control, test + CONTROL_SUFFIX),
+        )
+    figures["differences"] = len(diffs)
+    figures["differing_requests"] = diffs[:_LISTED]
+    n = len(replayed)
+    skipped = f"; not replayed: {len(not_replayed)}" if not_replayed else ""
+    if not diffs:
+        result.checks.append(
+            Check(
+                id="observation.control",
+                category="observation",
+                status="pass",
+                summary=f"without the proxy, {n} scenario(s) reached the same destinations by "
+                f"role in every step and made the same payment-class calls ({seconds:.1f} s of "
+                f"control runs{skipped})",
+                figures=figures,
+            )
+        )
+        return result
+    listed = "; ".join(_line(d) for d in diffs[:5]) + (" ..." if len(diffs) > 5 else "")
+    result.checks.append(
+        Check(
+            id="observation.control",
+            category="observation",
+            status="not_judged",
+            summary=f"the shop behaved differently without the proxy ({len(diffs)} difference(s) "
+            f"in {len({d['test'] for d in diffs})} scenario(s): {listed}): what the proxy "
+            "observed may not be what a real buyer gets, so nothing observed can pass",
+            figures=figures,
+        )
+    )
+    result.findings.append(
+        Finding(
+            category="observation",
+            severity="major",
+            rule_id="observation.control",
+            message=f"the purchase differs with and without the intercepting proxy: {listed}",
+            flow_ids=[str(d["flow_id"]) for d in diffs if "flow_id" in d][:_LISTED],
+            evidence=diffs[:_LISTED],
+        )
+    )
+    return result

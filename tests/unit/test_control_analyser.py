@@ -1,0 +1,132 @@
+"""observation.control: the purchase with and without the proxy, compared from the browser side."""
+
+from __future__ import annotations
+
+import pytest
+from builders import flow_record
+
+from paywitness.analysers import judge
+from paywitness.analysers.control import CONTROL_OUTCOME, CONTROL_RUN, CONTROL_SUFFIX
+from paywitness.evidence.scorecard import build_scorecard, scorecard_table
+from paywitness.ledger import FlowRecord
+from paywitness.profile import Profile
+from paywitness.report_text import verdict_table
+
+T = "scenarios/test_payment_routing.py::test_purchase_is_paid_in_commerce[card]"
+
+
+def http(n: int, host: str, path: str, pay: str | None = None) -> FlowRecord:
+    role = host.split(".")[1]
+    return flow_record(host, path, "POST", id=f"r{n}", ts=n, role=role, payment_class=pay, test=T)
+
+
+def seen(host: str, path: str, step: str, test: str, method: str = "POST") -> FlowRecord:
+    """A request as the browser reported it (ClientWatch), role left to the classifier."""
+    return flow_record(host, path, method, kind="client", step=step, test=test, probe="request")
+
+
+def purchase(test: str, pay_host: str = "api.commerce.test") -> list[FlowRecord]:
+    return [
+        seen("shop.social.test", "/", "browse", test, "GET"),
+        seen("checkout.commerce.test", "/checkout?sku=A1", "checkout", test, "GET"),
+        seen("api.commerce.test", "/api/orders", "checkout", test),
+        seen("pay.gateway.test", "/v1/charges", "pay", test),
+        seen(pay_host, "/api/orders/ORD-%s/pay" % (7 if test == T else 9), "pay", test),
+    ]
+
+
+PROXIED = [
+    http(1, "api.commerce.test", "/api/orders", "create-order"),
+    http(2, "pay.gateway.test", "/v1/charges", "charge"),
+    http(3, "api.commerce.test", "/api/orders/ORD-7/pay", "pay"),
+    *purchase(T),
+]
+
+
+def control(*records: FlowRecord, outcome: str = "completed", **facts: object) -> list[FlowRecord]:
+    return [
+        flow_record(kind="client", probe=CONTROL_RUN, available=True, reason=""),
+        *records,
+        flow_record(
+            kind="client", test=T + CONTROL_SUFFIX, probe=CONTROL_OUTCOME, of=T,
+            outcome=outcome, seconds=1.5, **facts,
+        ),
+    ]  # fmt: skip
+
+
+def test_not_asked_the_category_is_absent(demo_profile: Profile) -> None:
+    v = judge(PROXIED, demo_profile)
+    assert "observation" not in v.categories
+    card = build_scorecard(v.to_dict())
+    assert "observation" not in card["categories"]
+    assert "Observation" not in scorecard_table(card)
+
+
+def test_the_same_purchase_without_the_proxy_passes(demo_profile: Profile) -> None:
+    base = judge(PROXIED, demo_profile)
+    v = judge(PROXIED, demo_profile, control=control(*purchase(T + CONTROL_SUFFIX)))
+    (check,) = v.categories["observation"].checks
+    assert check.id == "observation.control"
+    assert check.status == "pass", check.summary
+    assert check.figures["compared"] == ["destinations by role per step", "payment-class calls"]
+    assert "seamless figures" in check.figures["not_compared"]
+    assert check.figures["control_seconds"] == 1.5
+    assert v.categories["observation"].status == "pass"
+    assert (v.verdict, v.reasons) == (base.verdict, base.reasons)  # the control adds no reason
+    assert "Observation" in scorecard_table(build_scorecard(v.to_dict()))
+
+
+def test_payment_routed_elsewhere_without_the_proxy_is_inconclusive(
+    demo_profile: Profile,
+) -> None:
+    ctl = control(*purchase(T + CONTROL_SUFFIX, pay_host="api.social.test"))
+    v = judge(PROXIED, demo_profile, control=ctl)
+    assert v.verdict == "inconclusive"  # never pass: a required check could not be judged
+    assert any(r.startswith("observation: the shop behaved differently") for r in v.reasons)
+    cat = v.categories["observation"]
+    assert cat.status == "inconclusive"
+    (check,) = cat.checks
+    assert check.status == "not_judged"
+    assert check.required
+    listed = {(d["side"], d["method"], d["host"], d["role"], d["step"], d["what"])
+              for d in check.figures["differing_requests"]}  # fmt: skip
+    assert ("without the proxy only", "POST", "api.social.test", "social", "pay",
+            "payment-class call") in listed  # fmt: skip
+    assert ("with the proxy only", "POST", "api.commerce.test", "commerce", "pay",
+            "payment-class call") in listed  # fmt: skip
+    (finding,) = cat.findings
+    assert finding.rule_id == "observation.control"
+    assert "api.social.test/api/orders/ORD-9/pay" in finding.message
+    text = verdict_table(v)
+    assert "observation.control" in text
+    assert "verdict: inconclusive" in text
+
+
+def test_a_control_that_did_not_complete_is_a_difference(demo_profile: Profile) -> None:
+    ctl = control(
+        *purchase(T + CONTROL_SUFFIX)[:2],
+        outcome="failed",
+        extra={"error": "TimeoutError: Pay button"},
+    )
+    v = judge(PROXIED, demo_profile, control=ctl)
+    assert v.verdict == "inconclusive"
+    assert (
+        "did not complete: TimeoutError: Pay button"
+        in v.categories["observation"].checks[0].summary
+    )
+
+
+@pytest.mark.parametrize("why", ["no CDP there", "not replayed"])
+def test_no_control_run_is_stated_and_does_not_block(demo_profile: Profile, why: str) -> None:
+    if why == "no CDP there":
+        ctl = [flow_record(kind="client", probe=CONTROL_RUN, available=False, reason=why)]
+    else:
+        ctl = [flow_record(kind="client", probe=CONTROL_OUTCOME, of=T, outcome="not_replayed",
+                           reason=why, test=T + CONTROL_SUFFIX)]  # fmt: skip
+    v = judge(PROXIED, demo_profile, control=ctl)
+    (check,) = v.categories["observation"].checks
+    assert check.status == "not_judged"
+    assert not check.required
+    assert why in check.summary
+    base = judge(PROXIED, demo_profile)
+    assert (v.verdict, v.reasons) == (base.verdict, base.reasons)  # judged without, as stated
