@@ -183,6 +183,7 @@ class ControlRun:
                 error = self.session.redactor.text(f"{type(e).__name__}: {first}")[:300]
             finally:
                 context.close()
+        self.book.route(test, None)
         self._note(
             test,
             probe=CONTROL_OUTCOME,

@@ -1,7 +1,8 @@
 """Warnings about a valid profile that will not judge what its author expects.
 
 Statically: noise patterns that cover the target's own hosts, required payment calls that no
-allowed role can serve, a `completed_step` no purchase reaches. Against a recorded run (`--bundle`):
+allowed role can serve, a `completed_step` no purchase reaches, a control run that run-wide faults
+rule out. Against a recorded run (`--bundle`):
 noise hosts the page itself reached (judged anyway), required calls never observed, artefact
 fields that matched no answer. Each warning names the profile path it is about.
 """
@@ -74,6 +75,12 @@ def _static(profile: Profile) -> list[str]:
                 f"purchase ({', '.join(steps)}): no purchase it drives completes, so "
                 "payment.required is never judged"
             )
+    if profile.observation.control and profile.faults:
+        out.append(
+            f"observation.control is on, but the profile injects faults ({len(profile.faults)} "
+            "rule(s)) through the proxy: a run without the proxy cannot, so no control runs "
+            "(stated in the verdict); move the faults to a resilience rule or turn the control off"
+        )
     return out
 
 

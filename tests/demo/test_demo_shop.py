@@ -16,6 +16,7 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from paywitness.categories import CATEGORIES
 from paywitness.demo import CATALOG, COMPANY_HOSTS, DemoShop, get_violation
 from paywitness.demo._gateway import BIN_BEHAVIOUR, EWALLET_PROVIDERS, OTP, VA_BANKS, luhn_valid
 from paywitness.errors import ConfigError
@@ -384,7 +385,7 @@ def test_catalog_entries_are_complete() -> None:
     assert {"payment-on-social", "invoice-on-social"} <= set(CATALOG)
     for name, violation in CATALOG.items():
         assert violation.name == name
-        assert violation.category in {"payment", "data", "merchant_ops", "seamless"}
+        assert violation.category in CATEGORIES
         assert violation.description
         assert "\n" not in violation.description
     assert get_violation("invoice-on-social").category == "payment"
@@ -447,6 +448,8 @@ def test_compliant_shop_keeps_payment_and_invoices_off_social(
             {"pay_base": "https://api.social.test/api/orders/", "social_pay": 200},
         ),
         ("invoice-on-social", {"invoice_host": "shop.social.test", "social_invoice": 200}),
+        # `call` is an OpenSSL client offering DHE suites, like the proxy: the compliant checkout.
+        ("proxy-aware-routing", {"social_pay": 200}),
     ],
 )
 def test_each_violation_changes_exactly_its_behaviour(
@@ -648,3 +651,42 @@ def test_denied_ewallet_payment_fails_the_order(shop: DemoShop, call: Call) -> N
     assert row is not None
     assert row["status"] == "payment_failed"
     assert row["paid_at"] is None
+
+
+# What Chromium offers (TLS 1.2 part; no finite-field DHE), and mitmproxy's upstream list.
+_BROWSER_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384"
+)
+
+
+def _checkout_pay_base(shop: DemoShop, ciphers: str) -> str:
+    """The pay URL the commerce checkout hands a TLS client offering these TLS 1.2 suites."""
+    from mitmproxy.addons.tlsconfig import _DEFAULT_CIPHERS
+
+    assert shop.ca_cert_path is not None
+    ctx = ssl.create_default_context(cafile=str(shop.ca_cert_path))
+    ctx.set_ciphers(ciphers or ":".join(_DEFAULT_CIPHERS))
+    host = "checkout.commerce.test"
+    port = int(shop.host_map[host].rsplit(":", 1)[1])
+    conn = HTTPConnection(host, port, timeout=10)
+    conn.sock = ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=host
+    )
+    conn.request("GET", "/checkout?sku=KOP-001", headers={"Host": host})
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    match = re.search(rb"const PW = (\{.*?\});\n", body)
+    assert match, body[:200]
+    return str(json.loads(match.group(1))["payBase"])
+
+
+def test_proxy_aware_routing_pays_on_social_only_for_a_browser_tls_client(shop: DemoShop) -> None:
+    mitmproxy_like = ""  # mitmproxy's own upstream cipher list
+    assert _checkout_pay_base(shop, mitmproxy_like) == "https://api.commerce.test/api/orders/"
+    assert _checkout_pay_base(shop, _BROWSER_CIPHERS) == "https://api.commerce.test/api/orders/"
+    shop.configure(violations=["proxy-aware-routing"])
+    assert _checkout_pay_base(shop, mitmproxy_like) == "https://api.commerce.test/api/orders/"
+    assert _checkout_pay_base(shop, _BROWSER_CIPHERS) == "https://api.social.test/api/orders/"

@@ -93,3 +93,15 @@ def test_check_against_a_run_warns_about_an_expression_field_no_answer_carried(
     err = capsys.readouterr().err
     assert "expression 'price + shiping' reads 'shiping', which no answer" in err
     assert "warning: displays[" in err
+
+
+def test_check_warns_that_run_wide_faults_rule_out_the_control(write_profile, capsys):
+    text = PROFILE + "observation: {control: true}\nfaults: ['role=gateway status=502 first=1']\n"
+    assert main(["profile", "check", str(write_profile(text))]) == 0
+    err = capsys.readouterr().err
+    assert "warning: observation.control is on, but the profile injects faults (1 rule(s))" in err
+    assert (
+        main(["profile", "check", str(write_profile(PROFILE + "observation: {control: true}\n"))])
+        == 0
+    )
+    assert "observation.control" not in capsys.readouterr().err
