@@ -34,7 +34,10 @@ CONTROL_SUFFIX = "#control"
 #: `client` record probes: one per scenario (replayed or why not), one per worker for the run.
 CONTROL_OUTCOME = "control-outcome"
 CONTROL_RUN = "control-run"
-COMPARED = ("destinations by role per step", "payment-class calls")
+COMPARED = (
+    "destinations (role, host) per step, the step before or after allowed",
+    "payment-class calls (role, host, method, class)",
+)
 _NOT_COMPARED = {
     "seamless figures": "one control run a side gives no spread to compare within; the control "
     "is about what was requested, the seamless category judges the figures"
@@ -57,7 +60,8 @@ def _classified(ctx: AnalysisContext, r: FlowRecord) -> tuple[str, str | None]:
 
 
 def _keys(ctx: AnalysisContext, requests: Sequence[FlowRecord]) -> dict[tuple[str, ...], list[Any]]:
-    """Destination keys (step, role, host) and payment keys (+ method, class), with requests."""
+    """Destination keys (step, role, host) and payment keys (role, host, method, class; in
+    whatever step), each with its requests."""
     out: dict[tuple[str, ...], list[Any]] = {}
     for r in requests:
         role, payment_class = _classified(ctx, r)
@@ -65,23 +69,50 @@ def _keys(ctx: AnalysisContext, requests: Sequence[FlowRecord]) -> dict[tuple[st
             continue
         out.setdefault(("destination", r.step, role, r.host), []).append((r, role, payment_class))
         if payment_class is not None:
-            key = ("payment", r.step, role, r.host, r.method.upper(), payment_class)
+            key = ("payment", role, r.host, r.method.upper(), payment_class)
             out.setdefault(key, []).append((r, role, payment_class))
     return out
+
+
+def _step_order(*sides: Sequence[FlowRecord]) -> dict[str, int]:
+    """Each step's place in the purchase, by when it was first seen on either side."""
+    order: dict[str, int] = {}
+    for r in sorted((r for side in sides for r in side), key=lambda r: r.ts_start):
+        order.setdefault(r.step, len(order))
+    return order
+
+
+def _unmatched(
+    keys: dict[tuple[str, ...], list[Any]],
+    other: dict[tuple[str, ...], list[Any]],
+    order: dict[str, int],
+) -> list[tuple[str, ...]]:
+    """Keys the other side lacks. A destination seen there in the step before or after counts as
+    the same: a request started as the buyer moved on falls either side of the step's mark."""
+    missing = []
+    for key in set(keys) - set(other):
+        if key[0] == "destination":
+            _, step, role, host = key
+            near = {k[1] for k in other if k[0] == "destination" and k[2] == role and k[3] == host}
+            if any(abs(order[s] - order[step]) <= 1 for s in near):
+                continue
+        missing.append(key)
+    # Payment-class calls first: a request listed once is named by what matters most.
+    return sorted(missing, key=lambda k: (k[0] != "payment", k))
 
 
 def _differences(
     ctx: AnalysisContext, test: str, proxied: Sequence[FlowRecord], control: Sequence[FlowRecord]
 ) -> list[dict[str, Any]]:
     mine, theirs = _keys(ctx, proxied), _keys(ctx, control)
+    order = _step_order(proxied, control)
     diffs: list[dict[str, Any]] = []
     seen: set[tuple[str, ...]] = set()
     for side, keys, other in (
         ("with the proxy only", mine, theirs),
         ("without the proxy only", theirs, mine),
     ):
-        # Payment-class calls first: a request listed once is named by what matters most.
-        for key in sorted(set(keys) - set(other), key=lambda k: (k[0] != "payment", k)):
+        for key in _unmatched(keys, other, order):
             for r, role, payment_class in keys[key]:
                 item = (side, r.step, role, r.host, r.method, r.path)
                 if item in seen:
@@ -97,6 +128,7 @@ def _differences(
                         "host": r.host,
                         "method": r.method,
                         "path": r.path,
+                        "url": r.url,
                         "payment_class": payment_class,
                         "flow_id": r.id,
                     }

@@ -304,18 +304,20 @@ def _findings(verdict: dict[str, Any]) -> str:
         return '<p class="muted">No findings.</p>'
     out = []
     for f in findings:
+        evidence = f.get("evidence") or []
+        keys = ["step", "method", "url", "role", "status", "flow_id"]
+        heads = ["step", "method", "url", "role", "status", "flow"]
+        if any("side" in ev for ev in evidence):  # a control run's difference: which run saw it
+            keys.insert(0, "side")
+            heads.insert(0, "seen")
         ev_rows = "".join(
             "<tr>"
-            + "".join(
-                f"<td><code>{escape(str(ev.get(k, '')))}</code></td>"
-                for k in ("step", "method", "url", "role", "status", "flow_id")
-            )
+            + "".join(f"<td><code>{escape(str(ev.get(k, '')))}</code></td>" for k in keys)
             + "</tr>"
-            for ev in f.get("evidence") or []
+            for ev in evidence
         )
         table = (
-            "<table><tr><th>step</th><th>method</th><th>url</th><th>role</th><th>status</th>"
-            f"<th>flow</th></tr>{ev_rows}</table>"
+            "<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + f"</tr>{ev_rows}</table>"
             if ev_rows
             else ""
         )

@@ -6,7 +6,7 @@ import pytest
 from builders import flow_record
 
 from paywitness.analysers import judge
-from paywitness.analysers.control import CONTROL_OUTCOME, CONTROL_RUN, CONTROL_SUFFIX
+from paywitness.analysers.control import COMPARED, CONTROL_OUTCOME, CONTROL_RUN, CONTROL_SUFFIX
 from paywitness.evidence.scorecard import build_scorecard, scorecard_table
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
@@ -68,7 +68,7 @@ def test_the_same_purchase_without_the_proxy_passes(demo_profile: Profile) -> No
     (check,) = v.categories["observation"].checks
     assert check.id == "observation.control"
     assert check.status == "pass", check.summary
-    assert check.figures["compared"] == ["destinations by role per step", "payment-class calls"]
+    assert check.figures["compared"] == list(COMPARED)
     assert "seamless figures" in check.figures["not_compared"]
     assert check.figures["control_seconds"] == 1.5
     assert v.categories["observation"].status == "pass"
@@ -130,3 +130,26 @@ def test_no_control_run_is_stated_and_does_not_block(demo_profile: Profile, why:
     assert why in check.summary
     base = judge(PROXIED, demo_profile)
     assert (v.verdict, v.reasons) == (base.verdict, base.reasons)  # judged without, as stated
+
+
+def test_a_request_at_a_step_boundary_may_fall_in_the_next_step(demo_profile: Profile) -> None:
+    """The storefront's order refresh starts as the buyer moves from pay to confirm: either step
+    on either side is the same purchase; two steps away is not."""
+    c = T + CONTROL_SUFFIX
+    main = [*PROXIED, seen("api.social.test", "/api/me/orders", "pay", T, "GET"),
+            seen("invoice.commerce.test", "/invoices/ORD-7", "confirm", T, "GET")]  # fmt: skip
+    ctl = [*purchase(c), seen("invoice.commerce.test", "/invoices/ORD-9", "confirm", c, "GET")]
+    late = seen("api.social.test", "/api/me/orders", "confirm", c, "GET")
+    v = judge(main, demo_profile, control=control(*ctl, late))
+    assert v.categories["observation"].checks[0].status == "pass"
+    much_later = seen("api.social.test", "/api/me/orders", "orders", c, "GET")
+    ctl += [seen("api.commerce.test", "/api/orders/status", "orders", c, "GET")]
+    v = judge(main, demo_profile, control=control(*ctl, much_later))
+    check = v.categories["observation"].checks[0]
+    assert check.status == "not_judged"
+    hosts = {(d["side"], d["host"], d["step"]) for d in check.figures["differing_requests"]}
+    assert hosts == {
+        ("with the proxy only", "api.social.test", "pay"),
+        ("without the proxy only", "api.social.test", "orders"),
+        ("without the proxy only", "api.commerce.test", "orders"),
+    }

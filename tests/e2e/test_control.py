@@ -1,0 +1,103 @@
+"""`--control` (issue 18, item 2): the same purchase without the proxy, compared.
+
+The compliant demo judges observation.control and passes; a shop that recognises the proxy's TLS
+client (`proxy-aware-routing`) passes without the control and is inconclusive with it, the
+differing pay call listed; a remote browser gets no control, said so in the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from demo_runs import MATRIX_SEED, DemoRuns, unjudged_only_for_want_of_a_baseline
+
+from paywitness.matrix import COMPLIANT, demo_args
+
+
+def _control(verdict: dict[str, Any]) -> dict[str, Any]:
+    (check,) = verdict["categories"]["observation"]["checks"]
+    assert check["id"] == "observation.control"
+    return dict(check)
+
+
+def test_compliant_demo_passes_with_the_control_judged(demo_runs: DemoRuns) -> None:
+    run = demo_runs.get(*demo_args(COMPLIANT, MATRIX_SEED), "--control")
+    verdict = run.verdict()
+    assert run.returncode == 0, run.tail
+    assert verdict["verdict"] == "pass", run.tail
+    check = _control(verdict)
+    assert check["status"] == "pass", check["summary"]
+    replayed = check["figures"]["replayed"]
+    assert [t.split("::")[-1] for t in replayed] == ["test_purchase_is_paid_in_commerce[card]"]
+    assert check["figures"]["control_seconds"] > 0
+    # The seamless scenario drives its own repeats: listed with why it was not replayed.
+    (why,) = check["figures"]["not_replayed"].values()
+    assert "paywitness_baseline" in why
+    # The control browser's own protocols were recorded (no proxy: its TLS, its HTTP versions).
+    assert check["figures"]["control_http_versions"]
+    assert "observation.control" in run.stdout  # the terminal summary
+    assert "observation.control" in (run.output / "report.html").read_text(encoding="utf-8")
+    allure = run.output / "allure-results"
+    names = [json.loads(p.read_text())["name"] for p in allure.glob("*-result.json")]
+    assert "observation.control: pass" in names
+
+
+def test_proxy_aware_routing_passes_observed_and_is_inconclusive_with_the_control(
+    demo_runs: DemoRuns,
+) -> None:
+    observed = demo_runs.get(
+        "--seed", str(MATRIX_SEED), "--method", "card", "-k", "paid_in_commerce",
+        "--violation", "proxy-aware-routing",
+    )  # fmt: skip
+    # Under the proxy the shop is compliant: nothing but the missing baseline keeps it open.
+    assert unjudged_only_for_want_of_a_baseline(observed.verdict()), observed.tail
+    assert "observation" not in observed.verdict()["categories"]
+
+    run = demo_runs.matrix("proxy-aware-routing")
+    assert "--control" in run.args
+    verdict = run.verdict()
+    assert run.returncode == 3, run.tail
+    assert verdict["verdict"] == "inconclusive"
+    assert verdict["categories"]["payment"]["status"] == "pass"  # the proxy saw compliance
+    check = _control(verdict)
+    assert check["status"] == "not_judged"
+    assert check["required"]
+    listed = {
+        (d["side"], d["method"], d["host"], d["role"], d["step"], d.get("payment_class"))
+        for d in check["figures"]["differing_requests"]
+    }
+    assert ("without the proxy only", "POST", "api.social.test", "social", "pay", "pay") in listed
+    assert ("with the proxy only", "POST", "api.commerce.test", "commerce", "pay", "pay") in listed
+    reasons = verdict["reasons"]
+    assert any(r.startswith("observation: the shop behaved differently") for r in reasons)
+    (finding,) = [f for f in verdict["findings"] if f["category"] == "observation"]
+    assert "api.social.test/api/orders/" in finding["message"]
+    html = (run.output / "report.html").read_text(encoding="utf-8")
+    assert "without the proxy only" in html
+
+
+def test_control_with_a_remote_browser_is_stated_not_run(
+    browser_server: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "bundle"
+    r = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "demo", "--method", "card", "--control",
+         "-k", "paid_in_commerce", "--output", str(out),
+         f"--paywitness-connect={browser_server}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "Traceback" not in r.stdout + r.stderr
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert r.returncode == 3, r.stdout[-3000:] + r.stderr  # the routing scenario has no baseline
+    assert unjudged_only_for_want_of_a_baseline(verdict), r.stdout[-3000:]
+    check = _control(verdict)
+    assert check["status"] == "not_judged"
+    assert not check["required"]
+    assert f"the remote browser at {browser_server}" in check["summary"]
+    assert "run was judged without one" in check["summary"]
+    (ledger,) = out.glob("control-ledger*.jsonl")  # the refusal, recorded; no request
+    assert '"probe":"request"' not in ledger.read_text()
