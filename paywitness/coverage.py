@@ -38,12 +38,9 @@ class ClientWatch:
         (one more round trip per request; the control run's record of the browser's own)."""
         self.book = book
         self.protocols = protocols
-        self._steps: dict[Request, str] = {}
 
     def watch(self, context: BrowserContext) -> None:
         """Start recording this context's requests (finished and failed)."""
-        # The step a request started in, as the proxy labels its flows (not the one it ended in).
-        context.on("request", lambda r: self._steps.__setitem__(r, self.book.step))
         context.on("requestfinished", lambda r: self._record(r, "finished"))
         context.on("requestfailed", lambda r: self._record(r, "failed"))
 
@@ -61,7 +58,6 @@ class ClientWatch:
         return facts
 
     def _record(self, request: Request, outcome: str) -> None:
-        step = self._steps.pop(request, None)
         u = urlsplit(request.url)
         if u.scheme not in ("http", "https") or not u.hostname or u.hostname == MARKER_HOST:
             return
@@ -77,7 +73,7 @@ class ClientWatch:
             extra["failure"] = request.failure
         if request.service_worker is not None:
             extra["service_worker"] = True
-        facts: dict[str, Any] = {} if step is None else {"step": step}
+        facts: dict[str, Any] = {}
         if self.protocols and outcome == "finished":
             versions = self._versions(request)
             if "tls" in versions:

@@ -11,6 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from paywitness.analysers.control import CONTROL_LEDGER_GLOB
 from paywitness.errors import ConfigError, EvidenceError
 from paywitness.evidence.bundle import judge_new_bundle
 from paywitness.evidence.har import HAR_NAME
@@ -155,6 +156,7 @@ def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | No
     for k, bundle in enumerate(bundles, 1):
         ledgers = [(p, "ledger") for p in sorted(bundle.glob(LEDGER_GLOB))]
         ledgers += [(p, "baseline-ledger") for p in sorted(bundle.glob(_BASELINE_GLOB))]
+        ledgers += [(p, "control-ledger") for p in sorted(bundle.glob(CONTROL_LEDGER_GLOB))]
         for ledger, prefix in ledgers:
             writer = LedgerWriter(
                 output / f"{prefix}-s{k}-{ledger.stem.removeprefix(prefix)}.jsonl"

@@ -88,7 +88,8 @@ def _unmatched(
     order: dict[str, int],
 ) -> list[tuple[str, ...]]:
     """Keys the other side lacks. A destination seen there in the step before or after counts as
-    the same: a request started as the buyer moved on falls either side of the step's mark."""
+    the same: the browser labels a request by the step it finished in, so one that started as
+    the buyer moved on falls either side of the step's mark."""
     missing = []
     for key in set(keys) - set(other):
         if key[0] == "destination":

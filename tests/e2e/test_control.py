@@ -32,7 +32,8 @@ def test_compliant_demo_passes_with_the_control_judged(demo_runs: DemoRuns) -> N
     check = _control(verdict)
     assert check["status"] == "pass", check["summary"]
     replayed = check["figures"]["replayed"]
-    assert [t.split("::")[-1] for t in replayed] == ["test_purchase_is_paid_in_commerce[card]"]
+    (test,) = replayed
+    assert test.split("::")[-1].startswith("test_purchase_is_paid_in_commerce[")
     assert check["figures"]["control_seconds"] > 0
     # The seamless scenario drives its own repeats: listed with why it was not replayed.
     (why,) = check["figures"]["not_replayed"].values()
