@@ -95,6 +95,8 @@ def render_markdown(rows: list[MatrixRow]) -> str:
         "category. Each row is one run of the built-in demo shop misbehaving in one named way,",
         "judged by the same generic analysers that judge any target. *Caught by* lists every rule",
         "that fired in the generating run; timing rules can join them on a loaded machine.",
+        "A row of category *observation* runs with `--control` (the purchase once more without",
+        "the proxy) and must end inconclusive with the differing calls listed, never pass.",
         "",
         "| violation | category | verdict | caught by | description |",
         "|---|---|---|---|---|",
