@@ -37,6 +37,12 @@ class ModeScope:
     unjudgeable_checks: Mapping[str, str] = field(default_factory=dict)
 
 
+#: Every mode with a person at the controls: a purchase made by hand is not replayed.
+_NO_CONTROL = (
+    "a purchase made by hand cannot be replayed without the proxy; the control runs with "
+    "`paywitness run --control` (or `demo --control`) on the flow"
+)
+
 MODE_SCOPES: dict[str, ModeScope] = {
     # `paywitness record`: a person buys once so that paywitness can write the flow down; the
     # recording browser carries no probe, so what only a measured purchase shows is judged when
@@ -54,6 +60,7 @@ MODE_SCOPES: dict[str, ModeScope] = {
             "seamless": (
                 "seamless is measured when the written flow is replayed, not in the recording"
             ),
+            "observation": _NO_CONTROL,
         },
     ),
     "witness-phone": ModeScope(
@@ -64,10 +71,12 @@ MODE_SCOPES: dict[str, ModeScope] = {
         unobservable={
             "merchant_ops": "merchant displays cannot be observed from a phone; use browser mode",
             "seamless": "seamless cannot be observed from a phone; use browser mode",
+            "observation": _NO_CONTROL,
         },
     ),
     "witness-browser": ModeScope(
         statement="payment, data, merchant displays and seamless are all judged in a browser",
+        unobservable={"observation": _NO_CONTROL},
         # Seamless in a witnessed run is judged by the profile's absolute `seamless.limits`:
         # a person's purchase is not replayed on the shop before the migration. A check with
         # neither a baseline nor a limit is waived here, by name and with why; a profile that

@@ -114,6 +114,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
+    parser.addini(
+        "paywitness_control",
+        "Pair every run with a control run without the proxy (as --paywitness-control)",
+        type="bool",
+        default=False,
+    )
 
 
 def resolve_run(config: pytest.Config) -> RunContext:
@@ -136,8 +142,13 @@ def resolve_run(config: pytest.Config) -> RunContext:
         for v in violations:
             get_violation(v)
     profile = load_profile(profile_path)
-    # Precedence: command line (on) > profile `observation.control` > off.
-    control = bool(config.getoption("--paywitness-control")) or profile.observation.control
+    # Precedence: command line > ini > profile `observation.control` > off (each can only add
+    # the control: a gate that asks for it is never silently switched off).
+    control = (
+        bool(config.getoption("--paywitness-control"))
+        or bool(config.getini("paywitness_control"))
+        or profile.observation.control
+    )
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None:
         output = Path(workerinput["paywitness_output"])

@@ -140,6 +140,13 @@ class WitnessSession:
             # Our own CA where mitmproxy looks for one, so that it is not called "mitmproxy".
             write_run_ca(self.recording.tmp_dir / "proxy-ca", self.ca_name)
             self.recording.start()
+            if self.profile.observation.control:  # asked for by the profile: said why not
+                from paywitness.control import ControlRun
+                from paywitness.scope import MODE_SCOPES
+
+                control = ControlRun(self.recording)
+                control.refuse(MODE_SCOPES["witness-browser"].unobservable["observation"])
+                control.close()
             # The values the person is told to type are canaries, searched for in every flow.
             canaries = self.recording.register_canaries(_TEST_ID, self.canaries.canaries, None)
             self.recording.begin_test(_TEST_ID, canaries=canaries)

@@ -153,3 +153,18 @@ def test_a_request_at_a_step_boundary_may_fall_in_the_next_step(demo_profile: Pr
         ("without the proxy only", "api.social.test", "orders"),
         ("without the proxy only", "api.commerce.test", "orders"),
     }
+
+
+def test_a_witnessed_run_says_why_it_has_no_control(demo_profile: Profile) -> None:
+    """A profile asking for the control, a purchase by hand: stated, waived, never blocking."""
+    from paywitness.scope import MODE_SCOPES, apply_scope
+
+    why = MODE_SCOPES["witness-phone"].unobservable["observation"]
+    ctl = [flow_record(kind="client", probe=CONTROL_RUN, available=False, reason=why)]
+    base = judge(PROXIED, demo_profile)
+    apply_scope(base, "witness-phone")
+    v = judge(PROXIED, demo_profile, control=ctl)
+    apply_scope(v, "witness-phone")
+    assert v.verdict == base.verdict
+    assert f"waived: observation: {why}" in v.reasons
+    assert "observation" not in v.meta["scope"]["not_judged"]
