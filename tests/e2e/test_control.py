@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from demo_runs import MATRIX_SEED, DemoRuns, unjudged_only_for_want_of_a_baseline
+from leak_search import bundle_views, find_leaks, planted_values, searched_values, word_bounded
 
 from paywitness.matrix import COMPLIANT, demo_args
 
@@ -45,6 +46,11 @@ def test_compliant_demo_passes_with_the_control_judged(demo_runs: DemoRuns) -> N
     allure = run.output / "allure-results"
     names = [json.loads(p.read_text())["name"] for p in allure.glob("*-result.json")]
     assert "observation.control: pass" in names
+    # The control's records are masked like the run's: no planted value in any encoding.
+    planted, _ = planted_values(run.output)
+    views = list(bundle_views(run.output))
+    assert any(where.startswith("control-ledger") for where, _ in views)
+    assert not find_leaks(views, searched_values(planted), word_bounded(planted))
 
 
 def test_proxy_aware_routing_passes_observed_and_is_inconclusive_with_the_control(
