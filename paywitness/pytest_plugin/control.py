@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,11 +20,15 @@ from paywitness.control import ControlRun, replay_kwargs
 from paywitness.pytest_plugin.keys import SESSION_KEY
 from paywitness.session import RecordingSession
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 __all__ = [
     "PAGE_BOUND_FIXTURES",
     "paywitness_control",
     "paywitness_control_replay",
     "pytest_runtest_makereport",
+    "remote_reason",
 ]
 
 #: Fixtures holding the proxied page or its context: a scenario taking one cannot be replayed
@@ -63,7 +67,9 @@ def paywitness_control(
     control = ControlRun(paywitness_session)
     faults = paywitness_session.injector.rules
     if connect_options:
-        control.refuse(_remote_reason(request, str(connect_options.get("endpoint") or "")))
+        # Chosen at run time: the remote browser is asked only when a control was asked for.
+        browser = request.getfixturevalue("browser")
+        control.refuse(remote_reason(browser, str(connect_options.get("endpoint") or "")))
     elif browser_name not in (None, "chromium"):
         control.refuse(
             f"the control needs Chromium (host mapping and trust by SPKI), not {browser_name}"
@@ -85,10 +91,9 @@ def paywitness_control(
         control.close()
 
 
-def _remote_reason(request: pytest.FixtureRequest, endpoint: str) -> str:
+def remote_reason(browser: Browser, endpoint: str) -> str:
     """Why a remote browser gets no control: no CDP, or launched where we cannot map hosts."""
     try:
-        browser = request.getfixturevalue("browser")
         cdp = browser.new_browser_cdp_session()
         cdp.detach()
     except Exception as e:  # any refusal means the same: no Chrome DevTools Protocol there

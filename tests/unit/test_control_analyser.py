@@ -168,3 +168,33 @@ def test_a_witnessed_run_says_why_it_has_no_control(demo_profile: Profile) -> No
     assert v.verdict == base.verdict
     assert f"waived: observation: {why}" in v.reasons
     assert "observation" not in v.meta["scope"]["not_judged"]
+
+
+class _Browser:
+    """A remote browser as Playwright's client sees it: CDP sessions refused, or given."""
+
+    def __init__(self, cdp: bool) -> None:
+        self.cdp = cdp
+        self.detached = False
+
+    def new_browser_cdp_session(self) -> _Browser:
+        if not self.cdp:
+            from playwright.sync_api import Error
+
+            raise Error("CDP session is only available in Chromium")
+        return self
+
+    def detach(self) -> None:
+        self.detached = True
+
+
+def test_a_remote_browser_without_cdp_is_named_so() -> None:
+    from paywitness.pytest_plugin.control import remote_reason
+
+    why = remote_reason(_Browser(cdp=False), "ws://10.0.0.5:3000/pw")  # type: ignore[arg-type]
+    assert why.startswith("the remote browser at ws://10.0.0.5:3000/pw exposes no CDP")
+    assert "went on without it" in why
+    with_cdp = _Browser(cdp=True)
+    why = remote_reason(with_cdp, "ws://10.0.0.5:3000/pw")  # type: ignore[arg-type]
+    assert "launched elsewhere" in why
+    assert with_cdp.detached
