@@ -5,8 +5,9 @@ the browser's), its HTTP versions, no HTTP/3. A shop may route or behave differe
 sees that. The control replays a scenario in a second Chromium that reaches the target directly:
 the target's names mapped by `--host-resolver-rules` (the demo's loopback servers, or the
 profile's host overrides), its own CA trusted by SPKI hash (`--ignore-certificate-errors-spki-list`:
-only that CA, never every certificate), QUIC allowed. What that browser requested is recorded
-from the browser side (`ClientWatch`, with each response's HTTP version and TLS protocol) into
+only that CA, never every certificate), QUIC allowed. Every request that browser sends is recorded
+from the browser side as it starts (`ControlWatch`: Playwright's network events; a request whose
+page closes before its answer still counts), and each answer's HTTP version and TLS protocol, into
 `control-ledger*.jsonl`, apart from the run's ledgers; `paywitness.analysers.control` compares.
 
 It uses the run's `RecordBook` (steps, ids, masking, classifier) through a route of its own:
@@ -19,24 +20,33 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from paywitness.analysers.control import CONTROL_OUTCOME, CONTROL_RUN, CONTROL_SUFFIX
+from paywitness.analysers.control import (
+    CONTROL_OUTCOME,
+    CONTROL_PROTOCOL,
+    CONTROL_REQUEST,
+    CONTROL_RUN,
+    CONTROL_SUFFIX,
+)
 from paywitness.browser import CHROMIUM_ARGS
-from paywitness.coverage import ClientWatch
+from paywitness.classify import MARKER_HOST
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.proxy import spki_sha256_b64
 from paywitness.records import UNLABELLED
 from paywitness.witness import VerdictFailed, Witness
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserType, Page
+    from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Request
 
+    from paywitness.records import RecordBook
     from paywitness.run import RunContext
     from paywitness.session import RecordingSession, Target
 
 __all__ = [
     "CONTROL_SUFFIX",
     "ControlRun",
+    "ControlWatch",
     "control_launch_args",
     "control_ledger_path",
     "replay_kwargs",
@@ -79,6 +89,70 @@ def control_launch_args(launch_args: Mapping[str, Any], target: Target) -> dict[
         flags.append(_SPKI_FLAG + spki_sha256_b64(target.upstream_ca))
     args["args"] = flags
     return args
+
+
+class ControlWatch:
+    """Records every request a control context sends, as it starts, and each answer's protocol."""
+
+    def __init__(self, book: RecordBook) -> None:
+        self.book = book
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("request", self._sent)
+        context.on("requestfinished", self._answered)
+
+    @staticmethod
+    def _target(request: Request) -> tuple[str, str, str] | None:
+        u = urlsplit(request.url)
+        if u.scheme not in ("http", "https") or not u.hostname or u.hostname == MARKER_HOST:
+            return None
+        return u.scheme, u.hostname.lower(), (u.path or "/") + (f"?{u.query}" if u.query else "")
+
+    def _sent(self, request: Request) -> None:
+        target = self._target(request)
+        if target is None:
+            return
+        scheme, host, path = target
+        facts: dict[str, Any] = {}
+        if self.book.classifier is not None:
+            # A request of the browser's pages, frames or workers: never browser noise.
+            c = self.book.classifier.classify(host, request.method, path, page=True)
+            facts = {"role": c.role, "rule": c.rule, "payment_class": c.payment_class}
+        self.book.note(
+            "client",
+            request.url,
+            **facts,
+            host=host,
+            method=request.method,
+            scheme=scheme,
+            port=urlsplit(request.url).port or (443 if scheme == "https" else 80),
+            path=path,
+            extra={"probe": CONTROL_REQUEST, "resource_type": request.resource_type},
+        )
+
+    def _answered(self, request: Request) -> None:
+        target = self._target(request)
+        response = request.response()
+        if target is None or response is None:
+            return
+        details = response.security_details()
+        addr = response.server_addr()
+        self.book.note(
+            "client",
+            request.url,
+            host=target[1],
+            method=request.method,
+            path=target[2],
+            role="paywitness",
+            rule="control",
+            http_version=response.http_version(),
+            server_addr=f"{addr['ipAddress']}:{addr['port']}" if addr else None,
+            status=response.status,
+            extra={
+                "probe": CONTROL_PROTOCOL,
+                "tls": details.get("protocol") if details else None,
+            },
+        )
 
 
 class ControlRun:
@@ -165,7 +239,7 @@ class ControlRun:
         outcome, error = "completed", None
         with self.book.replaying(test, self._writer()):
             context = self._browser.new_context(**args)
-            ClientWatch(self.book, protocols=True).watch(context)
+            ControlWatch(self.book).watch(context)
             witness = Witness(
                 book=self.book,
                 profile=self.run.profile,

@@ -33,29 +33,13 @@ _IDEMPOTENT = ("GET", "HEAD")
 class ClientWatch:
     """Records every request a browser context made, as the browser saw it."""
 
-    def __init__(self, book: RecordBook, *, protocols: bool = False) -> None:
-        """`protocols`: also ask the browser for each response's HTTP version and TLS protocol
-        (one more round trip per request; the control run's record of the browser's own)."""
+    def __init__(self, book: RecordBook) -> None:
         self.book = book
-        self.protocols = protocols
 
     def watch(self, context: BrowserContext) -> None:
         """Start recording this context's requests (finished and failed)."""
         context.on("requestfinished", lambda r: self._record(r, "finished"))
         context.on("requestfailed", lambda r: self._record(r, "failed"))
-
-    def _versions(self, request: Request) -> dict[str, Any]:
-        response = request.response()
-        if response is None:
-            return {}
-        details = response.security_details()
-        facts: dict[str, Any] = {"http_version": response.http_version()}
-        if details and details.get("protocol"):
-            facts["tls"] = details["protocol"]
-        addr = response.server_addr()
-        if addr:
-            facts["server_addr"] = f"{addr['ipAddress']}:{addr['port']}"
-        return facts
 
     def _record(self, request: Request, outcome: str) -> None:
         u = urlsplit(request.url)
@@ -74,16 +58,11 @@ class ClientWatch:
         if request.service_worker is not None:
             extra["service_worker"] = True
         facts: dict[str, Any] = {}
-        if self.protocols and outcome == "finished":
-            versions = self._versions(request)
-            if "tls" in versions:
-                extra["tls"] = versions.pop("tls")
-            facts.update(versions)
         classifier = self.book.classifier
         if classifier is not None:
             # The browser reports this request, so a page, frame or worker made it: never noise.
             c = classifier.classify(u.hostname.lower(), request.method, path, page=True)
-            facts.update(role=c.role, rule=c.rule, payment_class=c.payment_class)
+            facts = {"role": c.role, "rule": c.rule, "payment_class": c.payment_class}
         self.book.note(
             "client",
             request.url,

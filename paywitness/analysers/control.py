@@ -2,9 +2,9 @@
 
 A control run (`--control`) replays each scenario in a browser of its own that reaches the target
 directly, without the intercepting proxy (its own TLS client, its own HTTP versions), and records
-what that browser requested, as the run's browser did (`paywitness.coverage.ClientWatch`). This
-analyser compares the two browser-side records of each replayed scenario, by the run's one
-classifier: the destinations by role in each step, and the payment-class calls. Any difference
+every request that browser sent (`paywitness.control.ControlWatch`). This analyser compares them,
+per replayed scenario, with the requests the proxy recorded for the same scenario (what the
+verdict judged): the destinations by role in each step, and the payment-class calls. Any difference
 means the shop behaves differently when it is observed, so what was judged may not be what a real
 buyer gets: the check is `not_judged` (the run is `inconclusive`, never `pass`) and each differing
 request is listed. A pure function over recorded data; it knows no shop.
@@ -22,6 +22,8 @@ __all__ = [
     "COMPARED",
     "CONTROL_LEDGER_GLOB",
     "CONTROL_OUTCOME",
+    "CONTROL_PROTOCOL",
+    "CONTROL_REQUEST",
     "CONTROL_RUN",
     "CONTROL_SUFFIX",
     "analyse_control",
@@ -31,42 +33,59 @@ __all__ = [
 CONTROL_LEDGER_GLOB = "control-ledger*.jsonl"
 #: A scenario's control replay is recorded as test `<test id>#control`.
 CONTROL_SUFFIX = "#control"
-#: `client` record probes: one per scenario (replayed or why not), one per worker for the run.
+#: `client` record probes: one per scenario (replayed or why not), one per worker for the run,
+#: one per request the control browser sent, one per answer it got (its HTTP and TLS versions).
 CONTROL_OUTCOME = "control-outcome"
 CONTROL_RUN = "control-run"
+CONTROL_REQUEST = "control-request"
+CONTROL_PROTOCOL = "control-protocol"
 COMPARED = (
     "destinations (role, host) per step, the step before or after allowed",
     "payment-class calls (role, host, method, class)",
 )
 _NOT_COMPARED = {
     "seamless figures": "one control run a side gives no spread to compare within; the control "
-    "is about what was requested, the seamless category judges the figures"
+    "is about what was requested, the seamless category judges the figures",
+    "WebSocket connections and CORS preflights": "the browser's network events do not report "
+    "them as requests, so neither side counts them",
 }
+_NOT_COUNTED = ("browser", "paywitness")
+_Classified = tuple[FlowRecord, str, str | None]  # a request, its role and its payment class
 _LISTED = 25  # differing requests listed in the check and finding (all are counted)
 
 
-def _page_requests(records: Sequence[FlowRecord], test: str) -> list[FlowRecord]:
+def _proxied(records: Sequence[FlowRecord], test: str) -> list[_Classified]:
+    """What the proxy recorded for a scenario, with the role and class it was judged by."""
     return [
-        r
+        (r, r.role, r.payment_class)
         for r in records
-        if r.test == test and r.kind == "client" and r.extra.get("probe") == "request"
+        if r.test == test
+        and r.kind == "http"
+        and r.method.upper() != "OPTIONS"
+        and r.role not in _NOT_COUNTED
     ]
 
 
-def _classified(ctx: AnalysisContext, r: FlowRecord) -> tuple[str, str | None]:
-    """Role and payment class by the run's one classifier (a re-judged profile applies too)."""
-    c = ctx.classifier.classify(r.host, r.method, r.path or "/", page=True)
-    return c.role, c.payment_class
+def _sent(ctx: AnalysisContext, records: Sequence[FlowRecord], test: str) -> list[_Classified]:
+    """What the control browser sent for a scenario, classified by the run's one classifier as
+    page requests (a re-judged profile applies to it too)."""
+    out = []
+    for r in records:
+        if r.test != test or r.extra.get("probe") != CONTROL_REQUEST:
+            continue
+        c = ctx.classifier.classify(r.host, r.method, r.path or "/", page=True)
+        if c.role not in _NOT_COUNTED:
+            out.append((r, c.role, c.payment_class))
+    return out
 
 
-def _keys(ctx: AnalysisContext, requests: Sequence[FlowRecord]) -> dict[tuple[str, ...], list[Any]]:
+def _keys(
+    requests: Sequence[tuple[FlowRecord, str, str | None]],
+) -> dict[tuple[str, ...], list[Any]]:
     """Destination keys (step, role, host) and payment keys (role, host, method, class; in
     whatever step), each with its requests."""
     out: dict[tuple[str, ...], list[Any]] = {}
-    for r in requests:
-        role, payment_class = _classified(ctx, r)
-        if role in ("browser", "paywitness"):
-            continue
+    for r, role, payment_class in requests:
         out.setdefault(("destination", r.step, role, r.host), []).append((r, role, payment_class))
         if payment_class is not None:
             key = ("payment", role, r.host, r.method.upper(), payment_class)
@@ -103,10 +122,12 @@ def _unmatched(
 
 
 def _differences(
-    ctx: AnalysisContext, test: str, proxied: Sequence[FlowRecord], control: Sequence[FlowRecord]
+    test: str,
+    proxied: Sequence[_Classified],
+    control: Sequence[_Classified],
 ) -> list[dict[str, Any]]:
-    mine, theirs = _keys(ctx, proxied), _keys(ctx, control)
-    order = _step_order(proxied, control)
+    mine, theirs = _keys(proxied), _keys(control)
+    order = _step_order([r for r, _, _ in proxied], [r for r, _, _ in control])
     diffs: list[dict[str, Any]] = []
     seen: set[tuple[str, ...]] = set()
     for side, keys, other in (
@@ -171,8 +192,8 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
     seconds = round(sum(float(v["seconds"] or 0.0) for v in replayed.values()), 2)
     protocols: dict[str, int] = {}
     for r in control:
-        if r.kind == "client" and r.extra.get("probe") == "request":
-            version = r.http_version or "unknown"
+        if r.extra.get("probe") == CONTROL_PROTOCOL:
+            version = f"{r.http_version or '?'} over {r.extra.get('tls') or 'no TLS'}"
             protocols[version] = protocols.get(version, 0) + 1
     figures: dict[str, Any] = {
         "compared": list(COMPARED),
@@ -180,7 +201,7 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
         "replayed": replayed,
         "not_replayed": not_replayed,
         "control_seconds": seconds,
-        "control_http_versions": dict(sorted(protocols.items())),
+        "control_protocols": dict(sorted(protocols.items())),
     }
     if not replayed:
         why = "; ".join(unavailable) or "; ".join(
@@ -203,10 +224,7 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
         if info["outcome"] == "failed":
             diffs.append({"test": test, "error": info["error"] or "no reason given"})
         diffs += _differences(
-            ctx,
-            test,
-            _page_requests(ctx.records, test),
-            _page_requests(control, test + CONTROL_SUFFIX),
+            test, _proxied(ctx.records, test), _sent(ctx, control, test + CONTROL_SUFFIX)
         )
     figures["differences"] = len(diffs)
     figures["differing_requests"] = diffs[:_LISTED]

@@ -40,7 +40,7 @@ def test_compliant_demo_passes_with_the_control_judged(demo_runs: DemoRuns) -> N
     (why,) = check["figures"]["not_replayed"].values()
     assert "paywitness_baseline" in why
     # The control browser's own protocols were recorded (no proxy: its TLS, its HTTP versions).
-    assert check["figures"]["control_http_versions"]
+    assert check["figures"]["control_protocols"]
     assert "observation.control" in run.stdout  # the terminal summary
     assert "observation.control" in (run.output / "report.html").read_text(encoding="utf-8")
     allure = run.output / "allure-results"

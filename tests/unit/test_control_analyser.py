@@ -1,4 +1,4 @@
-"""observation.control: the purchase with and without the proxy, compared from the browser side."""
+"""observation.control: what the proxy recorded against what the browser sent without it."""
 
 from __future__ import annotations
 
@@ -6,23 +6,31 @@ import pytest
 from builders import flow_record
 
 from paywitness.analysers import judge
-from paywitness.analysers.control import COMPARED, CONTROL_OUTCOME, CONTROL_RUN, CONTROL_SUFFIX
+from paywitness.analysers.control import (
+    COMPARED,
+    CONTROL_OUTCOME,
+    CONTROL_REQUEST,
+    CONTROL_RUN,
+    CONTROL_SUFFIX,
+)
+from paywitness.classify import Classifier
 from paywitness.evidence.scorecard import build_scorecard, scorecard_table
 from paywitness.ledger import FlowRecord
-from paywitness.profile import Profile
+from paywitness.profile import Profile, demo_profile_path, load_profile
 from paywitness.report_text import verdict_table
 
 T = "scenarios/test_payment_routing.py::test_purchase_is_paid_in_commerce[card]"
-
-
-def http(n: int, host: str, path: str, pay: str | None = None) -> FlowRecord:
-    role = host.split(".")[1]
-    return flow_record(host, path, "POST", id=f"r{n}", ts=n, role=role, payment_class=pay, test=T)
+C = T + CONTROL_SUFFIX
+_CLASSIFIER = Classifier(load_profile(demo_profile_path()))
 
 
 def seen(host: str, path: str, step: str, test: str, method: str = "POST") -> FlowRecord:
-    """A request as the browser reported it (ClientWatch), role left to the classifier."""
-    return flow_record(host, path, method, kind="client", step=step, test=test, probe="request")
+    """A request of the observed run as the proxy recorded it (test T), or one the control
+    browser sent (test T#control; its role is the analyser's to classify)."""
+    if test == T:
+        return flow_record(host, path, method, step=step, test=T, classifier=_CLASSIFIER)
+    return flow_record(host, path, method, kind="client", step=step, test=test,
+                       probe=CONTROL_REQUEST)  # fmt: skip
 
 
 def purchase(test: str, pay_host: str = "api.commerce.test") -> list[FlowRecord]:
@@ -35,12 +43,7 @@ def purchase(test: str, pay_host: str = "api.commerce.test") -> list[FlowRecord]
     ]
 
 
-PROXIED = [
-    http(1, "api.commerce.test", "/api/orders", "create-order"),
-    http(2, "pay.gateway.test", "/v1/charges", "charge"),
-    http(3, "api.commerce.test", "/api/orders/ORD-7/pay", "pay"),
-    *purchase(T),
-]
+PROXIED = purchase(T)
 
 
 def control(*records: FlowRecord, outcome: str = "completed", **facts: object) -> list[FlowRecord]:
@@ -64,7 +67,7 @@ def test_not_asked_the_category_is_absent(demo_profile: Profile) -> None:
 
 def test_the_same_purchase_without_the_proxy_passes(demo_profile: Profile) -> None:
     base = judge(PROXIED, demo_profile)
-    v = judge(PROXIED, demo_profile, control=control(*purchase(T + CONTROL_SUFFIX)))
+    v = judge(PROXIED, demo_profile, control=control(*purchase(C)))
     (check,) = v.categories["observation"].checks
     assert check.id == "observation.control"
     assert check.status == "pass", check.summary
@@ -79,7 +82,7 @@ def test_the_same_purchase_without_the_proxy_passes(demo_profile: Profile) -> No
 def test_payment_routed_elsewhere_without_the_proxy_is_inconclusive(
     demo_profile: Profile,
 ) -> None:
-    ctl = control(*purchase(T + CONTROL_SUFFIX, pay_host="api.social.test"))
+    ctl = control(*purchase(C, pay_host="api.social.test"))
     v = judge(PROXIED, demo_profile, control=ctl)
     assert v.verdict == "inconclusive"  # never pass: a required check could not be judged
     assert any(r.startswith("observation: the shop behaved differently") for r in v.reasons)
@@ -104,7 +107,7 @@ def test_payment_routed_elsewhere_without_the_proxy_is_inconclusive(
 
 def test_a_control_that_did_not_complete_is_a_difference(demo_profile: Profile) -> None:
     ctl = control(
-        *purchase(T + CONTROL_SUFFIX)[:2],
+        *purchase(C)[:2],
         outcome="failed",
         extra={"error": "TimeoutError: Pay button"},
     )
@@ -198,3 +201,18 @@ def test_a_remote_browser_without_cdp_is_named_so() -> None:
     why = remote_reason(with_cdp, "ws://10.0.0.5:3000/pw")  # type: ignore[arg-type]
     assert "launched elsewhere" in why
     assert with_cdp.detached
+
+
+def test_preflights_and_the_browsers_own_traffic_are_not_differences(
+    demo_profile: Profile,
+) -> None:
+    """The proxy sees CORS preflights and Chromium's background requests; the control browser's
+    network events report neither, so neither side counts them."""
+    noise = flow_record("update.googleapis.com", "/service/update2", "POST", step="pay", test=T,
+                        classifier=_CLASSIFIER)  # fmt: skip
+    assert noise.role == "browser"
+    preflight = flow_record(
+        "events.social.test", "/e", "OPTIONS", step="pay", test=T, role="social"
+    )
+    v = judge([*PROXIED, noise, preflight], demo_profile, control=control(*purchase(C)))
+    assert v.categories["observation"].checks[0].status == "pass"
