@@ -49,6 +49,7 @@ __all__ = [
     "ControlWatch",
     "control_launch_args",
     "control_ledger_path",
+    "note_nothing_replayed",
     "replay_kwargs",
 ]
 
@@ -89,6 +90,38 @@ def control_launch_args(launch_args: Mapping[str, Any], target: Target) -> dict[
         flags.append(_SPKI_FLAG + spki_sha256_b64(target.upstream_ca))
     args["args"] = flags
     return args
+
+
+def note_nothing_replayed(run: RunContext) -> bool:
+    """A run that asked for a control but ran no scenario a control could replay says so (the
+    check is then stated, not silently absent); True if it had to."""
+    from paywitness.run import control_records
+
+    if not run.control or control_records(run.output):
+        return False
+    now = time.time()
+    writer = LedgerWriter(control_ledger_path(run))
+    try:
+        writer.write(
+            FlowRecord(
+                id=f"{run.worker}-control",
+                kind="client",
+                ts_start=now,
+                ts_end=now,
+                step=UNLABELLED,
+                role="paywitness",
+                rule="control",
+                worker=run.worker,
+                extra={
+                    "probe": CONTROL_RUN,
+                    "available": False,
+                    "reason": "no scenario drove a page with a witness, so none was replayed",
+                },
+            )
+        )
+    finally:
+        writer.close()
+    return True
 
 
 class ControlWatch:

@@ -238,6 +238,11 @@ class RecordingSession:
             texts += [f for v in self.run.violations for f in get_violation(v).faults]
         return texts
 
+    @property
+    def run_faults(self) -> tuple[str, ...]:
+        """The fault rules injected through the whole run (a test's own marker rules aside)."""
+        return tuple(self._fault_texts)
+
     # -- life cycle -----------------------------------------------------------------------------
     @property
     def started(self) -> bool:

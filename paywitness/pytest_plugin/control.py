@@ -65,7 +65,7 @@ def paywitness_control(
 ) -> Iterator[ControlRun]:
     """This worker's control runs: a browser without the proxy, launched on first replay."""
     control = ControlRun(paywitness_session)
-    faults = paywitness_session.injector.rules
+    faults = paywitness_session.run_faults  # a test's own fault markers skip that test only
     if connect_options:
         # Chosen at run time: the remote browser is asked only when a control was asked for.
         browser = request.getfixturevalue("browser")

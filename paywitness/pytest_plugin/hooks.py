@@ -172,6 +172,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if verdict_file.is_file():  # every check, the unjudged ones as such
                 write_allure_checks(Path(alluredir), json.loads(verdict_file.read_text("utf-8")))
 
+    from paywitness.control import note_nothing_replayed
+
+    note_nothing_replayed(recording.run)  # asked for, none ran: stated in the verdict
     result = recording.finish(
         config.stash[OUTCOMES_KEY].result(),
         bundle_meta={

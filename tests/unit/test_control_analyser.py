@@ -216,3 +216,21 @@ def test_preflights_and_the_browsers_own_traffic_are_not_differences(
     )
     v = judge([*PROXIED, noise, preflight], demo_profile, control=control(*purchase(C)))
     assert v.categories["observation"].checks[0].status == "pass"
+
+
+def test_a_run_that_asked_for_a_control_and_replayed_nothing_says_so(
+    demo_profile: Profile, tmp_path
+) -> None:
+    from paywitness.control import note_nothing_replayed
+    from paywitness.run import RunContext, control_records
+
+    run = RunContext(output=tmp_path, profile=demo_profile, profile_path=demo_profile_path(),
+                     seed=1, control=False)  # fmt: skip
+    assert not note_nothing_replayed(run)
+    assert control_records(tmp_path) == []
+    run.control = True
+    assert note_nothing_replayed(run)
+    assert not note_nothing_replayed(run)  # once
+    v = judge(PROXIED, demo_profile, control=control_records(tmp_path))
+    (check,) = v.categories["observation"].checks
+    assert "no scenario drove a page with a witness" in check.summary
