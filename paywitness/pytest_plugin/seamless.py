@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from paywitness.errors import ConfigError
 from paywitness.ledger import LedgerWriter, read_ledger, read_ledgers
 from paywitness.profile import Profile, load_profile
+from paywitness.pytest_plugin.keys import INITIATORS_KEY
 from paywitness.records import UNLABELLED, RecordBook
 from paywitness.run import RunContext
 from paywitness.seamless.baseline import (
@@ -165,6 +166,9 @@ def paywitness_probe(
     # Chosen at run time: only a witnessed test that drives a page is probed.
     page: Page = request.getfixturevalue("page")
     witness: Witness = request.getfixturevalue("witness")
+    initiators = request.node.stash.get(INITIATORS_KEY, None)
+    if initiators is not None:  # before the test navigates: its first requests count too
+        initiators.attach(page)
     probe = ContinuityProbe(
         page.context,
         witness.book,
