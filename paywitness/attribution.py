@@ -94,6 +94,13 @@ def describe_initiator(initiator: Mapping[str, Any] | None, reason: str = "") ->
     return f"started by the browser ({kind}) {frame}"
 
 
+def _writer_words(writer: Mapping[str, Any]) -> str:
+    frame = _frame_words(writer.get("frame") or {})
+    if writer.get("url"):
+        return f"written by {_script_words(writer)} {frame}"
+    return f"written {frame}"
+
+
 def describe_channel_sender(record: FlowRecord) -> str:
     """Who posted, beaconed or stored a browser-side observation (`client_channels` records)."""
     e = record.extra
@@ -110,11 +117,7 @@ def describe_channel_sender(record: FlowRecord) -> str:
         return f"sent with navigator.sendBeacon by a frame on {e.get('sender_origin') or '?'}"
     writers = e.get("writers") or {}
     if writers:
-        named = "; ".join(
-            f"{key} written by "
-            + describe_initiator({"type": "script", **w}).removeprefix("sent by ")
-            for key, w in sorted(writers.items())
-        )
+        named = "; ".join(f"{key} {_writer_words(w)}" for key, w in sorted(writers.items()))
         return f"{channel} of {record.url.rstrip('/')}: {named}"
     return f"read from the {channel} of {record.url.rstrip('/')} (the frame that wrote it unknown)"
 

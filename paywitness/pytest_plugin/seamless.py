@@ -319,12 +319,19 @@ class BaselineRun:
         context: BrowserContext = self.browser.new_context(**self.context_args)
         probe = ContinuityProbe(context, self.book, profile, screens_dir=screens, run=run_name)
         try:
+            initiators = None
             if run_name == "target":
-                # What the browser itself requested, as for the test's own context (coverage).
+                # What the browser itself requested and who sent it, as for the test's own
+                # context (coverage, initiators).
                 from paywitness.coverage import ClientWatch
+                from paywitness.initiators import InitiatorWatch
 
                 ClientWatch(self.book).watch(context)
+                initiators = InitiatorWatch(self.book)
+                initiators.watch(context)
             page = context.new_page()
+            if initiators is not None:
+                initiators.attach(page)
             probe.attach(page)
             witness = Witness(
                 book=self.book,
