@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from paywitness.errors import ConfigError
+from paywitness.initiators import InitiatorWatch
 from paywitness.ledger import LedgerWriter, read_ledger, read_ledgers
 from paywitness.profile import Profile, load_profile
 from paywitness.pytest_plugin.keys import INITIATORS_KEY
@@ -319,19 +320,17 @@ class BaselineRun:
         context: BrowserContext = self.browser.new_context(**self.context_args)
         probe = ContinuityProbe(context, self.book, profile, screens_dir=screens, run=run_name)
         try:
-            initiators = None
             if run_name == "target":
-                # What the browser itself requested and who sent it, as for the test's own
-                # context (coverage, initiators).
+                # What the browser itself requested, as for the test's own context (coverage).
                 from paywitness.coverage import ClientWatch
-                from paywitness.initiators import InitiatorWatch
 
                 ClientWatch(self.book).watch(context)
-                initiators = InitiatorWatch(self.book)
-                initiators.watch(context)
+            # Who sent each request, on both sides alike: the DevTools session it takes (and the
+            # pause of each new cross-site frame until it is watched) costs the same to both.
+            initiators = InitiatorWatch(self.book)
+            initiators.watch(context)
             page = context.new_page()
-            if initiators is not None:
-                initiators.attach(page)
+            initiators.attach(page)
             probe.attach(page)
             witness = Witness(
                 book=self.book,
