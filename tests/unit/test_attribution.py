@@ -210,3 +210,29 @@ def test_a_storage_writer_is_read_from_its_stack() -> None:
         "    at https://shop.social.test/:343:51\n    at async buy (https://shop.social.test/:300:3)"
     )
     assert _caller(stack) == ("(anonymous)", "https://shop.social.test/", 343, 51)
+
+
+def test_channel_observations_name_the_frame_that_posted_or_wrote() -> None:
+    posted = flow_record(
+        kind="client", method="postMessage", url="https://shop.social.test/", test=T,
+        channel="postMessage", from_origin="https://checkout.commerce.test", top=True,
+        source="child",
+    )  # fmt: skip
+    assert Attribution.of([posted]).describe(posted) == (
+        "posted by a frame on https://checkout.commerce.test (a frame inside it) to the top frame"
+    )
+    writer = {
+        "frame": {"url": "https://shop.social.test/", "top": True},
+        "url": "https://shop.social.test/",
+        "line": 343,
+        "column": 51,
+        "function": "(anonymous)",
+    }
+    stored = flow_record(
+        kind="client", method="localStorage", url="https://shop.social.test/", test=T,
+        channel="localStorage", writers={"localStorage:ramai.contact": writer},
+    )  # fmt: skip
+    assert Attribution.of([stored]).describe(stored) == (
+        "localStorage of https://shop.social.test: localStorage:ramai.contact written by "
+        "`https://shop.social.test/:343:51 (anonymous)` in the top frame"
+    )
