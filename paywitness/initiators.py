@@ -232,7 +232,6 @@ class InitiatorWatch:
     def _start(self, page: Page) -> None:
         try:
             session = page.context.new_cdp_session(page)
-            _Target(self, session).start()
         except Error as e:
             if page.is_closed():
                 return  # a page that closed at once (a popup blocked, a test's own tab)
@@ -247,6 +246,10 @@ class InitiatorWatch:
                 extra={"probe": NO_CDP_PROBE},
             )
             return
+        try:
+            _Target(self, session).start()
+        except Error as e:  # the page closed while it was being attached: nothing more to see
+            log.debug("paywitness: initiator watch of %s stopped: %s", page, e.message)
         self._pages[page] = True
 
     def record(self, event: Mapping[str, Any], top_frame: bool | None) -> None:
