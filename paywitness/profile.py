@@ -475,7 +475,8 @@ class SeamlessPolicy(_Model):
 
     Against a baseline, a timing fails when the target is significantly slower than
     `timing_factor` x the baseline (one-sided Mann-Whitney U at `alpha`, see
-    `paywitness.seamless.stats`); without one, `limits` apply.
+    `paywitness.seamless.stats`) and by more than `timing_noticeable_ms`; without one,
+    `limits` apply.
     """
 
     cls_good: float = 0.1
@@ -486,6 +487,9 @@ class SeamlessPolicy(_Model):
     lcp_poor_ms: float = 4000
     cls_over_baseline: float = Field(default=0.05, ge=0)
     timing_factor: float = Field(default=1.2, ge=1)
+    # The smallest slowdown of a timing's median a buyer can notice: RAIL's 100 ms, under which
+    # a response feels instant (0: any significant slowdown above the ratio fails).
+    timing_noticeable_ms: float = Field(default=100, ge=0)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     # Repeats of each side when the run has a baseline (1 is allowed and reported as such).
     repeat: int = Field(default=3, ge=1, le=50)

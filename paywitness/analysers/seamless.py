@@ -213,8 +213,9 @@ def analyse_seamless(ctx: AnalysisContext) -> CategoryResult:
         "baseline": j.source if paired else None,
         "rule": (
             f"timings: fail when the target median > {p.timing_factor:g} x the baseline median "
-            f"and one-sided Mann-Whitney U of target/{p.timing_factor:g} vs baseline gives "
-            f"p <= {p.alpha:g}; counts: fail on any increase; vitals: never above 'poor'"
+            f"and more than {p.timing_noticeable_ms:g} ms above it, and one-sided Mann-Whitney "
+            f"U of target/{p.timing_factor:g} vs baseline gives p <= {p.alpha:g}; counts: fail "
+            "on any increase; vitals: never above 'poor'"
         ),
         "waivers": [{"check": w.check, "reason": w.reason} for w in p.waive],
         "thresholds": p.model_dump(exclude={"mask", "screens", "login_paths", "waive"}),
@@ -675,8 +676,17 @@ def _timings(j: _Judge, series: list[_Series]) -> None:
             base = [b.timings_ms[name] for b in s.base if name in b.timings_ms]
             t = describe(values)
             if base:
-                comp = compare_samples(values, base, ratio=p.timing_factor, alpha=p.alpha)
-                limit = p.timing_factor * comp.baseline.median
+                comp = compare_samples(
+                    values,
+                    base,
+                    ratio=p.timing_factor,
+                    alpha=p.alpha,
+                    noticeable=p.timing_noticeable_ms,
+                )
+                limit = max(
+                    p.timing_factor * comp.baseline.median,
+                    comp.baseline.median + p.timing_noticeable_ms,
+                )
                 text = (
                     f"{name}: target {t.text(' ms')} vs baseline {comp.baseline.text(' ms')}; "
                     f"{comp.rule_text()}"

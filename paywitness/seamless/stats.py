@@ -1,8 +1,10 @@
 """The statistical rule of the seamless timings: a rank test on scaled samples, no fixed slack.
 
 A timing fails when the target is *significantly slower than `ratio` x the baseline*: the
-one-sided Mann-Whitney U test of `target / ratio` against `baseline` gives p <= alpha, and the
-target's median is above `ratio` x the baseline's median. Scaling the target before ranking
+one-sided Mann-Whitney U test of `target / ratio` against `baseline` gives p <= alpha, the
+target's median is above `ratio` x the baseline's median, and the medians differ by more than
+`noticeable` (the smallest difference a buyer can notice: a ratio on figures of a few
+milliseconds, 4 ms against 2 ms, is scheduling noise nobody sees). Scaling the target before ranking
 makes the null hypothesis "at most `ratio` times slower" instead of "not slower", so scheduling
 noise of a few percent is never significant and a 2x slower step is, from 3 repeats a side.
 
@@ -132,21 +134,32 @@ class Comparison:
     p_value: float
     tested: bool  # False: too few samples for the rank test to ever reach alpha
     worse: bool
+    noticeable: float = 0.0  # the smallest difference of medians that can fail
 
     @property
     def median_ratio(self) -> float:
         b = self.baseline.median
         return self.target.median / b if b > 0 else (math.inf if self.target.median > 0 else 1.0)
 
-    def rule_text(self) -> str:
+    @property
+    def difference(self) -> float:
+        return self.target.median - self.baseline.median
+
+    def rule_text(self, unit: str = " ms") -> str:
         mr = "inf" if math.isinf(self.median_ratio) else f"{self.median_ratio:.2f}"
+        floor = (
+            f"; difference {_g(self.difference)}{unit} (noticeable from {_g(self.noticeable)}{unit})"
+            if self.noticeable
+            else ""
+        )
         if self.tested:
             return (
                 f"median ratio {mr}x (limit {self.ratio:g}x), one-sided Mann-Whitney p="
                 f"{self.p_value:.3f} on target/{self.ratio:g} vs baseline (alpha {self.alpha:g})"
+                + floor
             )
         return (
-            f"median ratio {mr}x (limit {self.ratio:g}x); only n={self.target.n}/"
+            f"median ratio {mr}x (limit {self.ratio:g}x){floor}; only n={self.target.n}/"
             f"{self.baseline.n}: too few repeats for the rank test, judged on the ratio alone"
         )
 
@@ -159,17 +172,24 @@ class Comparison:
             "alpha": self.alpha,
             "p_value": self.p_value,
             "significance_tested": self.tested,
+            "noticeable": self.noticeable,
             "worse": self.worse,
         }
 
 
 def compare_samples(
-    target: Sequence[float], baseline: Sequence[float], *, ratio: float, alpha: float
+    target: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    ratio: float,
+    alpha: float,
+    noticeable: float = 0.0,
 ) -> Comparison:
-    """Is the target more than `ratio` times the baseline, significantly (see module doc)?"""
+    """Is the target more than `ratio` times the baseline, significantly and noticeably (see
+    module doc)?"""
     t, b = describe(target), describe(baseline)
     tested = min_p_value(t.n, b.n) <= alpha
     p = mann_whitney_greater([v / ratio for v in t.values], list(b.values))
-    above = t.median > ratio * b.median
+    above = t.median > ratio * b.median and t.median - b.median > noticeable
     worse = above and (p <= alpha if tested else True)
-    return Comparison(t, b, ratio, alpha, p, tested, worse)
+    return Comparison(t, b, ratio, alpha, p, tested, worse, noticeable)

@@ -44,6 +44,32 @@ def test_twice_as_slow_fails_and_noise_does_not() -> None:
     assert "ratio alone" in single.rule_text()
 
 
+def test_a_slowdown_nobody_can_notice_is_not_a_failure() -> None:
+    # Measured in an A/A run of the demo (the shop against itself, load 5): the first answer
+    # after Pay 4 ms (3..5) against 2 ms (1..2), the checkout document 75 ms (64..109) against
+    # 26 ms (10..29): each "significant" at 3 a side and above 1.2x, neither visible.
+    for target, base in (([4, 3, 5], [2, 1, 2]), ([75, 64, 109], [26, 10, 29])):
+        plain = compare_samples(target, base, ratio=1.2, alpha=0.05)
+        assert plain.worse
+        floored = compare_samples(target, base, ratio=1.2, alpha=0.05, noticeable=100)
+        assert not floored.worse
+        assert "noticeable from 100 ms" in floored.rule_text()
+    # A real slowdown clears the floor: 100 -> 250 ms, and 2 s later.
+    assert compare_samples(
+        [250, 260, 240], [100, 110, 90], ratio=1.2, alpha=0.05, noticeable=100
+    ).worse
+    assert compare_samples(
+        [2200, 2150, 2300], [190, 180, 200], ratio=1.2, alpha=0.05, noticeable=100
+    ).worse
+    # 90 ms more on a 100 ms step is 1.9x but under the floor; 110 ms more is not.
+    assert not compare_samples(
+        [190, 195, 185], [100, 105, 95], ratio=1.2, alpha=0.05, noticeable=100
+    ).worse
+    assert compare_samples(
+        [210, 215, 205], [100, 105, 95], ratio=1.2, alpha=0.05, noticeable=100
+    ).worse
+
+
 def test_slow_handoff_fails_with_both_distributions(demo_profile: Profile) -> None:
     records = _runs(TEST, [2200, 2150, 2300])
     baseline = _runs(TEST, [180, 200, 190], baseline=True)
