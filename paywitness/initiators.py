@@ -124,7 +124,12 @@ class _Target:
         self.main_frame: str | None = None  # known once the frame tree is read
         self._early: list[Mapping[str, Any]] = []  # the page's requests before that
         self._next_id = 0
+        # Each out-of-process frame's path of session ids, and the URL its target shows now (a
+        # WebSocket's event names no frame: one opened in such a frame is placed by its target).
+        self._paths: dict[str, tuple[str, ...]] = {}
+        self._urls: dict[tuple[str, ...], str] = {}
         session.on("Network.requestWillBeSent", self._request)
+        session.on("Target.targetInfoChanged", self._info_changed)
         session.on("Network.webSocketCreated", lambda e: watch.record_websocket(e, None))
         session.on("Target.attachedToTarget", lambda e: self._attached((), e))
         session.on("Target.receivedMessageFromTarget", lambda e: self._child_message((), e))
@@ -165,6 +170,8 @@ class _Target:
     def _attached(self, parent: tuple[str, ...], event: Mapping[str, Any]) -> None:
         path = (*parent, str(event.get("sessionId") or ""))
         info = event.get("targetInfo") or {}
+        self._paths[str(info.get("targetId") or "")] = path
+        self._urls[path] = str(info.get("url") or "")
         try:
             if info.get("type") == "iframe":
                 self._send(path, "Network.enable", {})
@@ -173,6 +180,12 @@ class _Target:
                 self._send(path, "Runtime.runIfWaitingForDebugger", {})
         except Error as e:  # the frame went away while it was being attached
             log.debug("paywitness: initiator watch lost a child target: %s", e.message)
+
+    def _info_changed(self, event: Mapping[str, Any]) -> None:
+        info = event.get("targetInfo") or {}
+        path = self._paths.get(str(info.get("targetId") or ""))
+        if path is not None:
+            self._urls[path] = str(info.get("url") or "")
 
     def _child_message(self, parent: tuple[str, ...], event: Mapping[str, Any]) -> None:
         path = (*parent, str(event.get("sessionId") or ""))
@@ -186,7 +199,9 @@ class _Target:
             # Every frame of a child target is an embedded one: the top frame is the page's.
             self.watch.record(params, False if params.get("frameId") else None)
         elif method == "Network.webSocketCreated":
-            self.watch.record_websocket(params, False)
+            self.watch.record_websocket(params, False, frame_url=self._urls.get(path, ""))
+        elif method == "Target.targetInfoChanged":
+            self._info_changed(params)
         elif method == "Target.attachedToTarget":
             self._attached(path, params)
         elif method == "Target.receivedMessageFromTarget":
@@ -258,8 +273,13 @@ class InitiatorWatch:
         self._note(str(request.get("url") or ""), str(request.get("method") or "GET"), event,
                    top_frame)  # fmt: skip
 
-    def record_websocket(self, event: Mapping[str, Any], top_frame: bool | None) -> None:
-        """One `Network.webSocketCreated` event: its handshake is a GET of the same URL."""
+    def record_websocket(
+        self, event: Mapping[str, Any], top_frame: bool | None, *, frame_url: str = ""
+    ) -> None:
+        """One `Network.webSocketCreated` event: its handshake is a GET of the same URL.
+        `frame_url`: the out-of-process frame it was opened in, if known (the event has none)."""
+        if frame_url and not event.get("documentURL"):
+            event = {**event, "documentURL": frame_url}
         self._note(str(event.get("url") or ""), "GET", event, top_frame)
 
     def _note(
