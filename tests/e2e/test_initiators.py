@@ -20,6 +20,8 @@ NAMED = (
     "posted by a frame on https://",
     "written by `",
 )
+# ... and the frame: the top one, or an embedded one by its URL.
+FRAMES = (" in the top frame", " in frame https://", " to the top frame", " to frame https://")
 
 
 def _leaks(demo_runs: DemoRuns, violation: str) -> list[dict[str, Any]]:
@@ -32,7 +34,12 @@ def _leaks(demo_runs: DemoRuns, violation: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("violation", DATA_VIOLATIONS)
 def test_each_data_violation_names_who_sent_it(demo_runs: DemoRuns, violation: str) -> None:
     findings = _leaks(demo_runs, violation)
-    named = [f for f in findings if any(words in f["message"] for words in NAMED)]
+    named = [
+        f
+        for f in findings
+        if any(words in f["message"] for words in NAMED)
+        and any(frame in f["message"] for frame in FRAMES)
+    ]
     assert named, f"{violation}: no finding names its sender: {[f['message'] for f in findings]}"
 
 
