@@ -5,6 +5,8 @@ launched itself) both attach the same observers to each browser context, through
 record book of the `RecordingSession`:
 
 - coverage: what the browser itself requested (`ClientWatch`, `client` records);
+- initiators: the frame and script that sent each request (`InitiatorWatch`, Chromium's
+  DevTools; `initiator` records, joined to the proxy's by `paywitness.attribution`);
 - client channels: postMessage, sendBeacon, storage and cookies (`ClientChannels`);
 - evidence: a screenshot as each step ends and the context's trace (`StepCapture`).
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from paywitness.client_channels import ClientChannels, Scan
 from paywitness.coverage import ClientWatch
+from paywitness.initiators import InitiatorWatch
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
@@ -36,6 +39,7 @@ class BrowserObservers:
         self.capture = capture
         self.channels = ClientChannels(book, scan)
         self.coverage = ClientWatch(book)
+        self.initiators = InitiatorWatch(book)
 
     @property
     def step_hooks(self) -> list[StepHook]:
@@ -43,10 +47,12 @@ class BrowserObservers:
         return [self.capture.step_hook, self.channels.step_hook]
 
     def add_context(self, context: BrowserContext) -> None:
-        """Trace this context, observe its client channels and record what it requested."""
+        """Trace this context, observe its client channels and record what it requested and
+        who sent it."""
         self.capture.add_context(context)
         self.channels.attach(context)
         self.coverage.watch(context)
+        self.initiators.watch(context)
 
     def before_close(self) -> None:
         """Before the contexts close: storage written after the last step counts, then traces."""

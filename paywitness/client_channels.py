@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Error, Frame
 
+from paywitness.attribution import frame_of
 from paywitness.canaries import CanaryHit
 from paywitness.records import RecordBook
 
@@ -43,9 +45,27 @@ INIT_SCRIPT = """
     if (typeof v === "string") return v;
     try { return JSON.stringify(v); } catch (e) { return String(v); }
   };
+  const top = window === window.top;
   window.addEventListener("message", (ev) => {
-    report("postMessage", text(ev.data), {from: ev.origin});
+    let source = "other";
+    try {
+      if (ev.source === window.parent && !top) source = "parent";
+      else if (ev.source && ev.source !== window && ev.source.parent === window) source = "child";
+    } catch (e) { /* a closed window */ }
+    report("postMessage", text(ev.data), {from: ev.origin, top: top, source: source});
   }, true);
+  // Who wrote each storage key: the frame and the script line that called setItem.
+  if (window.Storage && Storage.prototype.setItem) {
+    const setItem = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (key, value) {
+      try {
+        const store = this === window.localStorage ? "localStorage" : "sessionStorage";
+        report("storageWrite", "", {store: store, key: String(key), top: top,
+                                    stack: String(new Error().stack || "")});
+      } catch (e) { /* storage denied to this frame */ }
+      return setItem.call(this, key, value);
+    };
+  }
   const send = navigator.sendBeacon && navigator.sendBeacon.bind(navigator);
   if (send) {
     navigator.sendBeacon = function (url, data) {
@@ -82,6 +102,21 @@ _SNAPSHOT = """() => {
 }"""
 
 Scan = Callable[[str, str], list[CanaryHit]]
+# One line of a V8 stack trace: "at fn (https://host/path:12:5)" or "at https://host/path:12:5".
+_STACK_LINE = re.compile(
+    r"^\s*at (?:(?P<fn>.+?) \()?(?P<url>https?://.+?):(?P<line>\d+):(?P<col>\d+)\)?$"
+)
+
+
+def _caller(stack: str) -> tuple[str, str, int, int] | None:
+    """The first page script in a stack trace (function, URL, line, column), ours skipped."""
+    for line in stack.splitlines()[1:]:
+        m = _STACK_LINE.match(line)
+        if m is not None:
+            return m["fn"] or "(anonymous)", m["url"], int(m["line"]), int(m["col"])
+    return None
+
+
 RoleOf = Callable[[str], tuple[str, str]]
 
 
@@ -94,6 +129,8 @@ class ClientChannels:
         self.contexts: list[BrowserContext] = []
         self.records = 0
         self._seen: set[tuple[str, str, str]] = set()  # (origin, store, digest) already recorded
+        # (origin, "store:key") -> the frame and script that last wrote it (setItem).
+        self._writers: dict[tuple[str, str], dict[str, Any]] = {}
 
     # -- wiring ---------------------------------------------------------------------------------
     def attach(self, context: BrowserContext) -> None:
@@ -121,8 +158,14 @@ class ClientChannels:
                 channel,
                 str(report.get("url") or report.get("origin") or ""),
                 [("postMessage", data)],
-                {"from_origin": str(report.get("from") or "")},
+                {
+                    "from_origin": str(report.get("from") or ""),
+                    "top": report.get("top") if isinstance(report.get("top"), bool) else None,
+                    "source": str(report.get("source") or ""),
+                },
             )
+        elif channel == "storageWrite":
+            self._note_writer(report)
         elif channel == "sendBeacon":
             self._write(
                 channel,
@@ -130,6 +173,22 @@ class ClientChannels:
                 [("sendBeacon.body", data)],
                 {"sender_origin": str(report.get("origin") or "")},
             )
+
+    def _note_writer(self, report: dict[str, Any]) -> None:
+        """Remember which frame and script last wrote a storage key (no value is kept)."""
+        origin = str(report.get("origin") or "")
+        store = str(report.get("store") or "")
+        key = str(report.get("key") or "")
+        if not origin or store not in ("localStorage", "sessionStorage"):
+            return
+        frame_url = self.book.mask_url(str(report.get("url") or ""))
+        top = report.get("top") if isinstance(report.get("top"), bool) else None
+        writer: dict[str, Any] = {"frame": frame_of(frame_url, top=top)}
+        caller = _caller(str(report.get("stack") or ""))
+        if caller is not None:
+            function, url, line, column = caller
+            writer.update(url=self.book.mask_url(url), line=line, column=column, function=function)
+        self._writers[(origin, f"{store}:{key}")] = writer
 
     def snapshot(self) -> None:
         """Read storage and cookies of every frame's origin; record what changed since last."""
@@ -170,7 +229,11 @@ class ClientChannels:
         if key in self._seen:
             return
         self._seen.add(key)
-        self._write(channel, origin + "/", items, {"entries": len(items)})
+        writers = {k: w for k, _ in items if (w := self._writers.get((origin, k))) is not None}
+        extra: dict[str, Any] = {"entries": len(items)}
+        if writers:
+            extra["writers"] = writers
+        self._write(channel, origin + "/", items, extra)
 
     def _write(
         self, channel: str, url: str, items: list[tuple[str, str]], extra: dict[str, Any]

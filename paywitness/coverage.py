@@ -168,11 +168,13 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
                 f"{r.method} {r.url} ({r.role}{', ' + r.payment_class if r.payment_class else ''})"
                 f" in step {r.step!r} was completed by the browser but never reached the proxy"
                 + (" (a service worker made it)" if r.extra.get("service_worker") else "")
-                + "; what the proxy did not see cannot be judged"
+                + "; what the proxy did not see cannot be judged; "
+                + ctx.attribution.describe(r)
             ),
             flow_ids=[r.id],
             evidence=[
                 {
+                    **ctx.attribution.evidence(r),
                     "flow_id": r.id,
                     "step": r.step,
                     "method": r.method,

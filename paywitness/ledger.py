@@ -14,7 +14,8 @@ __all__ = ["FlowRecord", "LedgerWriter", "RecordKind", "read_ledger", "read_ledg
 
 #: `plant`: the canaries a test planted (kinds and salted hashes), not an observation.
 #: `tls`: a TLS handshake the client refused (a pinned app), recorded by the proxy.
-RecordKind = Literal["http", "websocket", "client", "mark", "link", "plant", "tls"]
+#: `initiator`: who sent a request, as the browser reported it (`paywitness.initiators`).
+RecordKind = Literal["http", "websocket", "client", "mark", "link", "plant", "tls", "initiator"]
 
 
 @dataclass(slots=True)

@@ -2,9 +2,9 @@
 
 The recorder addon builds the records of the flows it proxies from mitmproxy's flow; everything
 else — step marks, links shown, canaries planted, browser-side observations (probes, coverage,
-client channels), refused TLS handshakes — goes through `RecordBook.note`, which stamps the
-time, the test and the step, classifies the host, masks the URL (secrets and this run's
-canaries) and appends the record to the test's ledger. One id sequence per worker.
+client channels, initiators), refused TLS handshakes — goes through `RecordBook.note`, which
+stamps the time, the test and the step, classifies the host, masks the URL (secrets and this
+run's canaries) and appends the record to the test's ledger. One id sequence per worker.
 """
 
 from __future__ import annotations

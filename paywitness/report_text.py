@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paywitness.categories import CATEGORY_TITLES, checks_text
 from paywitness.verdict import Verdict
@@ -11,7 +12,7 @@ from paywitness.verdict import Verdict
 if TYPE_CHECKING:
     from paywitness.profile import RegulationClause
 
-__all__ = ["verdict_table"]
+__all__ = ["unreadable_lines", "verdict_table"]
 
 
 def verdict_table(
@@ -33,6 +34,7 @@ def verdict_table(
         total = pay.observed.get("payment_flows", 0)
         spread = ", ".join(f"{n} to {role}" for role, n in by_role.items()) or "none"
         out.append(f"payment-class flows: {total} ({spread})")
+        out += unreadable_lines(pay.observed.get("unreadable_by_role") or {})
     for name, cat in verdict.categories.items():
         for ch in cat.checks:
             clause = (regulation or {}).get(ch.id) or (regulation or {}).get(name)
@@ -47,3 +49,19 @@ def verdict_table(
         out.append(f"  reason: {r}")
     out.append(f"verdict: {verdict.verdict}")
     return "\n".join(out)
+
+
+def unreadable_lines(by_role: Mapping[str, list[dict[str, Any]]]) -> list[str]:
+    """Connections seen but not readable (the client refused the proxy's TLS), per role."""
+    if not by_role:
+        return []
+    out = ["seen but not readable (the client refused the proxy's TLS; nothing decrypted):"]
+    for role, seen in by_role.items():
+        out.append(f"  {role}: {len(seen)}")
+        for c in seen:
+            when = time.strftime("%H:%M:%S", time.gmtime(float(c.get("time") or 0)))
+            out.append(
+                f"    SNI {c.get('sni') or '(none)'} -> {c.get('requested') or '?'}"
+                f" at {when} UTC, step {c.get('step')!r}, client {c.get('client') or '?'}"
+            )
+    return out

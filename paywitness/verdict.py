@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from paywitness.attribution import Attribution
 from paywitness.categories import CATEGORIES, Category
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
@@ -97,6 +98,14 @@ class AnalysisContext:
     baseline: Sequence[FlowRecord] = ()
     # The same scenarios without the intercepting proxy (`--control`), kept apart.
     control: Sequence[FlowRecord] = ()
+    _attribution: Attribution | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def attribution(self) -> Attribution:
+        """Who sent each recorded request (the initiator join), computed once per judgement."""
+        if self._attribution is None:
+            self._attribution = Attribution.of(self.records)
+        return self._attribution
 
     def http(self) -> list[FlowRecord]:
         """Flows of the target itself (browser noise and paywitness markers left out)."""

@@ -40,6 +40,10 @@ class TlsFailures:
         server = data.context.server
         host = (client.sni or (server.address[0] if server.address else "") or "").lower()
         port = server.address[1] if server.address else 443
+        # What is knowable without decryption: the name the client asked for (SNI), where it
+        # asked to go (the CONNECT target or the transparent destination), where the proxy
+        # dialled if it had (lazy: usually not yet), who the client was and what it offered.
+        requested = _address(server.address)
         book.note(
             "tls",
             f"https://{host}:{port}/" if host else "",
@@ -48,9 +52,24 @@ class TlsFailures:
             method="TLS",
             scheme="https",
             port=int(port),
+            server_addr=_address(server.peername),
             error=str(data.conn.error or "client TLS handshake failed"),
-            extra={"side": "client", "sni": client.sni},
+            extra={
+                "side": "client",
+                "sni": client.sni,
+                "requested": requested,
+                "client": _address(client.peername),
+                "alpn_offers": [a.decode("ascii", "replace") for a in client.alpn_offers or ()],
+                "transport": client.transport_protocol,
+            },
         )
+
+
+def _address(addr: tuple[str, int] | tuple[str, int, int, int] | None) -> str | None:
+    if not addr:
+        return None
+    host = str(addr[0])
+    return f"[{host}]:{addr[1]}" if ":" in host else f"{host}:{addr[1]}"
 
 
 addons = [TlsFailures()]

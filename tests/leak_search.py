@@ -198,7 +198,10 @@ def find_leaks(
 
 
 def _whole_word_in(needle: bytes, data: bytes) -> bool:
-    pattern = rb"(?<![A-Za-z0-9])" + re.escape(needle) + rb"(?![A-Za-z0-9])"
+    # Nor a part of a decimal number: a trace's timestamp 55520.634 is not the postcode 55520.
+    pattern = (
+        rb"(?<![A-Za-z0-9])(?<![0-9][.,])" + re.escape(needle) + rb"(?![A-Za-z0-9])(?![.,][0-9])"
+    )
     return re.search(pattern, data) is not None
 
 

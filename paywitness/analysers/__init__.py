@@ -9,7 +9,7 @@ from paywitness.analysers.artefacts import analyse_artefacts
 from paywitness.analysers.control import analyse_control
 from paywitness.analysers.data import analyse_data
 from paywitness.analysers.identity import analyse_identity
-from paywitness.analysers.interception import interception_check
+from paywitness.analysers.interception import interception_check, unreadable_by_role
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
 from paywitness.analysers.required import analyse_required_calls
@@ -86,6 +86,9 @@ def judge(
     payment.checks += checks
     payment.findings += findings
     payment.observed["coverage"] = {c.id: c.figures for c in checks}
+    unreadable = unreadable_by_role(ctx.records)
+    if unreadable:  # connections seen but not readable, whether or not they hide the purchase
+        payment.observed["unreadable_by_role"] = unreadable
     gap = interception_check(ctx)
     if gap is not None:  # unseen traffic never lets a run pass (an observed finding still fails)
         next(r for r in results if r.category == gap.category).checks.append(gap)

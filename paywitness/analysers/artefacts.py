@@ -73,13 +73,14 @@ def analyse_artefacts(ctx: AnalysisContext) -> CategoryResult:
                 rule_id="payment.artefact-reached-role",
                 message=(
                     f"{r.method} {r.url} in step {r.step!r} carried payment artefact(s) to "
-                    f"{r.role!r}, a role that may not hold them: {what}"
+                    f"{r.role!r}, a role that may not hold them: {what}; "
+                    f"{ctx.attribution.describe(r)}"
                 ),
                 # Where it was minted first, the offending flow last (as every payment finding).
                 flow_ids=[*sorted({o.id for o in origin}), r.id],
                 evidence=[
                     *(flow_evidence(o) for o in {o.id: o for o in origin}.values()),
-                    {**flow_evidence(r), "artefacts": bad},
+                    {**flow_evidence(r, ctx.attribution), "artefacts": bad},
                 ],
             )
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from paywitness.attribution import Attribution
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, CategoryResult, Check, CheckStatus, Finding
 
@@ -16,9 +17,13 @@ _JUDGED_KINDS = ("http", "websocket", "client")
 _IGNORED_ROLES = ("browser", "paywitness")
 
 
-def canary_evidence(r: FlowRecord, hit: dict[str, Any]) -> dict[str, object]:
-    """The facts of one canary hit a finding shows (the excerpt is masked by the scanner)."""
+def canary_evidence(
+    r: FlowRecord, hit: dict[str, Any], attribution: Attribution | None = None
+) -> dict[str, object]:
+    """The facts of one canary hit a finding shows (the excerpt is masked by the scanner), and
+    who sent it when the attribution is at hand."""
     return {
+        **(attribution.evidence(r) if attribution is not None else {}),
         "flow_id": r.id,
         "kind": r.kind,
         "step": r.step,
@@ -124,6 +129,7 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
             continue
         reported.add(key)
         may = ", ".join(sorted(allowed.get(kind, set()))) or "no role"
+        sender = ctx.attribution.describe(r)
         result.findings.append(
             Finding(
                 category="data",
@@ -133,9 +139,10 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
                     f"the buyer's {kind} reached role {r.role!r} as `{chain}` in {location} "
                     f"({_channel(r)}, step {r.step!r}); {kind} may only reach {may}"
                     + _noise_note(r)
+                    + f"; {sender}"
                 ),
                 flow_ids=[r.id],
-                evidence=[canary_evidence(r, hit)],
+                evidence=[canary_evidence(r, hit, ctx.attribution)],
             )
         )
     leaked_kinds = sorted({str(h.get("kind")) for _, h in leaks})
@@ -165,10 +172,10 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
                 message=(
                     f"part of the buyer's card number (`{chain}`, first 6 or last 4 digits) "
                     f"reached role {r.role!r} in {hit.get('location')} ({_channel(r)}); "
-                    "not a leak of the whole value"
+                    f"not a leak of the whole value; {ctx.attribution.describe(r)}"
                 ),
                 flow_ids=[r.id],
-                evidence=[canary_evidence(r, hit)],
+                evidence=[canary_evidence(r, hit, ctx.attribution)],
             )
         )
     return result

@@ -1,12 +1,22 @@
-"""Interception gaps: traffic to a role's hosts that the proxy could not read (pinned TLS)."""
+"""Interception gaps: traffic to a role's hosts that the proxy could not read (pinned TLS).
+
+Each refused handshake (a `tls` record) still says what is knowable without decryption: the
+name the client asked for (SNI), the address it asked to reach, the time, the step and the
+client. `unreadable_by_role` lists them per role as "seen but not readable" (verdict.json's
+payment `observed`, report.html, the terminal summary); `interception_check` turns those of
+the target's roles during the purchase into a check that keeps the run from passing.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
 
+from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, Check
 
-__all__ = ["BEFORE_FIRST_STEP", "UNINSPECTED_ROLES", "interception_check"]
+__all__ = ["BEFORE_FIRST_STEP", "UNINSPECTED_ROLES", "interception_check", "unreadable_by_role"]
 
 #: Roles whose traffic is judged; a refused handshake to one of them hides evidence.
 UNINSPECTED_ROLES = frozenset({"social", "commerce", "gateway", "third_party"})
@@ -37,3 +47,29 @@ def interception_check(ctx: AnalysisContext) -> Check | None:
         ),
         figures={"refused": len(failed), "hosts": dict(sorted(hosts.items()))},
     )
+
+
+def unreadable_by_role(records: Sequence[FlowRecord]) -> dict[str, list[dict[str, Any]]]:
+    """Per role (of the SNI host, by the run's classifier), each connection seen but not read."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: r.ts_start):
+        if r.kind != "tls":
+            continue
+        e = r.extra
+        out[r.role].append(
+            {
+                "record": r.id,
+                "time": r.ts_start,
+                "step": r.step,
+                "test": r.test,
+                "sni": e.get("sni"),
+                "host": r.host,
+                "requested": e.get("requested") or (f"{r.host}:{r.port}" if r.host else None),
+                "server": r.server_addr,
+                "client": e.get("client"),
+                "alpn_offers": e.get("alpn_offers") or [],
+                "error": r.error,
+                "rule": r.rule,
+            }
+        )
+    return dict(sorted(out.items()))

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from paywitness.attribution import Attribution
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, CategoryResult, Check, Finding
 
 __all__ = ["analyse_payment", "flow_evidence"]
 
 
-def flow_evidence(r: FlowRecord) -> dict[str, object]:
-    """The few facts of a flow a finding shows (the URL is already masked by the recorder)."""
+def flow_evidence(r: FlowRecord, attribution: Attribution | None = None) -> dict[str, object]:
+    """The few facts of a flow a finding shows (the URL is already masked by the recorder), and
+    who sent it when the attribution is at hand."""
     return {
+        **(attribution.evidence(r) if attribution is not None else {}),
         "flow_id": r.id,
         "step": r.step,
         "method": r.method,
@@ -82,9 +85,10 @@ def analyse_payment(ctx: AnalysisContext) -> CategoryResult:
                     f"role {r.role!r}; payment-class requests may only be served by "
                     f"{', '.join(sorted(allowed))}"
                 )
-                + (_identity_note(mismatch) if mismatch else ""),
+                + (_identity_note(mismatch) if mismatch else "")
+                + f"; {ctx.attribution.describe(r)}",
                 flow_ids=[r.id],
-                evidence=[flow_evidence(r)],
+                evidence=[flow_evidence(r, ctx.attribution)],
             )
         )
     result.checks.append(
@@ -126,9 +130,10 @@ def analyse_payment(ctx: AnalysisContext) -> CategoryResult:
                         f"the buyer in step {r.step!r} points to "
                         f"{r.url}, a {r.role!r} host; invoices belong to "
                         f"{', '.join(sorted(allowed))}"
+                        + ("" if r.kind == "link" else f"; {ctx.attribution.describe(r)}")
                     ),
                     flow_ids=[r.id],
-                    evidence=[flow_evidence(r)],
+                    evidence=[flow_evidence(r, ctx.attribution)],
                 )
             )
         result.checks.append(

@@ -167,10 +167,10 @@ def _fallbacks(ctx: AnalysisContext, result: CategoryResult) -> None:
                     f"({cause.status or cause.error}), {r.method} {r.url} "
                     f"({r.payment_class or 'carrying its payment artefacts'}) went to "
                     f"{r.role!r} ({why}): the payment fell back to a role that may not process "
-                    "payments"
+                    f"payments; {ctx.attribution.describe(r)}"
                 ),
                 flow_ids=[cause.id, r.id],
-                evidence=[flow_evidence(cause), flow_evidence(r)],
+                evidence=[flow_evidence(cause), flow_evidence(r, ctx.attribution)],
             )
         )
     result.checks.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -435,6 +436,36 @@ def _identities(verdict: dict[str, Any]) -> str:
     )
 
 
+def _unreadable(verdict: dict[str, Any]) -> str:
+    """Per role, the connections the proxy saw but could not read (a refused TLS handshake)."""
+    observed = ((verdict.get("categories") or {}).get("payment") or {}).get("observed") or {}
+    table = observed.get("unreadable_by_role") or {}
+    if not table:
+        return ""
+    rows = "".join(
+        f"<tr><td><b>{escape(role)}</b></td>"
+        f"<td><code>{escape(str(c.get('sni') or '(none)'))}</code></td>"
+        f"<td><code>{escape(str(c.get('requested') or ''))}</code></td>"
+        f"<td><code>{escape(str(c.get('server') or 'not dialled'))}</code></td>"
+        f"<td>{escape(time.strftime('%H:%M:%S', time.gmtime(float(c.get('time') or 0))))} UTC"
+        f"</td><td>{escape(str(c.get('step') or ''))}</td>"
+        f"<td><code>{escape(str(c.get('client') or ''))}</code></td>"
+        f"<td>{escape(str(c.get('error') or ''))}</td></tr>"
+        for role, seen in table.items()
+        for c in seen
+    )
+    return (
+        '<section id="unreadable"><h2>Seen but not readable</h2>'
+        '<p class="muted">Connections whose client refused the proxy\'s certificate (certificate '
+        "pinning, a CA not installed): what is knowable without decrypting them — the name asked "
+        "for (SNI), the address asked for, the address dialled (if the proxy had), when, in which "
+        "step, from which client — per role of the SNI host.</p>"
+        "<table><tr><th>role</th><th>SNI</th><th>address asked for</th><th>address dialled</th>"
+        "<th>time</th><th>step</th><th>client</th><th>why</th></tr>"
+        f"{rows}</table></section>"
+    )
+
+
 def _combinations(verdict: dict[str, Any]) -> str:
     """Scenario outcomes grouped by payment method, device and locale."""
     combos = (verdict.get("meta") or {}).get("combinations") or {}
@@ -502,6 +533,7 @@ def render_report(
         f"<section><h2>Checks and figures</h2>{_checks(verdict, law)}</section>"
         + screens
         + _identities(verdict)
+        + _unreadable(verdict)
         + _provenance(run)
         + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"

@@ -25,7 +25,7 @@ from paywitness.evidence.capture import StepCapture
 from paywitness.profile import Profile
 from paywitness.proxy import ProxyRunner
 from paywitness.pytest_plugin.evidence import browser_contexts
-from paywitness.pytest_plugin.keys import SESSION_KEY
+from paywitness.pytest_plugin.keys import INITIATORS_KEY, SESSION_KEY
 from paywitness.pytest_plugin.outcomes import mark_scenario
 from paywitness.pytest_plugin.seamless import paywitness_baseline, paywitness_probe
 from paywitness.run import RunContext
@@ -263,6 +263,7 @@ def witness(
     # The same observers as witness browser mode (`paywitness.browser_observers`).
     observers = BrowserObservers(session.book, data.scan, paywitness_capture)
     request.node.stash[_CHANNELS_KEY] = observers.channels
+    request.node.stash[INITIATORS_KEY] = observers.initiators
     w.step_hooks += observers.step_hooks  # a screenshot, then browser storage, as each step ends
     w.plant_hooks.append(data.plant)
     # Every browser context of this test, made before or after this point: traced, its

@@ -20,8 +20,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from paywitness.errors import ConfigError
+from paywitness.initiators import InitiatorWatch
 from paywitness.ledger import LedgerWriter, read_ledger, read_ledgers
 from paywitness.profile import Profile, load_profile
+from paywitness.pytest_plugin.keys import INITIATORS_KEY
 from paywitness.records import UNLABELLED, RecordBook
 from paywitness.run import RunContext
 from paywitness.seamless.baseline import (
@@ -165,6 +167,9 @@ def paywitness_probe(
     # Chosen at run time: only a witnessed test that drives a page is probed.
     page: Page = request.getfixturevalue("page")
     witness: Witness = request.getfixturevalue("witness")
+    initiators = request.node.stash.get(INITIATORS_KEY, None)
+    if initiators is not None:  # before the test navigates: its first requests count too
+        initiators.attach(page)
     probe = ContinuityProbe(
         page.context,
         witness.book,
@@ -320,7 +325,12 @@ class BaselineRun:
                 from paywitness.coverage import ClientWatch
 
                 ClientWatch(self.book).watch(context)
+            # Who sent each request, on both sides alike: the DevTools session it takes (and the
+            # pause of each new cross-site frame until it is watched) costs the same to both.
+            initiators = InitiatorWatch(self.book)
+            initiators.watch(context)
             page = context.new_page()
+            initiators.attach(page)
             probe.attach(page)
             witness = Witness(
                 book=self.book,

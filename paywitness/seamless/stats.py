@@ -147,11 +147,10 @@ class Comparison:
 
     def rule_text(self, unit: str = " ms") -> str:
         mr = "inf" if math.isinf(self.median_ratio) else f"{self.median_ratio:.2f}"
-        floor = (
-            f"; difference {_g(self.difference)}{unit} (noticeable from {_g(self.noticeable)}{unit})"
-            if self.noticeable
-            else ""
-        )
+        floor = ""
+        if self.noticeable:
+            floor = f"; difference {_g(self.difference)}{unit} (noticeable from "
+            floor += f"{_g(self.noticeable)}{unit})"
         if self.tested:
             return (
                 f"median ratio {mr}x (limit {self.ratio:g}x), one-sided Mann-Whitney p="

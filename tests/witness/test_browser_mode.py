@@ -131,5 +131,14 @@ def test_browser_purchase_marked_on_the_overlay_is_judged_and_bundled(
             "payment.required-call-missing",
             "payment.artefact-reached-role",
         }
+        # Witness mode's own Chromium names who sent the pay call: the checkout iframe's script.
+        routed = [f for f in data["findings"] if f["rule_id"] == "payment.role-not-allowed"]
+        for f in routed:
+            sender = f["evidence"][0]["initiator"]
+            assert sender["frame"]["origin"] == "https://checkout.commerce.test", f
+            assert sender["frame"]["top"] is False
+            assert sender["type"] == "script"
+            assert "sent by `https://checkout.commerce.test/checkout?" in f["message"]
+            assert f["message"].endswith(f"in frame {sender['frame']['url']}")
     stored = "".join(p.read_text(errors="ignore") for p in out.rglob("*.json*"))
     assert w.session.card.number not in stored
