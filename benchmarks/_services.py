@@ -163,6 +163,7 @@ def _serve_upstream(directory: Path, out: TextIO) -> None:
 def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
     from paywitness.profile import demo_profile_path, load_profile
     from paywitness.proxy import ProxyRunner
+    from paywitness.proxy_process import ProxyProcess
     from paywitness.run import RunContext
 
     directory = Path(ns.dir)
@@ -170,7 +171,7 @@ def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
     ledger_path = directory / "ledger.jsonl"
     har_path = directory / "har-entries.jsonl"
     options: dict[str, Any] = {"stream_large_bodies": ns.stream} if ns.stream else {}
-    proxy: ProxyRunner
+    proxy: ProxyRunner | ProxyProcess
     if ns.bare:
         # No paywitness addon: mitmproxy's own cost, the reference the harness is measured
         # against. Without the host map, the upstream name resolves through mitmproxy's DNS, so
@@ -189,7 +190,8 @@ def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
             output=directory, profile=load_profile(profile_path), profile_path=profile_path, seed=1
         )
         # The whole chain users run (fault injector idle, canary watch searching one buyer's
-        # canaries, recorder, host map, HAR capture, TLS failures), as one test of a run.
+        # canaries, recorder, host map, HAR capture, TLS failures), as one test of a run. In
+        # this process (already apart from the load client), so that its RSS is the proxy's.
         session = RecordingSession(
             run,
             target=Target(

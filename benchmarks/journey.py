@@ -77,7 +77,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         run_ctx = RunContext(
             output=root / "bundle", profile=profile, profile_path=profile_path, seed=1, demo=True
         )
-        session = RecordingSession(run_ctx)
+        session = RecordingSession(run_ctx, own_process=True)  # as the pytest plugin runs it
         session.start()  # the demo shop too: the direct variants reach the same shop
         assert session.target is not None
         assert session.target.demo is not None

@@ -83,6 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run,
         resolve=config.getoption("--paywitness-resolve"),
         update_latest=config.getoption("--paywitness-output") is None,
+        own_process=True,  # mitmproxy off the GIL of the test that drives the browser
     )
     from paywitness import scenario
     from paywitness.pytest_plugin import evidence, fixtures

@@ -13,6 +13,9 @@ import pytest
 # A user-style scenario that buys like the standard one and loses a piece of the harness in the
 # checkout step, as a crash would: the browser process, or the intercepting proxy.
 SCENARIO = """
+import os
+import signal
+
 from paywitness.flow import BuyerValues, run_purchase
 
 
@@ -26,7 +29,7 @@ def test_purchase_interrupted(page, witness, paywitness_profile, paywitness_prox
         if "{what}" == "browser":
             page.context.browser.close()  # the browser is gone mid-checkout
         else:
-            paywitness_proxy.stop()  # the proxy is gone mid-checkout
+            os.kill(paywitness_proxy.pid, signal.SIGKILL)  # the proxy process dies mid-checkout
         page.locator(hints.pay).click(timeout=5_000)
 """
 
