@@ -7,6 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.paywitness-installed
 PYTEST_ARGS ?=
+# Two xdist workers: the demo runs wait on the network and the browser as much as they compute, so
+# two at a time keep 2 cores busy (PYTEST_WORKERS=0 runs serially). Tests that must not overlap
+# share an xdist_group; everything else goes to whichever worker is free.
+PYTEST_WORKERS ?= 2
 # Bytecode caching makes every later start faster; some environments switch it off.
 unexport PYTHONDONTWRITEBYTECODE
 
@@ -42,7 +46,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck unit
 

@@ -39,8 +39,13 @@ class Classifier:
             for j, pattern in enumerate(profile.noise.hosts)
         ]
 
-    def role_of(self, host: str) -> tuple[str, str]:
-        """The role a host belongs to, and the rule that said so (first match wins)."""
+    def role_of(self, host: str, *, page: bool = False) -> tuple[str, str]:
+        """The role a host belongs to, and the rule that said so (first match wins).
+
+        `page`: a page, frame or worker of the target made the request, so it is the target's
+        traffic whatever its host: `noise.hosts` does not apply (only the browser's own
+        background requests may be noise).
+        """
         h = host.lower().rstrip(".")
         if h == MARKER_HOST:
             return "paywitness", "marker"
@@ -49,8 +54,20 @@ class Classifier:
                 return name, rule
         for rule, pattern in self._noise_rules:
             if host_matches(pattern, h):
-                return "browser", rule
+                return (
+                    ("unknown", f"page-request ({rule} not applied)")
+                    if page
+                    else (
+                        "browser",
+                        rule,
+                    )
+                )
         return "unknown", "no-rule"
+
+    def noise_rule(self, host: str) -> str | None:
+        """The `noise.hosts` rule a host matches, if any (whatever its role rules say)."""
+        h = host.lower().rstrip(".")
+        return next((rule for rule, p in self._noise_rules if host_matches(p, h)), None)
 
     def payment_endpoint(self, host: str, method: str, path: str) -> str | None:
         m = method.upper()
@@ -71,10 +88,19 @@ class Classifier:
         return None
 
     def classify(
-        self, host: str, method: str, path: str, identity: ServerIdentity | None = None
+        self,
+        host: str,
+        method: str,
+        path: str,
+        identity: ServerIdentity | None = None,
+        *,
+        page: bool = False,
     ) -> Classification:
-        """Role by name; where the server's identity says otherwise, by identity (and say so)."""
-        role, rule = self.role_of(host)
+        """Role by name; where the server's identity says otherwise, by identity (and say so).
+
+        `page`: the request is known to come from a page of the target (see `role_of`).
+        """
+        role, rule = self.role_of(host, page=page)
         mismatch: dict[str, Any] | None = None
         if identity is not None and role not in ("browser", "paywitness"):
             role, rule, mismatch = self._by_identity(host, role, rule, identity)

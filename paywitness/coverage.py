@@ -10,10 +10,12 @@ threshold the run is `inconclusive`.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from paywitness.classify import MARKER_HOST
+from paywitness.classify import MARKER_HOST, Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, Check, Finding
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
     from paywitness.records import RecordBook
 
-__all__ = ["ClientWatch", "coverage_checks"]
+__all__ = ["ClientWatch", "coverage_checks", "page_attributed", "page_requests"]
 
 _EXCLUDED_ROLES = ("browser", "paywitness")
 _IDEMPOTENT = ("GET", "HEAD")
@@ -55,10 +57,17 @@ class ClientWatch:
             extra["failure"] = request.failure
         if request.service_worker is not None:
             extra["service_worker"] = True
+        facts: dict[str, Any] = {}
+        classifier = self.book.classifier
+        if classifier is not None:
+            # The browser reports this request, so a page, frame or worker made it: never noise.
+            c = classifier.classify(u.hostname.lower(), request.method, path, page=True)
+            facts = {"role": c.role, "rule": c.rule, "payment_class": c.payment_class}
         self.book.note(
             "client",
             request.url,
             with_payment_class=True,
+            **facts,
             method=request.method,
             scheme=u.scheme,
             port=u.port or (443 if u.scheme == "https" else 80),
@@ -69,6 +78,41 @@ class ClientWatch:
 
 def _key(r: FlowRecord) -> tuple[str, str, str]:
     return (r.method.upper(), r.host, r.path.split("?", 1)[0])
+
+
+def page_requests(records: Sequence[FlowRecord]) -> list[FlowRecord]:
+    """What the browser's pages, frames and workers requested (ClientWatch's records)."""
+    return [r for r in records if r.kind == "client" and r.extra.get("probe") == "request"]
+
+
+def page_attributed(
+    records: Sequence[FlowRecord], classifier: Classifier | None = None
+) -> list[FlowRecord]:
+    """The records with noise decided by who sent them, not by host alone.
+
+    A proxy record classified as browser noise by `noise.hosts` whose host and path a page of
+    the same test requested is the target's traffic: it is classified again as a page request
+    (its role rules, else `unknown`; without a classifier `unknown`) and judged like any
+    other. Only requests no page, frame or worker made (component updates, safe browsing) stay
+    noise. Without browser-side records (a
+    phone, a stored proxy-only bundle) nothing changes.
+    """
+    asked = {(r.test, r.host, r.path.split("?", 1)[0]) for r in page_requests(records)}
+    if not asked:
+        return list(records)
+    out: list[FlowRecord] = []
+    for r in records:
+        noise = r.role == "browser" and r.rule.startswith("noise.")
+        if noise and (r.test, r.host, r.path.split("?", 1)[0]) in asked:
+            extra = {**r.extra, "noise_overruled": r.rule}
+            if classifier is None:  # no profile at hand: a noise host matched no role rule
+                r = replace(r, role="unknown", rule=f"page-request ({r.rule} not applied)")
+            else:
+                c = classifier.classify(r.host, r.method, r.path, page=True)
+                r = replace(r, role=c.role, rule=c.rule, payment_class=c.payment_class)
+            r = replace(r, extra=extra)
+        out.append(r)
+    return out
 
 
 def _bypassed(records: list[FlowRecord]) -> tuple[list[FlowRecord], list[FlowRecord]]:
@@ -141,25 +185,17 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
         )
         for r in missing
     ]
-    by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for r in judged:
-        by_role[r.role][1] += 1
-    for r in missing:
-        by_role[r.role][0] += 1
-    per_role = {role: f"{total - miss}/{total}" for role, (miss, total) in sorted(by_role.items())}
     checks = []
-    for cid, got, total, need, what in (
-        (
-            "coverage.payment-class",
-            len(pay_judged) - len(pay_missing),
-            len(pay_judged),
-            policy.payment_class,
-            "payment-class",
-        ),
-        ("coverage.overall", len(judged) - len(missing), len(judged), policy.overall, "all"),
+    for cid, asked, unseen, need, what in (
+        ("coverage.payment-class", pay_judged, pay_missing, policy.payment_class, "payment-class"),
+        ("coverage.overall", judged, missing, policy.overall, "all"),
     ):
+        # Each check's own per-role figures: what it judged, not every request.
+        per_role = _per_role(asked, unseen)
+        got, total = len(asked) - len(unseen), len(asked)
         ratio = _ratio(got, total)
         ok = ratio >= need
+        roles = ", ".join(f"{role} {figure}" for role, figure in per_role.items())
         checks.append(
             Check(
                 id=cid,
@@ -167,9 +203,19 @@ def coverage_checks(ctx: AnalysisContext) -> tuple[list[Check], list[Finding]]:
                 status="pass" if ok else "not_observed",
                 summary=(
                     f"the proxy saw {got} of {total} {what} request(s) the browser made "
-                    f"({ratio:.1%}, {need:.0%} needed)"
+                    f"({ratio:.1%}, {need:.0%} needed)" + (f"; per role: {roles}" if roles else "")
                 ),
                 figures={"seen": got, "requested": total, "threshold": need, "per_role": per_role},
             )
         )
     return checks, findings
+
+
+def _per_role(asked: list[FlowRecord], unseen: list[FlowRecord]) -> dict[str, str]:
+    """`role -> seen/requested` over the requests one check judged."""
+    by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in asked:
+        by_role[r.role][1] += 1
+    for r in unseen:
+        by_role[r.role][0] += 1
+    return {role: f"{total - miss}/{total}" for role, (miss, total) in sorted(by_role.items())}

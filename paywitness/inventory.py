@@ -37,8 +37,10 @@ def _is_script(r: FlowRecord) -> bool:
 
 def build_inventory(records: Iterable[FlowRecord]) -> dict[str, dict[str, list[str]]]:
     """{role: {hosts, payment_endpoints, scripts}} of the target's own traffic, sorted."""
+    from paywitness.coverage import page_attributed
+
     inv: dict[str, dict[str, set[str]]] = {}
-    for r in records:
+    for r in page_attributed(list(records)):  # a page's request is never noise
         if r.kind not in ("http", "websocket") or r.role in _IGNORED_ROLES:
             continue
         entry = inv.setdefault(r.role, {k: set() for k in _KINDS})

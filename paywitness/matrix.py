@@ -13,7 +13,7 @@ from pathlib import Path
 
 from paywitness.demo.violations import CATALOG
 
-__all__ = ["MatrixRow", "drift", "render_markdown", "run_matrix"]
+__all__ = ["MatrixRow", "demo_args", "drift", "read_row", "render_markdown", "run_matrix"]
 
 COMPLIANT = "(compliant)"
 
@@ -33,18 +33,20 @@ class MatrixRow:
         return self.verdict == "fail" and self.expected in self.failed_categories
 
 
-def _run_one(violation: str, workdir: Path, seed: int) -> MatrixRow:
-    out = workdir / (violation.strip("()") or "compliant")
-    args = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(out)]
+def demo_args(violation: str, seed: int) -> list[str]:
+    """The `paywitness demo` options of one row, `--output` aside (the tests reuse the run)."""
     # The standard purchase and the seamless comparison, paid by card: every catalog entry must
     # show in them (a violation that needs faults carries its own fault rules).
-    args += ["--seed", str(seed), "--method", "card", "-q", "-p", "no:warnings"]
+    args = ["--seed", str(seed), "--method", "card", "-q", "-p", "no:warnings"]
     args += ["-k", "paid_in_commerce or feels_like_before"]
-    expected = "pass"
     if violation != COMPLIANT:
         args += ["--violation", violation]
-        expected = CATALOG[violation].category
-    subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    return args
+
+
+def read_row(violation: str, out: Path) -> MatrixRow:
+    """One row, read from the evidence folder of its demo run."""
+    expected = "pass" if violation == COMPLIANT else CATALOG[violation].category
     verdict_file = out / "verdict.json"
     if not verdict_file.is_file():
         return MatrixRow(violation, expected, "no verdict", (), ())
@@ -52,6 +54,14 @@ def _run_one(violation: str, workdir: Path, seed: int) -> MatrixRow:
     failed = tuple(sorted(n for n, c in data["categories"].items() if c["status"] == "fail"))
     caught = tuple(sorted({f["rule_id"] for f in data["findings"] if f["category"] == expected}))
     return MatrixRow(violation, expected, data["verdict"], failed, caught)
+
+
+def _run_one(violation: str, workdir: Path, seed: int) -> MatrixRow:
+    out = workdir / (violation.strip("()") or "compliant")
+    args = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(out)]
+    args += demo_args(violation, seed)
+    subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    return read_row(violation, out)
 
 
 def run_matrix(

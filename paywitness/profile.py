@@ -13,6 +13,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -28,6 +29,8 @@ __all__ = [
     "DEFAULT_DATA_ALLOWED",
     "ROLE_NAMES",
     "Action",
+    "ArtefactField",
+    "ArtefactPolicy",
     "CoveragePolicy",
     "DataPolicy",
     "DisplayEndpoint",
@@ -41,6 +44,7 @@ __all__ = [
     "NoiseSpec",
     "PaymentPolicy",
     "Profile",
+    "RequiredCall",
     "RoleName",
     "RoleSpec",
     "SeamlessPolicy",
@@ -150,6 +154,60 @@ class EndpointSpec(_Model):
         return host
 
 
+class RequiredCall(_Model):
+    """A payment call every completed purchase must make: one of `any_of` (endpoint names)."""
+
+    any_of: list[str] = Field(min_length=1)
+    description: str = ""
+
+
+def _required_call(value: Any) -> Any:
+    # `- pay` is shorthand for `- {any_of: [pay]}`.
+    return {"any_of": [value]} if isinstance(value, str) else value
+
+
+_ARTEFACT_PATH = re.compile(
+    r"^(\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\[\*\])+|[A-Za-z_][A-Za-z0-9_-]*)$"
+)
+
+
+class ArtefactField(_Model):
+    """Where a payment artefact is minted: a JSON field of an allowed role's responses.
+
+    `path` is a key name found at any depth (`charge_id`) or a path from the body's root
+    (`$.data.id`, `$.items[0].token`, `$.items[*].token`); `endpoint` limits it to the
+    responses of one payment-class endpoint.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_.-]{0,39}$")
+    path: str = Field(min_length=1)
+    endpoint: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path_syntax(cls, path: str) -> str:
+        if not _ARTEFACT_PATH.match(path):
+            raise ValueError(
+                f"{path!r} is not a JSON field: use a key name ('charge_id') or a path from "
+                "the root ('$.data.id', '$.items[0].token', '$.items[*].token')"
+            )
+        return path
+
+
+class ArtefactPolicy(_Model):
+    """Payment artefacts (order and charge ids, card tokens, idempotency keys) minted by the
+    allowed roles, tracked like canaries: none may reach another role unless `may_reach` says."""
+
+    fields: list[ArtefactField] = Field(default_factory=list)
+    # Fields found by name: order_id, charge_id, payment_id, transaction_id, card/payment
+    # tokens, idempotency_key, and `id` in a payment-class endpoint's answer.
+    defaults: bool = True
+    may_reach: dict[str, list[RoleName]] = Field(
+        default_factory=dict,
+        description="Artefact name -> roles beside payment.allowed_roles that may hold it",
+    )
+
+
 class PaymentPolicy(_Model):
     """Which requests are payment-class and which roles may serve them."""
 
@@ -159,6 +217,13 @@ class PaymentPolicy(_Model):
     minimum_flows: int = Field(default=1, ge=1)
     # The endpoint that moves money (double charges are counted on it); default: `charge`.
     charge_endpoint: str | None = None
+    # Calls every completed purchase (a test that reached `completed_step`) must make, served
+    # by an allowed role: `- pay` or `- {any_of: [charge, va-payment]}`.
+    required: list[Annotated[RequiredCall, BeforeValidator(_required_call)]] = Field(
+        default_factory=list
+    )
+    completed_step: str = Field(default="confirm", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    artefacts: ArtefactPolicy = Field(default_factory=ArtefactPolicy)
 
     @model_validator(mode="after")
     def _social_never_allowed(self) -> PaymentPolicy:
@@ -176,6 +241,19 @@ class PaymentPolicy(_Model):
                 f"charge_endpoint {self.charge_endpoint!r} names no endpoint "
                 f"(known: {', '.join(names)}; or leave it out)"
             )
+        for i, req in enumerate(self.required):
+            unknown = [n for n in req.any_of if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"required[{i}] names {', '.join(map(repr, unknown))}, which no endpoint "
+                    f"defines (known: {', '.join(names)})"
+                )
+        for i, art in enumerate(self.artefacts.fields):
+            if art.endpoint is not None and art.endpoint not in names:
+                raise ValueError(
+                    f"artefacts.fields[{i}].endpoint {art.endpoint!r} names no endpoint "
+                    f"(known: {', '.join(names)}; or leave it out)"
+                )
         if self.invoice_endpoint is not None and self.invoice_endpoint not in names:
             raise ValueError(
                 f"invoice_endpoint {self.invoice_endpoint!r} names no endpoint "
@@ -342,8 +420,12 @@ class DisplaySpec(_Model):
     name: str = Field(min_length=1)
     selector: str = Field(min_length=1)
     attribute: str | None = None
-    parse: Literal["text", "digits", "first-int"] = "text"
-    field: str = Field(min_length=1)
+    parse: Literal["text", "digits", "first-int", "amount"] = "text"
+    field: str | None = Field(default=None, min_length=1)
+    # A computed display: the screen shows this over served fields of one object, e.g.
+    # `price + shipping` (+ - * and parentheses); shown values are read as amounts in `locale`.
+    expression: str | None = None
+    locale: str = Field(default="id-ID", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     key_attribute: str | None = None
     key_field: str | None = None
     endpoints: list[DisplayEndpoint] = Field(min_length=1)
@@ -352,8 +434,37 @@ class DisplaySpec(_Model):
     plain: bool = False
     required: bool = True
 
+    @field_validator("expression")
+    @classmethod
+    def _expression_parses(cls, text: str | None) -> str | None:
+        if text is not None:
+            from paywitness.expressions import parse_expression
+
+            parse_expression(text)
+        return text
+
+    def expression_fields(self) -> tuple[str, ...]:
+        """The served fields the expression reads (none without an expression)."""
+        if self.expression is None:
+            return ()
+        from paywitness.expressions import parse_expression
+
+        return parse_expression(self.expression).names
+
+    def digest_fields(self) -> tuple[str, ...]:
+        """The JSON fields the recorder hashes for this display (plain for an expression)."""
+        names = (self.field, *self.expression_fields(), self.key_field)
+        return tuple(n for n in names if n)
+
     @model_validator(mode="after")
     def _keys_paired(self) -> DisplaySpec:
+        if (self.field is None) == (self.expression is None):
+            raise ValueError(
+                f"display {self.name!r} needs exactly one of `field` (a served value shown as "
+                "it is) and `expression` (computed from served fields, e.g. 'price + shipping')"
+            )
+        if self.expression is not None and self.authority is not None:
+            raise ValueError("authority compares one field; it cannot be used with expression")
         if (self.key_attribute is None) != (self.key_field is None):
             raise ValueError("key_attribute and key_field go together (set both or neither)")
         if self.authority is not None and self.key_field is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -85,6 +86,13 @@ def add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     psub.add_parser("schema", help="Print the JSON Schema of profiles")
     check = psub.add_parser("check", help="Validate a profile and explain what it covers")
     check.add_argument("path", metavar="PROFILE", help="Target profile (YAML)")
+    check.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        metavar="RUN",
+        help="Also warn about what a recorded run (its evidence folder) observed",
+    )
     init = psub.add_parser("init", help="Write a commented starter profile")
     init.add_argument(
         "path", nargs="?", default="paywitness-profile.yaml", metavar="PATH", help="Where to write"
@@ -98,7 +106,13 @@ def profile_main(ns: argparse.Namespace) -> int:
         print(profile_schema(), end="")
         return 0
     if ns.profile_command == "check":
-        print(explain_profile(load_profile(ns.path)))
+        from paywitness.profile_lint import bundle_records, profile_warnings
+
+        profile = load_profile(ns.path)
+        records = bundle_records(ns.bundle) if getattr(ns, "bundle", None) else None
+        print(explain_profile(profile))
+        for warning in profile_warnings(profile, records):
+            print(f"warning: {warning}", file=sys.stderr)
         return 0
     path = Path(ns.path)
     if path.exists() and not ns.force:

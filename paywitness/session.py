@@ -42,6 +42,7 @@ from paywitness.proxy import ProxyRunner
 from paywitness.records import UNLABELLED, RecordBook
 from paywitness.run import Outcomes, RunContext, ensure_writable, update_latest_link
 from paywitness.verdict import Verdict, exit_code_for
+from proxy_addons.artefact_watch import ArtefactWatch
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.fault_injector import FaultInjector
@@ -323,6 +324,7 @@ class RecordingSession:
         addons += [
             self.injector,
             self.canary_watch,
+            ArtefactWatch(self.classifier),  # before the recorder, which records its facts
             BackendRecorder(book=self.book),
             HostMap(),
             HarCapture(

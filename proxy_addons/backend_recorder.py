@@ -177,7 +177,12 @@ class BackendRecorder:
                 worker=book.worker,
                 test=book.test,
                 canary_hits=hits,
-                extra={"direction": "client->server" if msg.from_client else "server->client"},
+                extra={
+                    "direction": "client->server" if msg.from_client else "server->client",
+                    **(flow.metadata.get(_META + "ws_record_extra") or {}).pop(
+                        len(ws.messages) - 1, {}
+                    ),
+                },
             )
         )
 
@@ -246,6 +251,7 @@ class BackendRecorder:
             if digest is not None:
                 extra["display_digest"] = digest
         extra.update(_resilience_facts(flow))
+        extra.update(flow.metadata.get(_META + "record_extra") or {})  # other addons' facts
         if pay and resp is not None and resp.raw_content:
             # Tells a replayed answer (same body) from a new one without storing the body.
             extra["response_sha256"] = hashlib.sha256(resp.raw_content).hexdigest()[:24]

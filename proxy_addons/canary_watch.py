@@ -58,6 +58,8 @@ class CanaryWatch:
     # -- configuration --------------------------------------------------------------------------
     def set_canaries(self, canaries: CanarySet | None) -> None:
         """Search for these canaries from now on (None or empty: search for nothing)."""
+        # Cheap: scanners share their compiled variants per canary set (the redactor has
+        # usually compiled this test's set already).
         scanner = CanaryScanner(canaries) if canaries and canaries.canaries else None
         self._scanner = scanner  # one reference swap: the proxy thread sees old or new, whole
 

@@ -1,10 +1,12 @@
-"""Shared helpers for the harness's own tests."""
+"""Shared fixtures of the harness's own tests (record and flow builders live in builders.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from demo_runs import DemoRuns
 
 from paywitness.profile import Profile, demo_profile_path, load_profile
 
@@ -13,6 +15,15 @@ from paywitness.profile import Profile, demo_profile_path, load_profile
 def demo_profile() -> Profile:
     """The built-in demo profile, loaded once."""
     return load_profile(demo_profile_path())
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
+    """The session's `paywitness demo` runs, each started once and shared by every test."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own basetemp inside the session's one: share the parent.
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return DemoRuns(root / "demo-runs")
 
 
 @pytest.fixture

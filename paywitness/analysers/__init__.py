@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paywitness.analysers.artefacts import analyse_artefacts
 from paywitness.analysers.data import analyse_data
 from paywitness.analysers.interception import interception_check
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
+from paywitness.analysers.required import analyse_required_calls
 from paywitness.analysers.resilience import analyse_resilience
 from paywitness.analysers.seamless import analyse_seamless
 from paywitness.classify import Classifier
@@ -18,9 +20,11 @@ from paywitness.verdict import Analyser, AnalysisContext, Verdict
 
 __all__ = [
     "ANALYSERS",
+    "analyse_artefacts",
     "analyse_data",
     "analyse_merchant_ops",
     "analyse_payment",
+    "analyse_required_calls",
     "analyse_resilience",
     "analyse_seamless",
     "judge",
@@ -28,6 +32,8 @@ __all__ = [
 
 ANALYSERS: tuple[Analyser, ...] = (
     analyse_payment,
+    analyse_required_calls,
+    analyse_artefacts,
     analyse_data,
     analyse_resilience,
     analyse_merchant_ops,
@@ -48,10 +54,16 @@ def judge(
 
     `classifier`: the run's own (one per run), when the caller has one for this profile.
     """
+    from paywitness.coverage import page_attributed
+
     if classifier is None or classifier.profile is not profile:
         classifier = Classifier(profile)
+    # Noise is only what the browser sends by itself: a page's request is judged, whatever host.
     ctx = AnalysisContext(
-        records=records, profile=profile, classifier=classifier, baseline=baseline
+        records=page_attributed(records, classifier),
+        profile=profile,
+        classifier=classifier,
+        baseline=baseline,
     )
     results = [a(ctx) for a in ANALYSERS]
     # Coverage qualifies every category; its checks sit with payment, the heaviest one.

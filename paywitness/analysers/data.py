@@ -44,6 +44,11 @@ def _channel(r: FlowRecord) -> str:
     return f"{r.method} {r.url}"
 
 
+def _noise_note(r: FlowRecord) -> str:
+    rule = r.extra.get("noise_overruled")
+    return f" (its host is listed as noise, {rule}, but a page sent it)" if rule else ""
+
+
 def analyse_data(ctx: AnalysisContext) -> CategoryResult:
     allowed = {str(k): set(v) for k, v in ctx.profile.data.allowed_roles.items()}
     result = CategoryResult(category="data")
@@ -127,6 +132,7 @@ def analyse_data(ctx: AnalysisContext) -> CategoryResult:
                 message=(
                     f"the buyer's {kind} reached role {r.role!r} as `{chain}` in {location} "
                     f"({_channel(r)}, step {r.step!r}); {kind} may only reach {may}"
+                    + _noise_note(r)
                 ),
                 flow_ids=[r.id],
                 evidence=[canary_evidence(r, hit)],

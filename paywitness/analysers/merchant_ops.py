@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
+from paywitness.expressions import parse_amount, parse_expression
 from paywitness.ledger import FlowRecord
 from paywitness.profile import DisplaySpec
 from paywitness.seamless.digest import parse_shown, value_hash
@@ -50,7 +52,11 @@ def _shown(ctx: AnalysisContext, spec: DisplaySpec) -> list[_Shown]:
         ):
             continue
         for item in r.extra.get("values", []):
-            value = parse_shown(item.get("raw"), spec.parse)
+            if spec.parse == "amount":
+                amount = parse_amount(item.get("raw"), spec.locale)
+                value = None if amount is None else str(amount)
+            else:
+                value = parse_shown(item.get("raw"), spec.parse)
             if value is None:
                 continue
             key = item.get("key")
@@ -66,17 +72,71 @@ def _shown(ctx: AnalysisContext, spec: DisplaySpec) -> list[_Shown]:
     return out
 
 
+def _computed(obj: dict[str, str], spec: DisplaySpec) -> Decimal | None:
+    """The expression over this object's served (plain) fields; None if one is missing."""
+    values: dict[str, Decimal] = {}
+    for name in spec.expression_fields():
+        raw = obj.get("=" + name)
+        try:
+            values[name] = Decimal(raw) if raw is not None else Decimal("nan")
+        except InvalidOperation:
+            return None
+        if values[name].is_nan():
+            return None
+    assert spec.expression is not None
+    return parse_expression(spec.expression).evaluate(values)
+
+
+def _same_amount(shown: str, computed: Decimal | None) -> bool:
+    try:
+        return computed is not None and Decimal(shown) == computed
+    except InvalidOperation:
+        return False
+
+
 def _matches(obj: dict[str, str], spec: DisplaySpec, shown: _Shown) -> bool:
-    if obj.get(spec.field) != value_hash(shown.value):
+    if spec.expression is not None:
+        if not _same_amount(shown.value, _computed(obj, spec)):
+            return False
+    elif obj.get(spec.field or "") != value_hash(shown.value):
         return False
     if spec.key_field is not None:
         return shown.key is not None and obj.get(spec.key_field) == value_hash(shown.key)
     return True
 
 
-def _judge_display(ctx: AnalysisContext, spec: DisplaySpec, result: CategoryResult) -> None:
+def _unknown_fields(
+    carriers: list[tuple[FlowRecord, list[dict[str, str]]]], spec: DisplaySpec
+) -> list[str]:
+    """Expression fields no response of the display's endpoints carried."""
+    if not carriers:
+        return []
+    seen = {k[1:] for _, objects in carriers for o in objects for k in o if k.startswith("=")}
+    return [n for n in spec.expression_fields() if n not in seen]
+
+
+def _judge_display(
+    ctx: AnalysisContext, spec: DisplaySpec, result: CategoryResult, index: int = 0
+) -> None:
     shown = _shown(ctx, spec)
     cid = f"merchant_ops.display.{spec.name}"
+    unknown = _unknown_fields(_carriers(ctx, spec), spec) if spec.expression else []
+    if unknown:
+        result.checks.append(
+            Check(
+                id=cid,
+                category="merchant_ops",
+                status="not_observed",
+                summary=(
+                    f"displays[{index}].expression {spec.expression!r} reads "
+                    f"{', '.join(map(repr, unknown))}, which no response of its endpoints "
+                    "carried: check the field names against a real answer"
+                ),
+                required=spec.required,
+                figures={"unknown_fields": unknown},
+            )
+        )
+        return
     fed_by = sorted(spec.fed_by)
     if not shown:
         result.checks.append(
@@ -164,6 +224,7 @@ def _judge_authority(
     result: CategoryResult,
 ) -> None:
     assert spec.key_field is not None
+    assert spec.field is not None  # the profile refuses authority with an expression
     cid = f"merchant_ops.authority.{spec.name}"
     wrong, checked = [], 0
     latest_shown = {s.key: s for s in shown if s.key}
@@ -220,6 +281,6 @@ def analyse_merchant_ops(ctx: AnalysisContext) -> CategoryResult:
     """Every display the profile lists was fed by the roles it names, with current values."""
     result = CategoryResult(category="merchant_ops")
     result.observed = {"displays": [d.name for d in ctx.profile.displays]}
-    for spec in ctx.profile.displays:
-        _judge_display(ctx, spec, result)
+    for i, spec in enumerate(ctx.profile.displays):
+        _judge_display(ctx, spec, result, i)
     return result

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from paywitness.analysers.artefacts import allowed_holders, artefact_hits
 from paywitness.analysers.payment import flow_evidence
 from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext, CategoryResult, Check, Finding
 
-__all__ = ["analyse_resilience", "charge_endpoint", "server_status"]
+__all__ = ["analyse_resilience", "charge_endpoint", "linked_by_cause", "server_status"]
 
 
 def charge_endpoint(ctx: AnalysisContext) -> str | None:
@@ -106,18 +107,53 @@ def _double_charges(ctx: AnalysisContext, result: CategoryResult) -> None:
     )
 
 
+def _artefacts(r: FlowRecord) -> set[str]:
+    hits = r.extra.get("artefact_hits")
+    if not isinstance(hits, list):
+        return set()
+    return {str(h.get("hash")) for h in hits if isinstance(h, dict)}
+
+
+def linked_by_cause(failed: FlowRecord, later: FlowRecord) -> str | None:
+    """Why `later` continues the payment `failed` was making, or None when nothing ties them:
+    the same path (the failed endpoint repeated elsewhere), the same idempotency key, or a
+    payment artefact (order id, charge id, ...) both carried."""
+    if failed.path.split("?", 1)[0] == later.path.split("?", 1)[0]:
+        return "it repeats the failed request's path"
+    key = failed.extra.get("idempotency_key")
+    if isinstance(key, str) and key == later.extra.get("idempotency_key"):
+        return "it carries the same idempotency key"
+    shared = _artefacts(failed) & _artefacts(later)
+    if shared:
+        names = sorted(
+            {
+                str(h.get("name"))
+                for h in later.extra.get("artefact_hits") or []
+                if isinstance(h, dict) and str(h.get("hash")) in shared
+            }
+        )
+        return f"both carry the same payment artefact ({', '.join(names)})"
+    return None
+
+
 def _fallbacks(ctx: AnalysisContext, result: CategoryResult) -> None:
     allowed = set(ctx.profile.payment.allowed_roles)
     flows = sorted(ctx.http(), key=lambda r: (r.ts_start, r.id))
     failures = [r for r in flows if r.role in allowed and _failed(r)]
     found = 0
     for r in flows:
-        if not r.payment_class or r.role in allowed:
+        forbidden = [h for h in artefact_hits(r) if r.role not in allowed_holders(ctx, h["name"])]
+        if r.role in allowed or not (r.payment_class or forbidden):
+            continue  # (an order reference social may hold is no payment of its own)
+        # A later call is a fallback only of a failure it shares the payment with.
+        linked = [
+            (f, why)
+            for f in failures
+            if f.test == r.test and f.ts_end <= r.ts_start and (why := linked_by_cause(f, r))
+        ]
+        if not linked:
             continue
-        before = [f for f in failures if f.test == r.test and f.ts_end <= r.ts_start]
-        if not before:
-            continue
-        cause = before[-1]
+        cause, why = linked[-1]
         found += 1
         result.findings.append(
             Finding(
@@ -128,8 +164,9 @@ def _fallbacks(ctx: AnalysisContext, result: CategoryResult) -> None:
                 else "payment.fallback-to-forbidden-role",
                 message=(
                     f"after {cause.method} {cause.url} to {cause.role!r} failed "
-                    f"({cause.status or cause.error}), {r.method} {r.url} ({r.payment_class}) "
-                    f"went to {r.role!r}: the payment fell back to a role that may not process "
+                    f"({cause.status or cause.error}), {r.method} {r.url} "
+                    f"({r.payment_class or 'carrying its payment artefacts'}) went to "
+                    f"{r.role!r} ({why}): the payment fell back to a role that may not process "
                     "payments"
                 ),
                 flow_ids=[cause.id, r.id],

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from paywitness.analysers.popups import describe_popups
 from paywitness.ledger import FlowRecord
 from paywitness.profile import SeamlessPolicy
 from paywitness.seamless.figures import (
@@ -88,13 +89,20 @@ class _Judge:
         runs: list[RunFigures],
         pick: Callable[[RunFigures], list[FlowRecord]],
         bases: dict[str, RunFigures],
+        described: Mapping[str, str] | None = None,
     ) -> None:
         found = [r for f in runs for r in pick(f)]
         base = [r for f in runs if f.test in bases for r in pick(bases[f.test])]
         base_txt = f"; baseline {len(base)}" if bases else ""
         where = ", ".join(
-            sorted({f"{r.extra.get('probe')} {r.url or ''} in {r.step}".strip() for r in found})
-        )[:400]
+            sorted(
+                {
+                    (described or {}).get(r.id)
+                    or f"{r.extra.get('probe')} {r.url or ''} in {r.step}".strip()
+                    for r in found
+                }
+            )
+        )[:600]
         self.check(
             cid,
             "fail" if found else "pass",
@@ -155,6 +163,7 @@ def analyse_seamless(ctx: AnalysisContext) -> CategoryResult:
         runs,
         lambda f: f.popups,
         bases,
+        describe_popups(ctx.records),  # every URL each popup loaded, and its step
     )
     j.count_check(
         "seamless.redirects",

@@ -7,20 +7,28 @@ layer is searched, all views of one layer in a single Aho-Corasick pass.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import ahocorasick
 
-from paywitness.canaries.decoding import MAX_VIEWS, View, decode_children, encoding_chain
+from paywitness.canaries.decoding import (
+    MAX_VIEWS,
+    View,
+    decode_children,
+    describe,
+    encoding_chain,
+)
 from paywitness.canaries.masking import card_spans, merge_spans, redact_with, render_spans
-from paywitness.canaries.values import CanarySet
+from paywitness.canaries.values import Canary, CanarySet
 from paywitness.canaries.variants import (
     HASHED_KEY_CAP,
     KEY_CAP,
     MIN_KEY,
     SHORT_TOKEN,
+    Variant,
     build_variants,
 )
 
@@ -79,33 +87,72 @@ _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 _SEP = b"\x00"
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """What a scanner searches with: built once per (canaries, salt)."""
+
+    variants: list[Variant]
+    hashes: list[str]
+    kinds: list[str]
+    patterns: list[bytes]
+    patterns_low: list[bytes]
+    need: list[int]
+    groups: list[tuple[int, tuple[tuple[int, int], ...]]]
+    automaton: Any
+    max_pattern: int
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
+    canary_set = CanarySet(canaries, salt)
+    variants = build_variants(canary_set)
+    patterns = [v.pattern.encode("utf-8") for v in variants]
+    patterns_low = [p.lower() for p in patterns]
+    need = [
+        min(len(p), HASHED_KEY_CAP if v.hashed else KEY_CAP)
+        for v, p in zip(variants, patterns, strict=True)
+    ]
+    by_key: dict[str, list[tuple[int, int]]] = {}
+    for i, low in enumerate(patterns_low):
+        offset, key_bytes = _pick_key(low[: need[i]])
+        by_key.setdefault(key_bytes.decode("latin-1"), []).append((i, offset))
+    groups: list[tuple[int, tuple[tuple[int, int], ...]]] = []
+    automaton = ahocorasick.Automaton()
+    for key, members in by_key.items():
+        automaton.add_word(key, len(groups))
+        groups.append((len(key), tuple(members)))
+    automaton.make_automaton()
+    return _Compiled(
+        variants,
+        [canary_set.salted_hash(c.value) for c in canaries],
+        [c.kind for c in canaries],
+        patterns,
+        patterns_low,
+        need,
+        groups,
+        automaton,
+        max(need, default=0),
+    )
+
+
 class CanaryScanner:
     """Finds every canary variant in observed data, through the wire encodings."""
 
     def __init__(self, canary_set: CanarySet, *, max_depth: int = 3) -> None:
         self.canary_set = canary_set
         self.max_depth = max_depth
-        self.variants = build_variants(canary_set)
-        self._hashes = [canary_set.salted_hash(c.value) for c in canary_set.canaries]
-        self._kinds = [c.kind for c in canary_set.canaries]
-        self._patterns = [v.pattern.encode("utf-8") for v in self.variants]
-        self._patterns_low = [p.lower() for p in self._patterns]
-        self._need = [
-            min(len(p), HASHED_KEY_CAP if v.hashed else KEY_CAP)
-            for v, p in zip(self.variants, self._patterns, strict=True)
-        ]
-        groups: dict[str, list[tuple[int, int]]] = {}
-        for i, low in enumerate(self._patterns_low):
-            offset, key_bytes = _pick_key(low[: self._need[i]])
-            groups.setdefault(key_bytes.decode("latin-1"), []).append((i, offset))
-        self._groups: list[tuple[int, tuple[tuple[int, int], ...]]] = []
-        automaton = ahocorasick.Automaton()
-        for key, members in groups.items():
-            automaton.add_word(key, len(self._groups))
-            self._groups.append((len(key), tuple(members)))
-        automaton.make_automaton()
-        self._automaton = automaton
-        self.max_pattern = max(self._need, default=0)
+        # The variants and the automaton are built once per canary values and salt, shared by
+        # every scanner of those canaries (the redactor's and the proxy's canary watch).
+        compiled = _compile(canary_set.canaries, canary_set.salt)
+        self.variants = compiled.variants
+        self._hashes = compiled.hashes
+        self._kinds = compiled.kinds
+        self._patterns = compiled.patterns
+        self._patterns_low = compiled.patterns_low
+        self._need = compiled.need
+        self._groups = compiled.groups
+        self._automaton = compiled.automaton
+        self.max_pattern = compiled.max_pattern
 
     @property
     def pattern_count(self) -> int:
@@ -223,30 +270,33 @@ class CanaryScanner:
     ) -> list[CanaryHit]:
         """Every canary in ``data`` observed at ``location`` (e.g. ``url:query``)."""
         raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-        views = [View(raw, (), location, 0, None, None, content_type, content_encoding)]
-        budget = [max(8 * len(raw), 1 << 20)]
+        views = [View(raw, None, location, 0, None, None, content_type, content_encoding)]
+        if decode:
+            self._decode(views)
         matches_by_view: dict[int, list[_Match]] = {}
+        self._search(views, [i for i, v in enumerate(views) if v.searched], matches_by_view)
+        return self._hits(views, matches_by_view)
+
+    def _decode(self, views: list[View]) -> None:
+        """Every decoding layer of ``views[0]``, appended to ``views`` breadth first."""
+        budget = [max(8 * len(views[0].data), 1 << 20)]
         level = [0]
         while level:
-            self._search_level(views, level, matches_by_view)
-            if not decode:
-                break
             next_level: list[int] = []
             for vid in level:
                 view = views[vid]
                 if view.depth >= self.max_depth or len(views) >= MAX_VIEWS:
                     continue
                 for kid in decode_children(view, budget):
+                    if kid.depth > self.max_depth:
+                        continue
                     kid.parent = vid
                     views.append(kid)
                     next_level.append(len(views) - 1)
             level = next_level
-        return self._hits(views, matches_by_view)
 
-    def _search_level(
-        self, views: list[View], level: list[int], out: dict[int, list[_Match]]
-    ) -> None:
-        """One automaton pass over every view of a decoding level, joined by NUL bytes."""
+    def _search(self, views: list[View], level: list[int], out: dict[int, list[_Match]]) -> None:
+        """One automaton pass over every decoded layer, joined by NUL bytes."""
         starts: list[int] = []
         chunks: list[bytes] = []
         pos = 0
@@ -295,11 +345,7 @@ class CanaryScanner:
             for vi, m in first.items():
                 c = canary_of(vi)
                 variant = self.variants[vi]
-                decoding, location = view.decoding, view.location
-                field_path = self._field_of(view, m)
-                if field_path is not None:
-                    decoding = (*decoding, f"json:{field_path}")
-                    location = f"{location}:{field_path}"
+                decoding, location = describe(views, vid, m.start, m.end)
                 hits.append(
                     CanaryHit(
                         kind=self._kinds[c],
@@ -309,22 +355,11 @@ class CanaryScanner:
                         partial=variant.partial,
                         canary_hash=self._hashes[c],
                         excerpt=self._excerpt(view.data, m),
-                        encoding=encoding_chain(variant.chain, view.decoding),
+                        encoding=encoding_chain(variant.chain, decoding),
                         count=counts[vi],
                     )
                 )
         return hits
-
-    @staticmethod
-    def _field_of(view: View, match: _Match) -> str | None:
-        """The JSON path of the verbatim string value that holds ``match``, if any."""
-        if not view.fields:
-            return None
-        found = view.data[match.start : match.end]
-        for path, text in view.fields:
-            if found in text:
-                return path
-        return None
 
     def _canary_of(self, variant: int) -> int:
         return self.variants[variant].canary

@@ -10,6 +10,8 @@ and ``base64(sha256_bin(lower(email)))`` is base64 of the raw 32-byte digest.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import hashlib
 import html
 import re
@@ -287,89 +289,97 @@ def build_variants(canaries: CanarySet | Sequence[Canary]) -> list[Variant]:
     items = canaries.canaries if isinstance(canaries, CanarySet) else tuple(canaries)
     pool: list[Variant] = []
     for index, canary in enumerate(items):
-        seen: set[str] = set()
+        own = _canary_variants(canary)
+        pool += own if index == 0 else [dataclasses.replace(v, canary=index) for v in own]
+    return pool
 
-        def add(
-            chain: str,
-            text: str,
-            *,
-            partial: bool = False,
-            cs: bool = False,
-            opaque: bool = False,
-            hashed: bool = False,
-            _i: int = index,
-            _seen: set[str] = seen,
-        ) -> None:
-            if len(text) >= MIN_KEY and text not in _seen:
-                _seen.add(text)
-                pool.append(Variant(_i, chain, text, partial, cs, opaque, hashed))
 
-        for form in _merged_forms(_forms(canary)):
-            add(form.chain, form.text, partial=form.partial)
-            if not form.derive:
-                continue
-            label = form.derive_chain
-            raw = form.text.encode("utf-8")
-            for enc, fn in _TEXT_ENCODINGS.items():
-                inner = fn(form.text)
-                chain1 = f"{enc}({label})"
-                cs1 = enc in _B64_NAMES
+@functools.lru_cache(maxsize=256)
+def _canary_variants(canary: Canary) -> tuple[Variant, ...]:
+    """One canary's variants (numbered 0), built once per value: the redactor, the proxy's
+    canary watch and every test's scanner share them."""
+    pool: list[Variant] = []
+    seen: set[str] = set()
+
+    def add(
+        chain: str,
+        text: str,
+        *,
+        partial: bool = False,
+        cs: bool = False,
+        opaque: bool = False,
+        hashed: bool = False,
+    ) -> None:
+        if len(text) >= MIN_KEY and text not in seen:
+            seen.add(text)
+            pool.append(Variant(0, chain, text, partial, cs, opaque, hashed))
+
+    for form in _merged_forms(_forms(canary)):
+        add(form.chain, form.text, partial=form.partial)
+        if not form.derive:
+            continue
+        label = form.derive_chain
+        raw = form.text.encode("utf-8")
+        for enc, fn in _TEXT_ENCODINGS.items():
+            inner = fn(form.text)
+            chain1 = f"{enc}({label})"
+            cs1 = enc in _B64_NAMES
+            add(
+                chain1,
+                inner,
+                partial=form.partial,
+                cs=cs1,
+                opaque=enc not in ("url", "urlplus", "html", "htmldec", "htmlhex"),
+            )
+            for outer in _OUTER_ENCODINGS:
+                if outer == enc and outer != "url":
+                    continue
+                text2 = _TEXT_ENCODINGS[outer](inner)
+                cs2 = outer in _B64_NAMES or (outer in ("url", "htmldec") and cs1)
                 add(
-                    chain1,
-                    inner,
+                    f"{outer}({chain1})",
+                    text2,
                     partial=form.partial,
-                    cs=cs1,
-                    opaque=enc not in ("url", "urlplus", "html", "htmldec", "htmlhex"),
+                    cs=cs2,
+                    opaque=outer not in ("url", "htmldec"),
                 )
-                for outer in _OUTER_ENCODINGS:
-                    if outer == enc and outer != "url":
-                        continue
-                    text2 = _TEXT_ENCODINGS[outer](inner)
-                    cs2 = outer in _B64_NAMES or (outer in ("url", "htmldec") and cs1)
+        if form.partial:
+            continue
+        for urlsafe, name in ((False, "base64"), (True, "base64url")):
+            for offset in (0, 1, 2):
+                add(
+                    f"{name}@{offset}({label})",
+                    _b64_aligned(raw, offset, urlsafe),
+                    cs=True,
+                    opaque=True,
+                )
+        for hname, hfn in _HASHES.items():
+            digest = hfn(raw)
+            hexed = digest.hex()
+            chain1 = f"{hname}({label})"
+            add(chain1, hexed, opaque=True, hashed=True)
+            for enc in _OVER_HASH_ENCODINGS:
+                add(
+                    f"{enc}({chain1})",
+                    _TEXT_ENCODINGS[enc](hexed),
+                    cs=enc in _B64_NAMES,
+                    opaque=True,
+                    hashed=True,
+                )
+            for outer_hash in _OUTER_HASHES:
+                add(
+                    f"{outer_hash}({chain1})",
+                    _HASHES[outer_hash](hexed.encode()).hex(),
+                    opaque=True,
+                    hashed=True,
+                )
+            if hname in _BIN_HASHES:
+                for enc in _BIN_ENCODINGS:
                     add(
-                        f"{outer}({chain1})",
-                        text2,
-                        partial=form.partial,
-                        cs=cs2,
-                        opaque=outer not in ("url", "htmldec"),
-                    )
-            if form.partial:
-                continue
-            for urlsafe, name in ((False, "base64"), (True, "base64url")):
-                for offset in (0, 1, 2):
-                    add(
-                        f"{name}@{offset}({label})",
-                        _b64_aligned(raw, offset, urlsafe),
-                        cs=True,
-                        opaque=True,
-                    )
-            for hname, hfn in _HASHES.items():
-                digest = hfn(raw)
-                hexed = digest.hex()
-                chain1 = f"{hname}({label})"
-                add(chain1, hexed, opaque=True, hashed=True)
-                for enc in _OVER_HASH_ENCODINGS:
-                    add(
-                        f"{enc}({chain1})",
-                        _TEXT_ENCODINGS[enc](hexed),
+                        f"{enc}({hname}_bin({label}))",
+                        _BYTE_ENCODINGS[enc](digest),
                         cs=enc in _B64_NAMES,
                         opaque=True,
                         hashed=True,
                     )
-                for outer_hash in _OUTER_HASHES:
-                    add(
-                        f"{outer_hash}({chain1})",
-                        _HASHES[outer_hash](hexed.encode()).hex(),
-                        opaque=True,
-                        hashed=True,
-                    )
-                if hname in _BIN_HASHES:
-                    for enc in _BIN_ENCODINGS:
-                        add(
-                            f"{enc}({hname}_bin({label}))",
-                            _BYTE_ENCODINGS[enc](digest),
-                            cs=enc in _B64_NAMES,
-                            opaque=True,
-                            hashed=True,
-                        )
-    return pool
+    return tuple(pool)

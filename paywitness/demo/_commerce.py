@@ -14,14 +14,24 @@ from paywitness.demo._orders import OrderApi, checkout_page, invoice_response
 from paywitness.demo._seamless_pages import SLOW_HANDOFF_S, login_page, standalone_checkout_page
 from paywitness.demo._store import MERCHANTS, OrderStore
 
-__all__ = ["CatalogApi", "build_commerce", "product_json"]
+__all__ = ["SHIPPING_IDR", "CatalogApi", "build_commerce", "product_json", "shipping_fee"]
 
 
-def product_json(product: dict[str, Any]) -> dict[str, Any]:
+#: Shipping to Jakarta; big items ship free (the storefront shows price + shipping).
+SHIPPING_IDR = 12_000
+FREE_SHIPPING_FROM_IDR = 250_000
+
+
+def shipping_fee(product: dict[str, Any]) -> int:
+    return 0 if product["price"] >= FREE_SHIPPING_FROM_IDR else SHIPPING_IDR
+
+
+def product_json(product: dict[str, Any], shipping_markup: int = 0) -> dict[str, Any]:
     return {
         "sku": product["sku"],
         "name": product["name"],
         "price": product["price"],
+        "shipping": (fee + shipping_markup) if (fee := shipping_fee(product)) else 0,
         "currency": "IDR",
         "stock": product["stock"],
         "merchant": {"id": product["merchant_id"], "name": product["merchant_name"]},
@@ -51,12 +61,14 @@ def thumbnail_svg(product: dict[str, Any]) -> str:
 class CatalogApi:
     """Catalog, price and stock endpoints (commerce's; social's copy only under a violation)."""
 
-    def __init__(self, store: OrderStore) -> None:
+    def __init__(self, store: OrderStore, shipping_markup: int = 0) -> None:
         self.store = store
+        # A stale copy's shipping fee (social's copy under the total-from-social violation).
+        self.shipping_markup = shipping_markup
 
     async def products(self, request: web.Request) -> web.Response:
         merchant = request.query.get("merchant")
-        items = [product_json(p) for p in self.store.products(merchant)]
+        items = [product_json(p, self.shipping_markup) for p in self.store.products(merchant)]
         return web.json_response({"products": items})
 
     async def product(self, request: web.Request) -> web.Response:

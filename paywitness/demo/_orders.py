@@ -301,12 +301,18 @@ def checkout_page(
         "fallbackPayBase": url(api_host("social"), "/api/orders/")
         if ctx.mode.has("fallback-to-social")
         else None,
+        # Violation: the pay call goes to social under an innocent path and is relayed.
+        "payRelayUrl": url(api_host("social"), "/v1/activity")
+        if ctx.mode.has("relay-under-innocent-path")
+        else None,
         "gatewayOrigin": origin(GATEWAY),
         "parentOrigin": origin("shop.social.test"),
     }
     # Data violations: each switch makes the checkout hand buyer data to social one way.
     if ctx.mode.has("email-hash-to-social"):
         config["pixelUrl"] = url("events.social.test", "/px")
+    if ctx.mode.has("email-hash-to-noise-host"):
+        config["pixelUrl"] = url("www.google.com", "/pagead/px")  # listed under noise.hosts
     if ctx.mode.has("address-over-social-websocket"):
         merchant = lines[0][0].get("merchant_id", "") if lines else ""
         config["sellerChatUrl"] = "wss://chat.social.test/ws?merchant=" + str(merchant)

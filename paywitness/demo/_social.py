@@ -113,6 +113,8 @@ class _Social:
         self.state = state
         self.orders = OrderApi(ctx, store, "social")
         self.catalog_copy = CatalogApi(store)
+        # Social's copy of the catalog, taken before commerce raised its shipping fee.
+        self.stale_shipping_copy = CatalogApi(store, shipping_markup=-2_000)
 
     # --- shop.social.test --------------------------------------------------------------------
     async def storefront(self, request: web.Request) -> web.Response:
@@ -132,6 +134,10 @@ class _Social:
                     "api.social.test" if mode.has("catalog-from-social") else "api.commerce.test",
                     "/api/products",
                 ),
+                # Violation: the shown total is computed with social's stale shipping fee.
+                "shippingFromUrl": url("api.social.test", "/api/products")
+                if mode.has("total-from-social")
+                else None,
                 "checkoutMode": _checkout_mode(mode),
                 "checkoutUrl": url(
                     "shop.social.test" if mode.baseline else "checkout.commerce.test", "/checkout"
@@ -224,6 +230,10 @@ class _Social:
 
     async def catalog(self, request: web.Request) -> web.StreamResponse:
         """Social's copy of the catalog: only served with the catalog-from-social violation."""
+        if self.ctx.mode.has("total-from-social") and not self.ctx.mode.has("catalog-from-social"):
+            if request.method == "GET" and "sku" not in request.match_info:
+                return await self.stale_shipping_copy.products(request)
+            return _not_found()
         if not self.ctx.mode.has("catalog-from-social"):
             return _not_found()
         if "sku" in request.match_info:
@@ -252,6 +262,23 @@ class _Social:
             )
             return web.Response(status=status, body=answer, headers={"Content-Type": content_type})
         return _not_found()
+
+    async def activity(self, request: web.Request) -> web.Response:
+        """An analytics-looking endpoint; under one violation it relays the pay call."""
+        if not self.ctx.mode.has("relay-under-innocent-path"):
+            return _not_found()
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return web.json_response({"error": "bad activity"}, status=400)
+        order_id = str(body.pop("order_id", "")) if isinstance(body, dict) else ""
+        if not order_id or not isinstance(body, dict):
+            return web.json_response({"error": "order_id is required."}, status=400)
+        body.pop("event", None)
+        status, answer, content_type = await self.ctx.backend(
+            "POST", "api.commerce.test", f"/api/orders/{order_id}/pay", payload=body
+        )
+        return web.Response(status=status, body=answer, headers={"Content-Type": content_type})
 
     async def relay_commerce(self, request: web.Request) -> web.Response:
         """The commerce API name answered by social's server, relayed to commerce's."""
@@ -329,6 +356,7 @@ def build_social(ctx: Context, store: OrderStore, state: SocialState) -> web.App
     api.router.add_get("/api/orders/status", social.order_status)
     api.router.add_post("/api/orders/{order_id}/pay", social.pay)
     api.router.add_post("/api/webhooks/gateway", social.webhook)
+    api.router.add_post("/v1/activity", social.activity)
 
     events = web.Application()
     events.router.add_post("/e", social.beacon)

@@ -43,6 +43,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "but issued to Social Demo Co), which relays to commerce: only identity shows it.",
     ),
     Violation(
+        "relay-under-innocent-path",
+        "payment",
+        "The checkout sends the charge id to api.social.test's /v1/activity (an analytics-looking "
+        "path no profile lists), which relays the pay call to commerce server-side.",
+    ),
+    Violation(
         "invoice-on-social",
         "payment",
         "The confirmation's invoice link points to shop.social.test, which proxies commerce's.",
@@ -57,6 +63,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "email-hash-to-social",
         "data",
         "The checkout loads a social pixel whose URL carries the SHA-256 of the lowercased email.",
+    ),
+    Violation(
+        "email-hash-to-noise-host",
+        "data",
+        "The checkout's pixel with the email's SHA-256 goes to www.google.com, a host the demo "
+        "profile lists as browser noise: the page sent it, so it is judged anyway.",
     ),
     Violation(
         "address-over-social-websocket",
@@ -107,6 +119,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "catalog-from-social",
         "merchant_ops",
         "Product price and stock come from api.social.test's copy of the catalog.",
+    ),
+    Violation(
+        "total-from-social",
+        "merchant_ops",
+        "The product cards' total (price + shipping) is computed with the shipping fee of "
+        "api.social.test's stale copy of the catalog; the price itself still comes from commerce.",
     ),
     Violation(
         "fallback-to-social",

@@ -57,9 +57,11 @@ class Redactor:
         self.salt = salt if salt is not None else new_salt()
         self._canaries: dict[Canary, None] = {}  # an ordered set: the order they were added
         #: Scanners over disjoint batches of canaries, largest first, each at least twice the
-        #: next: a run adds a few canaries per test, and rebuilding one scanner over all of
-        #: them each time would cost the run time quadratic in its tests. Here every canary is
-        #: rebuilt into a scanner O(log n) times and a text passes O(log n) scanners.
+        #: next but the newest: a run adds a few canaries per test, and rebuilding one scanner
+        #: over all of them each time would cost the run time quadratic in its tests. Here every
+        #: canary is rebuilt into a scanner O(log n) times and a text passes O(log n) scanners.
+        #: The newest batch keeps a scanner of its own: it is the test's canary set, so the
+        #: proxy's canary watch gets the same scanner from the shared cache instead of a build.
         self._scanners: tuple[CanaryScanner, ...] = ()
         self._lock = threading.Lock()
 
@@ -71,10 +73,11 @@ class Redactor:
             if new:
                 self._canaries.update(dict.fromkeys(new))
                 levels = list(self._scanners)
-                batch = new
-                while levels and len(levels[-1].canary_set.canaries) <= 2 * len(batch):
-                    batch = [*levels.pop().canary_set.canaries, *batch]
-                levels.append(CanaryScanner(CanarySet(tuple(batch), self.salt)))
+                while len(levels) >= 2 and 2 * _size(levels[-1]) >= _size(levels[-2]):
+                    last = levels.pop()
+                    merged = (*levels.pop().canary_set.canaries, *last.canary_set.canaries)
+                    levels.append(CanaryScanner(CanarySet(merged, self.salt)))
+                levels.append(CanaryScanner(CanarySet(tuple(new), self.salt)))
                 self._scanners = tuple(levels)  # one swap: readers see old or new, whole
         return CanarySet(tuple(new), self.salt)
 
@@ -157,3 +160,7 @@ class Redactor:
             if isinstance(msg.get("data"), str):
                 msg["data"] = self.text(msg["data"])
         return entry
+
+
+def _size(scanner: CanaryScanner) -> int:
+    return len(scanner.canary_set.canaries)

@@ -88,8 +88,8 @@ def response_digest(body: bytes, specs: Sequence[DisplaySpec]) -> dict[str, Any]
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-    fields = {f for s in specs for f in (s.field, s.key_field) if f}
-    plain = {f for s in specs if s.plain for f in (s.field, s.key_field) if f}
+    fields = {f for s in specs for f in s.digest_fields()}
+    plain = {f for s in specs if s.plain or s.expression for f in s.digest_fields()}
     objects: list[dict[str, str]] = []
     truncated = False
     for obj in _objects(data):

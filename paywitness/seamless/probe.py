@@ -128,7 +128,12 @@ class ContinuityProbe:
         opener = page.opener()
         if opener is None or opener not in self.pages:
             return
-        self.write("popup", url=page.url, opener=opener.url and redact_url(opener.url))
+        self.write(
+            "popup",
+            url=page.url,
+            opener=opener.url and redact_url(opener.url),
+            page=len(self.pages),
+        )
         self.attach(page)
 
     def _on_navigated(self, page: Page, index: int, frame: Frame) -> None:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from builders import http_flow
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 
@@ -36,23 +37,13 @@ def canaries(buyer: Buyer, card: TestCard) -> CanarySet:
     return CanarySet.from_buyer(buyer, card)
 
 
-def _flow(host: str, path: str, method: str = "POST"):
-    f = tflow.tflow(resp=True)
-    f.request.scheme, f.request.host, f.request.port = "https", host, 443
-    f.request.path, f.request.method = path, method
-    f.request.headers["host"] = host
-    f.request.content = b""
-    f.response.content = b""
-    return f
-
-
 def _hits(f) -> list[dict]:
     return f.metadata.get(HITS_KEY, [])
 
 
 def test_gzip_of_json_of_base64_request_body(canaries: CanarySet, card: TestCard) -> None:
     watch = CanaryWatch(canaries)
-    f = _flow("events.social.test", "/e")
+    f = http_flow("events.social.test", "/e", content=b"")
     payload = json.dumps(
         {"event": "pay", "payload": base64.b64encode(card.number.encode()).decode()}
     )
@@ -72,7 +63,7 @@ def test_hashed_email_in_query_cookie_referer_and_custom_header(
 ) -> None:
     watch = CanaryWatch(canaries)
     digest = hashlib.sha256(buyer.email.lower().encode()).hexdigest()
-    f = _flow("events.social.test", f"/px?ev=Purchase&uid={digest}", "GET")
+    f = http_flow("events.social.test", f"/px?ev=Purchase&uid={digest}", "GET", content=b"")
     f.request.headers["cookie"] = f"sid=abc; em={buyer.email}"
     f.request.headers["referer"] = f"https://checkout.commerce.test/?phone={buyer.phone}"
     f.request.headers["x-buyer-name"] = buyer.name
@@ -88,7 +79,7 @@ def test_hashed_email_in_query_cookie_referer_and_custom_header(
 
 def test_response_set_cookie_and_echoing_body(canaries: CanarySet, buyer: Buyer) -> None:
     watch = CanaryWatch(canaries)
-    f = _flow("api.social.test", "/api/me", "GET")
+    f = http_flow("api.social.test", "/api/me", "GET", content=b"")
     f.response.headers["set-cookie"] = f"contact={buyer.phone.replace(' ', '')}; Path=/"
     f.response.headers["content-type"] = "application/json"
     f.response.content = json.dumps({"ship_to": buyer.street_address}).encode()
@@ -102,13 +93,13 @@ def test_images_are_not_scanned_and_no_canaries_means_no_work(
     canaries: CanarySet, buyer: Buyer
 ) -> None:
     watch = CanaryWatch(canaries)
-    f = _flow("shop.social.test", "/logo.png", "GET")
+    f = http_flow("shop.social.test", "/logo.png", "GET", content=b"")
     f.response.headers["content-type"] = "image/png"
     f.response.content = buyer.email.encode()
     watch.response(f)
     assert _hits(f) == []
     watch.set_canaries(None)
-    g = _flow("events.social.test", f"/px?e={buyer.email}", "GET")
+    g = http_flow("events.social.test", f"/px?e={buyer.email}", "GET", content=b"")
     watch.request(g)
     assert _hits(g) == []
     assert watch.canaries is None
@@ -148,7 +139,7 @@ def test_http_record_carries_the_hits(tmp_path: Path, canaries: CanarySet, buyer
         tctx.configure(
             rec, paywitness_profile=str(demo_profile_path()), paywitness_ledger=str(ledger)
         )
-        f = _flow("events.social.test", "/e")
+        f = http_flow("events.social.test", "/e", content=b"")
         f.request.content = json.dumps({"e": buyer.email}).encode()
         rec.requestheaders(f)
         watch.request(f)
@@ -176,3 +167,17 @@ def test_standalone_option_reads_a_canary_file(
         (tmp_path / "bad.json").write_text('{"canaries": [{"kind": "ssn", "value": "1"}]}')
         with pytest.raises(exceptions.OptionsError, match="unknown canary kind 'ssn'"):
             tctx.configure(watch, paywitness_canaries=str(tmp_path / "bad.json"))
+
+
+def test_watch_reuses_the_redactors_scanner_for_the_tests_canaries() -> None:
+    """The test's canaries are compiled once per run: the watch gets the redactor's build."""
+    from paywitness.evidence.redaction import Redactor
+
+    redactor = Redactor(salt=b"shared")
+    for seed in range(5):  # earlier tests leave merged levels behind
+        redactor.add_canaries(CanarySet.from_buyer(make_buyer(seed)).canaries)
+    test_set = CanarySet.from_buyer(make_buyer(99), salt=redactor.salt)
+    redactor.add_canaries(test_set.canaries)
+    watch = CanaryWatch(test_set)
+    assert watch._scanner is not None
+    assert watch._scanner.variants is redactor._scanners[-1].variants

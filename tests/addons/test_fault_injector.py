@@ -6,8 +6,9 @@ import asyncio
 import threading
 
 import pytest
+from builders import http_flow
 from mitmproxy import exceptions
-from mitmproxy.test import taddons, tflow
+from mitmproxy.test import taddons
 
 from paywitness.classify import Classifier
 from paywitness.faults import parse_fault_rule, parse_fault_rules
@@ -15,18 +16,6 @@ from paywitness.ledger import read_ledger
 from paywitness.profile import Profile, demo_profile_path
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.fault_injector import FAULT_METADATA, FaultInjector
-
-
-def _flow(host: str, path: str, method: str = "POST", *, resp: bool = False):
-    f = tflow.tflow(resp=resp)
-    f.request.scheme = "https"
-    f.request.host = host
-    f.request.port = 443
-    f.request.path = path
-    f.request.method = method
-    f.request.headers["host"] = host
-    f.live = True
-    return f
 
 
 def _run(coro):
@@ -108,15 +97,15 @@ def test_status_fault_answers_first_n_then_passes(demo_profile: Profile) -> None
         rules=parse_fault_rules(["role=gateway method=POST path=/v1/charges status=502 first=1"]),
     )
     with taddons.context(fi):
-        first = _flow("pay.gateway.test", "/v1/charges")
+        first = http_flow("pay.gateway.test", "/v1/charges", resp=False)
         _run(fi.request(first))
         assert first.response is not None
         assert first.response.status_code == 502
         assert first.metadata[FAULT_METADATA]["action"] == "status"
-        second = _flow("pay.gateway.test", "/v1/charges")
+        second = http_flow("pay.gateway.test", "/v1/charges", resp=False)
         _run(fi.request(second))
         assert second.response is None  # budget spent: the retry reaches the gateway
-        other = _flow("api.commerce.test", "/v1/charges")
+        other = http_flow("api.commerce.test", "/v1/charges", resp=False)
         _run(fi.request(other))
         assert other.response is None  # another role
         assert fi.injected == 1
@@ -126,7 +115,7 @@ def test_reset_kills_and_response_phase_keeps_upstream_status(demo_profile: Prof
     fi = FaultInjector(classifier=Classifier(demo_profile))
     fi.set_test_rules(parse_fault_rules(["role=commerce path=/api/orders/*/pay reset"]))
     with taddons.context(fi):
-        f = _flow("api.commerce.test", "/api/orders/A1/pay")
+        f = http_flow("api.commerce.test", "/api/orders/A1/pay", resp=False)
         _run(fi.request(f))
         assert f.error is not None
         assert f.error.msg == "Connection killed."
@@ -134,7 +123,7 @@ def test_reset_kills_and_response_phase_keeps_upstream_status(demo_profile: Prof
     assert fi.rules == ()
     fi.set_rules(parse_fault_rules(["host=pay.gateway.test timeout=0 phase=response"]))
     with taddons.context(fi):
-        g = _flow("pay.gateway.test", "/v1/charges", resp=True)
+        g = http_flow("pay.gateway.test", "/v1/charges")
         _run(fi.request(g))
         assert g.error is None  # a response-phase rule leaves the request alone
         _run(fi.response(g))
@@ -149,7 +138,7 @@ def test_delay_holds_only_that_flow() -> None:
         order: list[str] = []
 
         async def one(host: str) -> None:
-            await fi.request(_flow(host, "/"))
+            await fi.request(http_flow(host, "/", resp=False))
             order.append(host)
 
         await asyncio.gather(one("slow.test"), one("fast.test"))
@@ -168,7 +157,7 @@ def test_fault_reaches_the_ledger_record(tmp_path, demo_profile: Profile) -> Non
         tctx.configure(
             rec, paywitness_profile=str(demo_profile_path()), paywitness_ledger=str(ledger)
         )
-        f = _flow("pay.gateway.test", "/v1/charges")
+        f = http_flow("pay.gateway.test", "/v1/charges", resp=False)
         f.request.headers["Idempotency-Key"] = "order-1-key"
         rec.requestheaders(f)
         _run(fi.request(f))

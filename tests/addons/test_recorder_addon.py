@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from builders import http_flow
 from mitmproxy import exceptions
-from mitmproxy.test import taddons, tflow
+from mitmproxy.test import taddons
 
 from paywitness.ledger import read_ledger
 from paywitness.profile import demo_profile_path
 from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.host_map import HostMap
-
-
-def _flow(host: str, path: str, method: str = "POST"):
-    f = tflow.tflow(resp=True)
-    f.request.scheme = "https"
-    f.request.host = host
-    f.request.port = 443
-    f.request.path = path
-    f.request.method = method
-    f.request.headers["host"] = host
-    return f
 
 
 def test_recorder_writes_one_record_per_flow(tmp_path):
@@ -31,7 +21,7 @@ def test_recorder_writes_one_record_per_flow(tmp_path):
             rec, paywitness_profile=str(demo_profile_path()), paywitness_ledger=str(ledger)
         )
         rec.set_step("pay")
-        f = _flow("api.social.test", "/api/orders/9/pay?token=abc")
+        f = http_flow("api.social.test", "/api/orders/9/pay?token=abc")
         rec.requestheaders(f)
         rec.response(f)
         rec.error(f)  # a flow that also errors later is still one record
@@ -50,10 +40,7 @@ def test_recorder_marker_url_sets_step_and_is_answered_locally(tmp_path):
     ledger = tmp_path / "ledger.jsonl"
     with taddons.context(rec) as tctx:
         tctx.configure(rec, paywitness_ledger=str(ledger))
-        f = tflow.tflow()
-        f.request.host = "paywitness.invalid"
-        f.request.headers["host"] = "paywitness.invalid"
-        f.request.path = "/step/checkout"
+        f = http_flow("paywitness.invalid", "/step/checkout", "GET", resp=False)
         rec.requestheaders(f)
         assert f.response is not None
         assert f.response.status_code == 200
@@ -81,12 +68,12 @@ def test_host_map_keeps_host_header_and_blocks_unmapped():
             paywitness_host_map=["*.social.test=https://127.0.0.1:4443"],
             paywitness_block_unmapped=True,
         )
-        f = _flow("shop.social.test", "/")
+        f = http_flow("shop.social.test", "/")
         f.response = None
         hm.requestheaders(f)
         assert (f.request.host, f.request.port) == ("127.0.0.1", 4443)
         assert f.request.host_header == "shop.social.test"
-        g = _flow("update.googleapis.com", "/")
+        g = http_flow("update.googleapis.com", "/")
         g.response = None
         hm.requestheaders(g)
         assert g.response is not None

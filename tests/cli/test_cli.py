@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from demo_runs import COMPLIANT_FULL, DemoRuns
 
 PAYWITNESS = [sys.executable, "-m", "paywitness.cli"]
 
@@ -19,37 +19,37 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_demo_passes_and_names_roles(tmp_path: Path) -> None:
-    out = tmp_path / "bundle"
-    r = run("demo", "--output", str(out), "--seed", "7", "--method", "card")
-    assert r.returncode == 0, r.stdout + r.stderr
+def test_demo_passes_and_names_roles(demo_runs: DemoRuns) -> None:
+    r = demo_runs.get(*COMPLIANT_FULL)
+    assert r.returncode == 0, r.tail
     assert "verdict: pass" in r.stdout
     # Every scenario's payment flows, the resilience ones included: none to social.
     assert re.search(r"payment-class flows: \d+ \(\d+ to commerce, \d+ to gateway\)", r.stdout)
-    verdict = json.loads((out / "verdict.json").read_text())
+    verdict = r.verdict()
     assert verdict["verdict"] == "pass"
     assert verdict["categories"]["seamless"]["status"] == "pass"
     assert verdict["categories"]["merchant_ops"]["status"] == "pass"
-    assert (out / "baseline-ledger.jsonl").stat().st_size > 0
+    assert (r.output / "baseline-ledger.jsonl").stat().st_size > 0
     assert verdict["meta"]["seed"] == 7
-    assert (out / "ledger.jsonl").stat().st_size > 0
+    assert (r.output / "ledger.jsonl").stat().st_size > 0
 
 
-def test_payment_on_social_fails_with_the_offending_url(tmp_path: Path) -> None:
-    out = tmp_path / "bundle"
-    r = run(
-        "demo", "--violation", "payment-on-social", "--output", str(out), "--method", "card",
-        "-k", "paid_in_commerce",
-    )  # fmt: skip
-    assert r.returncode == 1, r.stdout + r.stderr
+def test_payment_on_social_fails_with_the_offending_url(demo_runs: DemoRuns) -> None:
+    r = demo_runs.matrix("payment-on-social")
+    assert r.returncode == 1, r.tail
     assert "payment.role-not-allowed" in r.stdout
     assert "POST https://api.social.test/api/orders/" in r.stdout
-    verdict = json.loads((out / "verdict.json").read_text())
+    verdict = r.verdict()
     assert verdict["categories"]["payment"]["status"] == "fail"
     payment = [f for f in verdict["findings"] if f["category"] == "payment"]
     assert payment
+    # Its route, the pay call commerce never served, and the charge id social received.
+    assert {f["rule_id"] for f in payment} == {
+        "payment.role-not-allowed",
+        "payment.required-call-missing",
+        "payment.artefact-reached-role",
+    }
     for finding in payment:
-        assert finding["rule_id"] == "payment.role-not-allowed"
         assert finding["evidence"][-1]["role"] == "social"
         assert finding["flow_ids"]
 

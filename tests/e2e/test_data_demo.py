@@ -6,15 +6,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import subprocess
-import sys
 import zipfile
-import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from demo_runs import COMPLIANT_FULL, DemoRuns
 
 from paywitness.buyers import make_buyer, make_card
 
@@ -22,9 +19,6 @@ pytestmark = pytest.mark.skipif(
     not Path("/usr/bin/chromium").exists(), reason="needs a Chromium for the demo run"
 )
 
-SEED = 3
-COMPLIANT = "compliant"
-VIOLATING = "all-data-violations"  # one run with every data violation: each has its own channel
 # violation -> (canary kind, encoding chain, location prefix) of the finding that must be there
 EXPECTED = {
     "card-to-social": ("card", "base64(card)", "request.body:$.payload"),
@@ -35,33 +29,8 @@ EXPECTED = {
 }
 
 
-def _run(name: str, root: Path) -> Path:
-    out = root / name
-    cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(out)]
-    cmd += ["--seed", str(SEED), "--method", "card", "-q", "-p", "no:warnings"]
-    if name == VIOLATING:
-        for violation in EXPECTED:
-            cmd += ["--violation", violation]
-    subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    root = tmp_path_factory.mktemp("data-demo")
-    names = [COMPLIANT, VIOLATING]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        yield dict(zip(names, pool.map(lambda n: _run(n, root), names), strict=True))
-
-
-def _verdict(out: Path) -> dict:
-    path = out / "verdict.json"
-    assert path.is_file(), f"no verdict in {out}"
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def test_compliant_demo_passes_data_with_every_typed_canary_seen(runs: dict[str, Path]) -> None:
-    data = _verdict(runs[COMPLIANT])["categories"]["data"]
+def test_compliant_demo_passes_data_with_every_typed_canary_seen(demo_runs: DemoRuns) -> None:
+    data = demo_runs.get(*COMPLIANT_FULL).verdict()["categories"]["data"]
     assert data["status"] == "pass", data
     received = data["observed"]["received_by"]
     assert received["card"] == ["gateway"]
@@ -70,8 +39,8 @@ def test_compliant_demo_passes_data_with_every_typed_canary_seen(runs: dict[str,
 
 
 @pytest.mark.parametrize("violation", sorted(EXPECTED))
-def test_violation_fails_data_with_kind_and_chain(runs: dict[str, Path], violation: str) -> None:
-    verdict = _verdict(runs[VIOLATING])
+def test_violation_fails_data_with_kind_and_chain(demo_runs: DemoRuns, violation: str) -> None:
+    verdict = demo_runs.matrix(violation).verdict()  # the detection matrix's run of it
     assert verdict["categories"]["data"]["status"] == "fail"
     kind, chain, where = EXPECTED[violation]
     leaks = [
@@ -102,14 +71,17 @@ def _blobs(root: Path) -> Iterator[tuple[str, bytes]]:
                     yield f"{rel}!{member}", z.read(member)
 
 
-def test_no_raw_canary_anywhere_in_any_run_folder(runs: dict[str, Path]) -> None:
-    for name, out in runs.items():
+def test_no_raw_canary_anywhere_in_any_run_folder(demo_runs: DemoRuns) -> None:
+    runs = {"compliant": demo_runs.get(*COMPLIANT_FULL)}
+    runs.update({v: demo_runs.matrix(v) for v in sorted(EXPECTED)})
+    for name, run in runs.items():
+        out = run.output
         planted = [json.loads(line) for line in (out / "canaries.jsonl").read_text().splitlines()]
         salt = bytes.fromhex(planted[0]["salt"])
         hashes = {c["hash"] for p in planted for c in p["canaries"]}
         raw: list[str] = []
-        for test in _verdict(out)["meta"]["scenarios"]:
-            seed = (SEED * 1_000_003 + zlib.crc32(test.encode())) % 2**31
+        for test in run.verdict()["meta"]["scenarios"]:
+            seed = run.scenario_seed(test)
             buyer, card = make_buyer(seed), make_card(seed, "success")
             values = [buyer.name, buyer.email, buyer.phone, buyer.street_address]
             # The recomputed values are the ones the run planted (its salted hashes say so).

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from demo_runs import COMPLIANT_FULL, DemoRun, DemoRuns
 
 from paywitness.buyers import make_buyer, make_card
 from paywitness.evidence.har import validate_har
@@ -19,24 +20,18 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "bundle"
-    cmd = [
-        sys.executable,
-        "-m",
-        "paywitness.cli",
-        "demo",
-        "--output",
-        str(out),
-        "--seed",
-        "7",
-        "--method",
-        "card",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "migration progress" in proc.stdout
-    return out
+def demo_run(demo_runs: DemoRuns) -> DemoRun:
+    """The session's compliant demo run, the one the CLI test reads too."""
+    run = demo_runs.get(*COMPLIANT_FULL)
+    assert run.returncode == 0, run.tail
+    assert "migration progress" in run.stdout
+    return run
+
+
+@pytest.fixture
+def demo_bundle(demo_run: DemoRun) -> Path:
+    """Its evidence folder (shared: read only)."""
+    return demo_run.output
 
 
 def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
@@ -71,18 +66,17 @@ def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
     assert run["proxy_ca"][0]["sha256"]
 
 
-def test_no_raw_canary_card_or_session_cookie_in_the_demo_bundle(demo_bundle: Path) -> None:
+def test_no_raw_canary_card_or_session_cookie_in_the_demo_bundle(demo_run: DemoRun) -> None:
+    demo_bundle = demo_run.output
     har = json.loads((demo_bundle / "flows.har").read_text())
     cookies = {
         c["value"] for e in har["log"]["entries"] for c in e["request"]["cookies"] if c["value"]
     }
     assert cookies, "the demo sets a session cookie"
     assert all(v.startswith("[masked:") for v in cookies)
-    test = next(iter(json.loads((demo_bundle / "verdict.json").read_text())["meta"]["scenarios"]))
+    test = next(iter(demo_run.verdict()["meta"]["scenarios"]))
     # The scenario's seeded buyer and card, recomputed the way the fixtures make them.
-    import zlib
-
-    seed = (7 * 1_000_003 + zlib.crc32(test.encode())) % 2**31
+    seed = demo_run.scenario_seed(test)
     buyer, card = make_buyer(seed), make_card(seed, "success")
     raw = [buyer.name, buyer.email, buyer.phone, buyer.street_address, card.number]
     for rel in bundle_files(demo_bundle):

@@ -1,24 +1,47 @@
 """The detection matrix: each catalog violation fails its own category; compliant passes; the
-committed docs/detection-matrix.md is exactly what a run produces today."""
+committed docs/detection-matrix.md is exactly what a run produces today.
+
+Each row is one demo run from the session's cache, so the tests about one violation's bundle
+read the same run, and xdist spreads the rows over its workers."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
-from paywitness.matrix import COMPLIANT, drift, render_markdown, run_matrix
+import pytest
+from demo_runs import MATRIX_SEED, DemoRuns
+
+from paywitness import matrix
+from paywitness.demo.violations import CATALOG
+from paywitness.matrix import (
+    COMPLIANT,
+    MatrixRow,
+    demo_args,
+    drift,
+    read_row,
+    render_markdown,
+    run_matrix,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "detection-matrix.md"
+ROWS = [COMPLIANT, *sorted(CATALOG)]
 
 
-def test_every_violation_is_caught_in_its_category_and_the_doc_is_current() -> None:
-    rows = run_matrix()
-    by_name = {r.violation: r for r in rows}
-    assert by_name[COMPLIANT].verdict == "pass", by_name[COMPLIANT]
-    missed = [r for r in rows if not r.ok]
-    assert not missed, f"not caught as expected: {missed}"
-    for r in rows:
-        if r.violation != COMPLIANT:
-            assert r.caught_by, f"{r.violation}: no finding in category {r.expected}"
+@pytest.mark.parametrize("violation", ROWS)
+def test_each_row_is_caught_in_its_category(demo_runs: DemoRuns, violation: str) -> None:
+    run = demo_runs.matrix(violation)
+    row = read_row(violation, run.output)
+    if violation == COMPLIANT:
+        assert row.verdict == "pass", f"{row}\n{run.tail}"
+    else:
+        assert row.ok, f"not caught as expected: {row}\n{run.tail}"
+        assert row.caught_by, f"{violation}: no finding in category {row.expected}"
+
+
+def test_the_committed_matrix_is_current(demo_runs: DemoRuns) -> None:
+    rows = [read_row(v, demo_runs.matrix(v).output) for v in ROWS]
     problems = drift(DOC.read_text(encoding="utf-8"), rows)
     assert not problems, (
         f"docs/detection-matrix.md drifted ({problems}): run "
@@ -26,9 +49,38 @@ def test_every_violation_is_caught_in_its_category_and_the_doc_is_current() -> N
     )
 
 
-def test_drift_is_what_must_hold_not_which_timing_rule_also_fired() -> None:
-    from paywitness.matrix import MatrixRow
+def test_run_matrix_runs_each_row_as_the_tests_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`paywitness matrix` runs the rows the tests read: the same options and seed."""
+    commands: list[list[str]] = []
 
+    def fake_run(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        commands.append(cmd)
+        out = Path(cmd[cmd.index("--output") + 1])
+        out.mkdir(parents=True)
+        failing = "--violation" in cmd
+        verdict = {
+            "verdict": "fail" if failing else "pass",
+            "categories": {"payment": {"status": "fail" if failing else "pass"}},
+            "findings": [{"category": "payment", "rule_id": "payment.x"}] if failing else [],
+        }
+        (out / "verdict.json").write_text(json.dumps(verdict))
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(matrix.subprocess, "run", fake_run)
+    rows = run_matrix(["payment-on-social"], workers=1)
+    assert [c[c.index("--output") + 2 :] for c in commands] == [
+        demo_args(COMPLIANT, MATRIX_SEED),
+        demo_args("payment-on-social", MATRIX_SEED),
+    ]
+    assert rows == [
+        MatrixRow(COMPLIANT, "pass", "pass", (), ()),
+        MatrixRow("payment-on-social", "payment", "fail", ("payment",), ("payment.x",)),
+    ]
+
+
+def test_drift_is_what_must_hold_not_which_timing_rule_also_fired() -> None:
     rows = [
         MatrixRow(COMPLIANT, "pass", "pass", (), ()),
         MatrixRow(

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from demo_runs import DemoRuns
 
 
 @pytest.mark.parametrize(
@@ -18,17 +14,12 @@ import pytest
     ],
 )
 def test_violation_fails_payment_with_offending_flows(
-    tmp_path: Path, violation: str, rule_id: str, offending_role: str
+    demo_runs: DemoRuns, violation: str, rule_id: str, offending_role: str
 ) -> None:
-    out = tmp_path / "bundle"
-    r = subprocess.run(
-        [sys.executable, "-m", "paywitness.cli", "demo", "--violation", violation,
-         "--output", str(out), "--method", "card", "-k", "paid_in_commerce"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert r.returncode == 1, r.stdout + r.stderr
+    r = demo_runs.matrix(violation)  # the detection matrix's run of this violation
+    assert r.returncode == 1, r.tail
     assert rule_id in r.stdout
-    verdict = json.loads((out / "verdict.json").read_text())
+    verdict = r.verdict()
     assert verdict["categories"]["payment"]["status"] == "fail"
     (finding,) = [f for f in verdict["findings"] if f["rule_id"] == rule_id]
     assert len(finding["flow_ids"]) == 2

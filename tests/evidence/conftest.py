@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from builders import flow_record
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -56,30 +57,13 @@ def _ca(tmp: Path) -> Path:
 def _http(
     rid: str, ts: float, step: str, method: str, url: str, role: str, **kw: object
 ) -> FlowRecord:
-    host = url.split("/")[2]
-    return FlowRecord(
-        id=rid,
-        kind="http",
-        ts_start=ts,
-        ts_end=ts + 0.05,
-        step=step,
-        method=method,
-        url=url,
-        scheme="https",
-        host=host,
-        port=443,
-        path="/" + url.split("/", 3)[3],
-        server_addr="127.0.0.1:40001",
-        http_version="HTTP/2.0",
-        status=200,
-        request_size=10,
-        response_size=100,
-        content_type="text/html",
-        role=role,
-        rule=f"role:{role}",
-        test=TEST,
-        **kw,  # type: ignore[arg-type]
-    )
+    host, path = url.split("/")[2], "/" + url.split("/", 3)[3]
+    return flow_record(
+        host, path, method, id=rid, ts=ts, duration=0.05, step=step, url=url,
+        server_addr="127.0.0.1:40001", http_version="HTTP/2.0", request_size=10,
+        response_size=100, content_type="text/html", role=role, rule=f"role:{role}", test=TEST,
+        **kw,
+    )  # fmt: skip
 
 
 def make_run(output: Path, tmp: Path, *, payment_host: str = "api.commerce.test") -> RunContext:
@@ -113,25 +97,22 @@ def make_run(output: Path, tmp: Path, *, payment_host: str = "api.commerce.test"
         ]
     ):
         ts = t + i * 10
-        recs.append(
-            FlowRecord(id=f"m{i}", kind="mark", ts_start=ts, ts_end=ts, step=step, test=TEST)
-        )
+        recs.append(flow_record(kind="mark", id=f"m{i}", ts=ts, step=step, test=TEST))
         for j, (method, url, role, pay) in enumerate(flows):
             recs.append(
                 _http(f"main-{i}{j}", ts + 1 + j, step, method, url, role, payment_class=pay)
             )
     # What the data fixtures record: the planted canaries, and the card seen at the gateway.
     recs.append(
-        FlowRecord(
-            id="plant",
+        flow_record(
             kind="plant",
-            ts_start=t,
-            ts_end=t,
+            id="plant",
+            ts=t,
             step="browse",
             method="PLANT",
             role="paywitness",
             test=TEST,
-            extra={"planted": added.manifest()["canaries"]},
+            planted=added.manifest()["canaries"],
         )
     )
     charge = next(r for r in recs if r.payment_class == "charge")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from builders import flow_record
+
 from paywitness.analysers import judge
-from paywitness.ledger import FlowRecord
 
 PROFILE_TEXT = """
 name: t
@@ -22,22 +23,12 @@ noise: {hosts: ["*.google.com"]}
 
 
 def _rec(i, kind, method, host, path, pay=None, role="commerce", **extra):
-    return FlowRecord(
-        id=f"r{i}",
-        kind=kind,
-        ts_start=i,
-        ts_end=i,
-        step="pay",
-        method=method,
-        url=f"https://{host}{path}",
-        host=host,
-        path=path,
-        role=role,
-        payment_class=pay,
-        status=200 if kind == "http" else None,
-        test="t::x",
-        extra={**extra, "probe": "request"} if kind == "client" else extra,
-    )
+    if kind == "client":
+        extra = {**extra, "probe": "request"}
+    return flow_record(
+        host, path, method, kind=kind, id=f"r{i}", ts=i, role=role, payment_class=pay,
+        test="t::x", **extra,
+    )  # fmt: skip
 
 
 def _journey(bypass_status: bool):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from builders import flow_record
+
 from paywitness.ledger import FlowRecord
 from paywitness.run import set_aside_cut_short
 
 
 def _rec(i: int, kind: str, test: str, **extra: object) -> FlowRecord:
-    return FlowRecord(id=f"r{i}", kind=kind, ts_start=1.0, ts_end=1.0, step="pay", test=test,
-                      extra=dict(extra))  # fmt: skip
+    return flow_record(kind=kind, id=f"r{i}", ts=1.0, test=test, **extra)
 
 
 def test_only_probe_figures_of_unfinished_scenarios_are_set_aside() -> None:

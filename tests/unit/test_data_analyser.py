@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from builders import flow_record
 
 from paywitness.analysers import judge
 from paywitness.analysers.data import PLANT_METHOD
@@ -12,22 +11,11 @@ from paywitness.errors import ProfileError
 from paywitness.ledger import FlowRecord
 from paywitness.profile import DEFAULT_DATA_ALLOWED, Profile, load_profile
 
-_ids = itertools.count()
-
 
 def rec(role: str, hits: list[dict] | None = None, kind: str = "http", **kw) -> FlowRecord:
-    return FlowRecord(
-        id=f"d-{next(_ids)}",
-        kind=kind,  # type: ignore[arg-type]
-        ts_start=1.0,
-        ts_end=1.1,
-        step="pay",
-        method=kw.pop("method", "POST"),
-        url=kw.pop("url", f"https://{role}.test/x"),
-        role=role,
-        canary_hits=hits or [],
-        **kw,
-    )
+    kw.setdefault("method", "POST")
+    kw.setdefault("url", f"https://{role}.test/x")
+    return flow_record(kind=kind, duration=0.1, role=role, canary_hits=hits or [], **kw)
 
 
 def hit(kind: str, chain: str = "", location: str = "request.body", partial: bool = False):

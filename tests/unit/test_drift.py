@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 
+from builders import flow_record
+
 from paywitness.cli import main
 from paywitness.inventory import build_inventory, diff_inventories, write_inventory
-from paywitness.ledger import FlowRecord
 
 
 def _r(i, host, path, role, pay=None, ctype="application/json", kind="http"):
-    return FlowRecord(
-        id=f"r{i}",
-        kind=kind,
-        ts_start=i,
-        ts_end=i,
-        step="pay",
-        method="GET",
-        url=f"https://{host}{path}?v=1",
-        host=host,
-        path=path,
-        role=role,
-        payment_class=pay,
-        content_type=ctype,
-    )
+    return flow_record(
+        host, path, "GET", kind=kind, id=f"r{i}", ts=i, url=f"https://{host}{path}?v=1",
+        role=role, payment_class=pay, content_type=ctype,
+    )  # fmt: skip
 
 
 RUN_A = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from builders import flow_record
+
 from paywitness.analysers import judge
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
@@ -9,17 +11,13 @@ from paywitness.witness_mode.checklist import render_checklist
 
 
 def http(n: int, host: str, role: str, path: str, pay: str | None = None) -> FlowRecord:
-    return FlowRecord(
-        id=f"r{n}", kind="http", ts_start=n, ts_end=n, step="pay", method="POST",
-        url=f"https://{host}{path}", host=host, path=path, role=role, payment_class=pay,
-        status=200,
-    )  # fmt: skip
+    return flow_record(host, path, "POST", id=f"r{n}", ts=n, role=role, payment_class=pay)
 
 
 def refused(n: int, host: str, role: str) -> FlowRecord:
-    return FlowRecord(
-        id=f"t{n}", kind="tls", ts_start=n, ts_end=n, step="pay", method="TLS", host=host,
-        role=role, error="The client does not trust the proxy's certificate",
+    return flow_record(
+        host, kind="tls", method="TLS", id=f"t{n}", ts=n, role=role, url="",
+        error="The client does not trust the proxy's certificate",
     )  # fmt: skip
 
 

@@ -1,32 +1,13 @@
 from __future__ import annotations
 
-import itertools
+from builders import flow_record
 
 from paywitness.analysers import judge
 from paywitness.classify import Classifier
-from paywitness.ledger import FlowRecord
-
-_ids = itertools.count()
 
 
 def rec(classifier, host, method, path, step="pay", kind="http", **extra):
-    c = classifier.classify(host, method, path)
-    return FlowRecord(
-        id=f"t-{next(_ids)}",
-        kind=kind,
-        ts_start=1.0,
-        ts_end=1.1,
-        step=step,
-        method=method,
-        url=f"https://{host}{path}",
-        host=host,
-        path=path,
-        role=c.role,
-        rule=c.rule,
-        payment_class=c.payment_class,
-        status=200,
-        extra=extra,
-    )
+    return flow_record(host, path, method, kind=kind, classifier=classifier, step=step, **extra)
 
 
 def compliant(c):

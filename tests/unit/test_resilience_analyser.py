@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
+from builders import flow_record
 
 from paywitness.analysers import judge
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 
-_ids = itertools.count()
-_clock = itertools.count(1)
-
 
 def rec(
     c: Classifier, host: str, method: str, path: str, status: int | None = 200, **extra: object
 ) -> FlowRecord:
-    k = c.classify(host, method, path)
-    t = float(next(_clock))
-    return FlowRecord(
-        id=f"r-{next(_ids)}",
-        kind="http",
-        ts_start=t,
-        ts_end=t + 0.5,
-        step="pay",
-        method=method,
-        url=f"https://{host}{path}",
-        host=host,
-        path=path,
-        role=k.role,
-        rule=k.rule,
-        payment_class=k.payment_class,
-        status=status,
-        error=extra.pop("error", None),  # type: ignore[arg-type]
-        test="t::one",
-        extra=dict(extra),
+    return flow_record(
+        host, path, method, classifier=c, status=status, duration=0.5, test="t::one", **extra
     )
 
 

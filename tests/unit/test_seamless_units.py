@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from builders import flow_record
 from PIL import Image
 
 from paywitness.analysers import judge
@@ -56,40 +57,19 @@ def test_pixel_diff_counts_changed_pixels_and_writes_an_image(tmp_path: Path) ->
 
 def _rec(c: Classifier, i: int, host: str, path: str, body: bytes, ts: float) -> FlowRecord:
     specs = [d for d in c.profile.displays if d.name == "product-price"]
-    return FlowRecord(
-        id=f"t-{i}",
-        kind="http",
-        ts_start=ts,
-        ts_end=ts,
-        step="browse",
-        method="GET",
-        url=f"https://{host}{path}",
-        host=host,
-        path=path,
-        status=200,
-        content_type="application/json",
-        role=c.role_of(host)[0],
-        test="t",
-        extra={"display_digest": response_digest(body, specs)},
-    )
+    return flow_record(
+        host, path, "GET", id=f"t-{i}", ts=ts, step="browse", content_type="application/json",
+        role=c.role_of(host)[0], test="t", display_digest=response_digest(body, specs),
+    )  # fmt: skip
 
 
 def test_display_role_follows_the_response_that_carried_the_value(demo_profile: Profile) -> None:
     c = Classifier(demo_profile)
     body = b'{"products": [{"sku": "BTK-001", "price": 189000}]}'
-    shown = FlowRecord(
-        id="t-9",
-        kind="client",
-        ts_start=2.0,
-        ts_end=2.0,
-        step="browse",
-        test="t",
-        extra={
-            "probe": "display",
-            "name": "product-price",
-            "values": [{"raw": "Rp189.000", "key": "BTK-001"}],
-        },
-    )
+    shown = flow_record(
+        kind="client", id="t-9", ts=2.0, step="browse", test="t", probe="display",
+        name="product-price", values=[{"raw": "Rp189.000", "key": "BTK-001"}],
+    )  # fmt: skip
     ok = judge([_rec(c, 1, "api.commerce.test", "/api/products", body, 1.0), shown], demo_profile)
     check = next(ch for ch in ok.categories["merchant_ops"].checks if ch.id.endswith("price"))
     assert check.status == "pass"

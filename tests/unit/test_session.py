@@ -29,6 +29,7 @@ def test_the_one_chain_and_note_stamps_and_masks(tmp_path: Path) -> None:
         assert names == [
             "FaultInjector",
             "CanaryWatch",
+            "ArtefactWatch",
             "BackendRecorder",
             "HostMap",
             "HarCapture",

@@ -113,6 +113,11 @@ def test_browser_purchase_marked_on_the_overlay_is_judged_and_bundled(
     run = json.loads((out / "run.json").read_text())
     assert run["browsers"][0]["name"] == "chromium"
     if verdict == "fail":
-        assert {f["rule_id"] for f in data["findings"]} == {"payment.role-not-allowed"}
+        # The pay call on social: its route, the pay call commerce never served, the charge id.
+        assert {f["rule_id"] for f in data["findings"]} == {
+            "payment.role-not-allowed",
+            "payment.required-call-missing",
+            "payment.artefact-reached-role",
+        }
     stored = "".join(p.read_text(errors="ignore") for p in out.rglob("*.json*"))
     assert w.session.card.number not in stored

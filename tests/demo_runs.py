@@ -1,0 +1,105 @@
+"""One cache of `paywitness demo` runs per test session, keyed by the run's options.
+
+A demo run costs a Chromium, a proxy and a demo shop for a minute; many tests only assert on the
+evidence a run leaves. Each distinct run is started once per `pytest` invocation and read by every
+test that needs it, in every xdist worker: the first worker to ask runs it under a file lock, the
+others wait on the lock and read the stored result. The detection matrix's runs are entries like
+any other, so the tests about one violation's bundle reuse the matrix's run of it.
+
+The bundles are shared: a test reads them, and copies one before changing anything in it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paywitness.matrix import demo_args
+
+__all__ = ["COMPLIANT_FULL", "MATRIX_SEED", "DemoRun", "DemoRuns"]
+
+# The whole demo suite paid by card, the run the CLI, bundle and data tests all assert on.
+COMPLIANT_FULL = ("--seed", "7", "--method", "card")
+# The seed `paywitness matrix` runs with (run_matrix's default; a unit test pins the two together).
+MATRIX_SEED = 1
+# A stuck run fails its tests after this long instead of hanging the session.
+TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A finished `paywitness demo` run: its options, exit code, output and evidence folder."""
+
+    args: tuple[str, ...]
+    output: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def verdict(self) -> dict[str, Any]:
+        """The run's verdict.json (the assertion names the run when there is none)."""
+        path = self.output / "verdict.json"
+        assert path.is_file(), f"no verdict from `demo {' '.join(self.args)}`\n{self.tail}"
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    def scenario_seed(self, test: str) -> int:
+        """One scenario's seed, recomputed independently the way the plugin derives it."""
+        run_seed = int(self.verdict()["meta"]["seed"])
+        return (run_seed * 1_000_003 + zlib.crc32(test.encode())) % 2**31
+
+    @property
+    def tail(self) -> str:
+        """The end of the run's output, for assertion messages."""
+        return f"exit {self.returncode}\n{self.stdout[-3000:]}\n{self.stderr[-3000:]}"
+
+
+class DemoRuns:
+    """Demo runs stored under `root`, each started once whichever process asks first."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def get(self, *args: str) -> DemoRun:
+        """The run of `paywitness demo --output DIR *args`, started now if no one has yet."""
+        key = hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
+        output = self.root / key
+        result = self.root / f"{key}.json"
+        with (self.root / f"{key}.lock").open("a") as lock:
+            # Blocks while another worker runs the same options; it then finds the result.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not result.is_file():
+                self._run(args, output, result)
+        stored = json.loads(result.read_text(encoding="utf-8"))
+        return DemoRun(args, output, stored["returncode"], stored["stdout"], stored["stderr"])
+
+    def matrix(self, violation: str) -> DemoRun:
+        """The detection matrix's run of one row (`paywitness.matrix.COMPLIANT` or a violation)."""
+        return self.get(*demo_args(violation, MATRIX_SEED))
+
+    @staticmethod
+    def _run(args: tuple[str, ...], output: Path, result: Path) -> None:
+        cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(output), *args]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+            code, out, err = done.returncode, done.stdout, done.stderr
+        except subprocess.TimeoutExpired as e:
+            # Stored like any result: every test needing this run fails saying so, none reruns it.
+            code = -1
+            raw = e.stdout or ""
+            out = raw if isinstance(raw, str) else raw.decode(errors="replace")
+            err = f"timed out after {TIMEOUT_S} s"
+        partial = result.with_suffix(".partial")
+        partial.write_text(
+            json.dumps({"returncode": code, "stdout": out, "stderr": err}), encoding="utf-8"
+        )
+        os.replace(partial, result)  # readers see the whole result or none

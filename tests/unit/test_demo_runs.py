@@ -1,0 +1,64 @@
+"""The session's cache of demo runs: one run per options, whoever asks, stored whole."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import demo_runs
+import pytest
+from demo_runs import DemoRuns
+
+
+def test_each_run_starts_once_however_many_ask_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        started.append(cmd)
+        time.sleep(0.2)  # long enough for the other askers to reach the lock
+        out = Path(cmd[cmd.index("--output") + 1])
+        out.mkdir()
+        (out / "verdict.json").write_text('{"verdict": "pass", "meta": {"seed": 3}}')
+        return subprocess.CompletedProcess(cmd, 0, f"ran {cmd[-1]}", "")
+
+    monkeypatch.setattr(demo_runs.subprocess, "run", fake_run)
+    # Separate instances open the lock file separately, as separate xdist workers do.
+    results: list[demo_runs.DemoRun] = []
+    askers = [
+        threading.Thread(target=lambda: results.append(DemoRuns(tmp_path).get("--seed", "3")))
+        for _ in range(3)
+    ]
+    for t in askers:
+        t.start()
+    for t in askers:
+        t.join()
+    other = DemoRuns(tmp_path).get("--seed", "4")
+    assert len(started) == 2
+    assert [r.stdout for r in results] == ["ran 3"] * 3
+    assert len({r.output for r in results}) == 1
+    assert results[0].verdict()["verdict"] == "pass"
+    assert other.output != results[0].output
+
+
+def test_a_run_that_times_out_is_stored_as_a_failure_not_rerun(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls = 0
+
+    def stuck(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        nonlocal calls
+        calls += 1
+        raise subprocess.TimeoutExpired(cmd, 1.0, output="half a run")
+
+    monkeypatch.setattr(demo_runs.subprocess, "run", stuck)
+    runs = DemoRuns(tmp_path)
+    first, again = runs.get("-k", "x"), runs.get("-k", "x")
+    assert calls == 1
+    assert (first.returncode, first.stdout) == (-1, "half a run")
+    assert "timed out" in again.stderr
+    with pytest.raises(AssertionError, match="no verdict from `demo -k x`"):
+        first.verdict()
