@@ -27,6 +27,7 @@ from paywitness.ledger import FlowRecord, LedgerWriter, RecordKind
 from paywitness.proxy import spki_sha256_b64
 from paywitness.records import STEP_NAME, RecordBook
 from proxy_addons.canary_watch import CanaryWatch
+from proxy_addons.fault_injector import FaultInjector
 
 __all__ = ["ProxyProcess", "ProxySpec", "RemoteBook", "RemoteCanaryWatch"]
 
@@ -268,15 +269,11 @@ def _child_main(spec: ProxySpec, conn: Connection) -> None:
 
 
 def _build(spec: ProxySpec) -> Any:
+    from paywitness.chain import addon_chain
     from paywitness.evidence.redaction import Redactor
     from paywitness.faults import parse_fault_rules
     from paywitness.profile import load_profile
     from paywitness.proxy import ProxyRunner, quiet_library_warnings
-    from proxy_addons.backend_recorder import BackendRecorder
-    from proxy_addons.fault_injector import FaultInjector
-    from proxy_addons.har_capture import HarCapture
-    from proxy_addons.host_map import HostMap
-    from proxy_addons.tls_failures import TlsFailures
 
     quiet_library_warnings()
     classifier = Classifier(load_profile(spec.profile_path))
@@ -290,14 +287,14 @@ def _build(spec: ProxySpec) -> Any:
     watch = CanaryWatch()
     injector = FaultInjector(classifier=classifier, rules=parse_fault_rules(spec.faults))
     runner = ProxyRunner(
-        [
-            injector,
-            watch,
-            BackendRecorder(book=book),
-            HostMap(),
-            HarCapture(redactor=redactor, path=spec.har_path),
-            TlsFailures(book),
-        ],
+        addon_chain(
+            book=book,
+            classifier=classifier,
+            redactor=redactor,
+            canary_watch=watch,
+            injector=injector,
+            har_path=spec.har_path,
+        ),
         confdir=spec.confdir,
         listen_host=spec.listen_host,
         listen_port=spec.listen_port,

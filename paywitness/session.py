@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from paywitness.analysers.data import PLANT_METHOD
 from paywitness.canaries import Canary, CanaryHit, CanarySet
+from paywitness.chain import addon_chain
 from paywitness.classify import Classifier
 from paywitness.errors import ConfigError
 from paywitness.evidence.har import har_entries_path
@@ -42,13 +43,8 @@ from paywitness.proxy import ProxyRunner
 from paywitness.records import UNLABELLED, RecordBook
 from paywitness.run import Outcomes, RunContext, ensure_writable, update_latest_link
 from paywitness.verdict import Verdict, exit_code_for
-from proxy_addons.artefact_watch import ArtefactWatch
-from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.fault_injector import FaultInjector
-from proxy_addons.har_capture import HarCapture
-from proxy_addons.host_map import HostMap
-from proxy_addons.tls_failures import TlsFailures
 
 if TYPE_CHECKING:
     from paywitness.demo import DemoShop
@@ -321,17 +317,14 @@ class RecordingSession:
         self._ledger = LedgerWriter(self.run.ledger_path)
         self.book.ledger = self._ledger
         addons: list[Any] = [self._control] if self._control is not None else []
-        addons += [
-            self.injector,
-            self.canary_watch,
-            ArtefactWatch(self.classifier),  # before the recorder, which records its facts
-            BackendRecorder(book=self.book),
-            HostMap(),
-            HarCapture(
-                redactor=self.redactor, path=har_entries_path(self.run.output, self.run.worker)
-            ),
-            TlsFailures(self.book),
-        ]
+        addons += addon_chain(
+            book=self.book,
+            classifier=self.classifier,
+            redactor=self.redactor,
+            canary_watch=self.canary_watch,
+            injector=self.injector,
+            har_path=har_entries_path(self.run.output, self.run.worker),
+        )
         proxy = ProxyRunner(
             addons,
             confdir=self.tmp_dir / "proxy-ca",  # the CA key never leaves this private folder
