@@ -7,9 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.paywitness-installed
 PYTEST_ARGS ?=
-# Two xdist workers: the demo runs wait on the network and the browser as much as they compute, so
-# two at a time keep 2 cores busy (PYTEST_WORKERS=0 runs serially). Tests that must not overlap
-# share an xdist_group; everything else goes to whichever worker is free.
+# Two xdist workers keep 2 cores busy (PYTEST_WORKERS=0 runs serially). Tests that read the same
+# module fixture share an xdist_group (one worker); the rest go to whichever worker is free.
 PYTEST_WORKERS ?= 2
 # Bytecode caching makes every later start faster; some environments switch it off.
 unexport PYTHONDONTWRITEBYTECODE

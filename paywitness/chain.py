@@ -33,14 +33,20 @@ def addon_chain(
     canary_watch: CanaryWatch,
     injector: FaultInjector,
     har_path: Path,
+    record_tls_failures: bool = False,
 ) -> list[Any]:
     """The addons every recording session runs, in their order."""
-    return [
+    addons: list[Any] = [
         injector,
         canary_watch,
         ArtefactWatch(classifier),
         BackendRecorder(book=book),
         HostMap(),
         HarCapture(redactor=redactor, path=har_path),
-        TlsFailures(book),
     ]
+    if record_tls_failures:
+        # Only where the client's trust is not ours to set (a phone, a person's browser): a
+        # browser paywitness launched trusts the run's CA by construction, so a handshake it
+        # drops (a preconnect cancelled, a reset fault) is no sign of an uninspected app.
+        addons.append(TlsFailures(book))
+    return addons

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paywitness.errors import ConfigError, PaywitnessError
+from paywitness.errors import ConfigError, EvidenceError, PaywitnessError
 from paywitness.patterns import host_matches
 
 if TYPE_CHECKING:
     import pytest
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from paywitness.session import RunResult
 
@@ -72,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("bundles", nargs="+", metavar="BUNDLE", help="Shard output folders")
     merge.add_argument("--output", required=True, metavar="DIR", help="New folder to write")
+    from paywitness.evidence.commands import add_sign_option
+
+    add_sign_option(merge)
 
     run = sub.add_parser(
         "run",
@@ -97,16 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
     _witness_parser(sub)
 
-    verify = sub.add_parser("verify", help="Check an evidence bundle against its manifest")
-    verify.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
+    from paywitness.evidence.commands import add_parsers
 
-    report = sub.add_parser(
-        "report", help="Re-judge a stored bundle offline and re-render its reports"
-    )
-    report.add_argument("bundle", metavar="BUNDLE", help="Evidence bundle folder")
-    report.add_argument(
-        "--profile", metavar="PATH", help="Profile to judge with (default: the bundle's copy)"
-    )
+    add_parsers(sub)
     return p
 
 
@@ -138,6 +135,9 @@ def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     w.add_argument(
         "--headless", action="store_true", help="Hide the browser (automation and tests)"
     )
+    from paywitness.evidence.commands import add_sign_option
+
+    add_sign_option(w)
     w.add_argument(
         "--max-minutes",
         type=float,
@@ -149,13 +149,14 @@ def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _witness(ns: argparse.Namespace) -> int:
     from paywitness.witness_mode.command import parse_listen, run_witness
-    from paywitness.witness_mode.session import WitnessOptions
+    from paywitness.witness_mode.session import WitnessOptions, WitnessSession
 
     if ns.pytest_args:
         raise ConfigError(f"witness does not take {' '.join(ns.pytest_args)!r}; see --help")
     if ns.max_minutes <= 0:
         raise ConfigError(f"--max-minutes {ns.max_minutes:g} must be more than 0")
     host, port = parse_listen(ns.listen)
+    key = _signing_key(ns, ns.profile)
     options = WitnessOptions(
         profile_path=Path(ns.profile) if ns.profile else None,
         demo=ns.demo,
@@ -169,7 +170,36 @@ def _witness(ns: argparse.Namespace) -> int:
         headless=ns.headless,
         max_minutes=ns.max_minutes,
     )
-    return run_witness(options, out=sys.stdout, stdin=sys.stdin)
+    sessions: list[WitnessSession] = []
+    code = run_witness(options, out=sys.stdout, stdin=sys.stdin, on_ready=sessions.append)
+    if key is not None and sessions:
+        _sign_bundle(sessions[0].output, key)
+    return code
+
+
+def _signing_key(ns: argparse.Namespace, profile_path: str | None) -> Ed25519PrivateKey | None:
+    """The key that signs this run's manifest (--sign > $PAYWITNESS_SIGNING_KEY > profile),
+    loaded before anything runs so a bad key is a usage error, not a lost signature."""
+    from paywitness.evidence.signing import load_signing_key, resolve_signing_key
+
+    profile_key = None
+    if profile_path:
+        from paywitness.profile import load_profile
+
+        profile_key = load_profile(profile_path).evidence.signing_key
+    path = resolve_signing_key(getattr(ns, "sign", None), profile_key)
+    return load_signing_key(path) if path is not None else None
+
+
+def _sign_bundle(output: Path, key: Ed25519PrivateKey) -> None:
+    from paywitness.evidence.manifest import MANIFEST_NAME
+    from paywitness.evidence.signing import fingerprint, sign_manifest
+
+    if not (output / MANIFEST_NAME).is_file():
+        print(f"paywitness: {output} has no manifest, so nothing was signed", file=sys.stderr)
+        return
+    sign_manifest(output, key, MANIFEST_NAME)
+    print(f"paywitness: manifest signed by key {fingerprint(key.public_key())}")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -211,6 +241,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--shard", metavar="I/N", help="Run shard I of N; combine with `paywitness merge`"
     )
     p.add_argument("-n", dest="workers", metavar="N", help="Parallel workers (pytest-xdist)")
+    from paywitness.evidence.commands import add_sign_option
+
+    add_sign_option(p)
     p.add_argument_group(
         "pytest", "Any other argument (e.g. -x, --slowmo 300, -p no:warnings) is passed to pytest"
     )
@@ -301,7 +334,7 @@ def _check_reachable(start_url: str, overrides: Sequence[str] = ()) -> None:
         ) from e
 
 
-def _preflight(ns: argparse.Namespace) -> Path:
+def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
     from paywitness.profile import load_profile
@@ -324,6 +357,7 @@ def _preflight(ns: argparse.Namespace) -> Path:
         if ns.scenarios and not Path(ns.scenarios).exists():
             raise ConfigError(f"--scenarios {ns.scenarios} does not exist; pass a file or folder")
         _check_reachable(profile.start_url, overrides)
+    key = _signing_key(ns, None if ns.command == "demo" else ns.profile)
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
     if find_chromium(ns.browser) is None:
@@ -334,7 +368,7 @@ def _preflight(ns: argparse.Namespace) -> Path:
                 "no Chromium was found: run `make demo` once (it installs one), or "
                 "`playwright install chromium`, or pass --browser PATH"
             )
-    return output
+    return output, key
 
 
 class _RunResult:
@@ -354,9 +388,11 @@ def _run_suite(ns: argparse.Namespace) -> int:
 
     from paywitness.run import update_latest_link
 
-    output = _preflight(ns)
+    output, key = _preflight(ns)
     outcome = _RunResult()
     rc = pytest.main(_pytest_args(ns, output), plugins=[outcome])
+    if key is not None:
+        _sign_bundle(output, key)
     if rc in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
         return EXIT_USAGE
     result = outcome.result
@@ -403,10 +439,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "witness":
             return _witness(ns)
         if ns.command == "merge":
+            from paywitness.evidence.signing import load_signing_key, resolve_signing_key
             from paywitness.merge import merge_bundles
 
-            return merge_bundles([Path(b) for b in ns.bundles], Path(ns.output))
-        if ns.command in ("verify", "report"):
+            key_path = resolve_signing_key(ns.sign)
+            key = load_signing_key(key_path) if key_path else None
+            return merge_bundles([Path(b) for b in ns.bundles], Path(ns.output), key)
+        if ns.command in ("verify", "report", "keys", "timestamp", "allure"):
             from paywitness.evidence import commands
 
             return commands.main(ns)
@@ -414,6 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except EvidenceError as e:
+        print(f"paywitness: error: {e}", file=sys.stderr)
+        return EXIT_FAIL
     except PaywitnessError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "PaywitnessError", "ProfileError"]
+__all__ = ["ConfigError", "EvidenceError", "PaywitnessError", "ProfileError"]
 
 
 class PaywitnessError(Exception):
@@ -15,3 +15,7 @@ class ConfigError(PaywitnessError):
 
 class ProfileError(ConfigError):
     """A target profile that cannot be loaded or does not validate."""
+
+
+class EvidenceError(PaywitnessError):
+    """Evidence that fails its checks (a tampered bundle, a bad signature): exit code 1."""

@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
-from paywitness.errors import ConfigError
-from paywitness.evidence.bundle import rejudge_bundle
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from paywitness.errors import ConfigError, EvidenceError
+from paywitness.evidence.bundle import judge_new_bundle
 from paywitness.evidence.har import HAR_NAME
-from paywitness.evidence.manifest import is_bundle, verify_bundle
-from paywitness.evidence.runmeta import PROFILE_COPY, RUN_NAME
+from paywitness.evidence.manifest import MANIFEST_NAME, is_bundle, sha256_file
+from paywitness.evidence.runmeta import PROFILE_COPY, RUN_NAME, shard_of_command
+from paywitness.evidence.verify import check_bundle
 from paywitness.ledger import FlowRecord, LedgerWriter, read_ledger
 from paywitness.run import LEDGER_GLOB
 
@@ -28,20 +32,69 @@ def _json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _shard_of(run: dict[str, Any]) -> str | None:
+    """The `I/N` a bundle's run was limited to (run.json, or its command line)."""
+    return str(run["shard"]) if run.get("shard") else shard_of_command(run.get("command") or [])
+
+
+def _check_distinct(bundles: list[Path]) -> None:
+    """Each shard once: no bundle twice, no run id and shard twice, no scenario in two."""
+    problems: list[str] = []
+    seen_manifest: dict[str, Path] = {}
+    seen_shard: dict[str, tuple[Path, object]] = {}
+    seen_test: dict[str, Path] = {}
+    for b in bundles:
+        digest = sha256_file(b / MANIFEST_NAME)
+        if digest in seen_manifest:
+            problems.append(f"{seen_manifest[digest]} and {b} are the same bundle (same manifest)")
+            continue
+        seen_manifest[digest] = b
+        run = _json(b / RUN_NAME)
+        shard = _shard_of(run)
+        if shard is not None:
+            if shard in seen_shard:
+                other, other_id = seen_shard[shard]
+                rid = run.get("run_id")
+                same = f" of the same run {rid}" if rid and rid == other_id else ""
+                problems.append(f"{other} and {b} are both shard {shard}{same}")
+            seen_shard[shard] = (b, run.get("run_id"))
+        scenarios = (_json(b / "verdict.json").get("meta") or {}).get("scenarios") or {}
+        overlap = sorted(t for t in scenarios if t in seen_test)
+        if overlap:
+            other = seen_test[overlap[0]]
+            more = f" and {len(overlap) - 1} more" if len(overlap) > 1 else ""
+            problems.append(f"{other} and {b} overlap: both ran {overlap[0]}{more}")
+        for t in scenarios:
+            seen_test.setdefault(t, b)
+    if problems:
+        raise ConfigError(
+            "duplicate or overlapping shards: "
+            + "; ".join(problems)
+            + ". Merge each shard of one run once (paywitness demo/run --shard I/N)"
+        )
+
+
 def _check_inputs(bundles: list[Path], output: Path) -> None:
     if len(bundles) < 2:
         raise ConfigError("merge needs at least two bundles (the output folders of the shards)")
-    if len({b.resolve() for b in bundles}) != len(bundles):
-        raise ConfigError("the same bundle was named twice; name each shard's folder once")
+    resolved = [b.resolve() for b in bundles]
+    twice = sorted(
+        {str(b) for b, r in zip(bundles, resolved, strict=True) if resolved.count(r) > 1}
+    )
+    if twice:
+        raise ConfigError(
+            f"the same bundle was named twice ({', '.join(twice)}); name each shard's folder once"
+        )
     for b in bundles:
         if not is_bundle(b):
             raise ConfigError(f"{b} is not a paywitness bundle (no MANIFEST.sha256/verdict.json)")
-        result = verify_bundle(b)
-        if not result.intact:
-            raise ConfigError(
-                f"{b} does not match its manifest ({'; '.join(result.lines())}); a tampered or "
+        check = check_bundle(b)
+        if not check.ok:
+            raise EvidenceError(
+                f"{b} fails verification ({'; '.join(check.failures())}); a tampered or "
                 "incomplete shard cannot be merged"
             )
+    _check_distinct(bundles)
     digests = {hashlib.sha256((b / PROFILE_COPY).read_bytes()).hexdigest() for b in bundles}
     if len(digests) != 1:
         raise ConfigError(
@@ -68,7 +121,7 @@ def _merge_har(parts: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
     return {"log": {**log, "pages": pages, "entries": entries}}
 
 
-def merge_bundles(bundles: list[Path], output: Path) -> int:
+def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | None = None) -> int:
     """Merge shard bundles into `output`, re-judge all their flows together; exit per verdict."""
     _check_inputs(bundles, output)
     output.mkdir(parents=True, exist_ok=True)
@@ -107,8 +160,15 @@ def merge_bundles(bundles: list[Path], output: Path) -> int:
             merged = combinations.setdefault(combo, {})
             for outcome, n in counts.items():
                 merged[outcome] = merged.get(outcome, 0) + int(n)
+        shard_run = _json(bundle / RUN_NAME)
         shards.append(
-            {"bundle": str(bundle), "verdict": _json(bundle / "verdict.json").get("verdict")}
+            {
+                "bundle": str(bundle),
+                "verdict": _json(bundle / "verdict.json").get("verdict"),
+                "run_id": shard_run.get("run_id"),
+                "shard": _shard_of(shard_run),
+                "manifest_sha256": sha256_file(bundle / MANIFEST_NAME),
+            }
         )
     shutil.copy2(bundles[0] / PROFILE_COPY, output / PROFILE_COPY)
     if canaries:
@@ -117,7 +177,12 @@ def merge_bundles(bundles: list[Path], output: Path) -> int:
         (output / HAR_NAME).write_text(json.dumps(_merge_har(hars), indent=1), encoding="utf-8")
     first_run = _json(bundles[0] / RUN_NAME)
     (output / RUN_NAME).write_text(
-        json.dumps({**first_run, "merged_from": shards}, indent=2, sort_keys=True) + "\n",
+        json.dumps(
+            {**first_run, "run_id": uuid.uuid4().hex, "shard": None, "merged_from": shards},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n",
         encoding="utf-8",
     )
     meta = {
@@ -126,4 +191,4 @@ def merge_bundles(bundles: list[Path], output: Path) -> int:
         "failed_on_findings": sorted(judged),
         "shards": shards,
     }
-    return rejudge_bundle(output, output / PROFILE_COPY, meta)
+    return judge_new_bundle(output, meta, key)

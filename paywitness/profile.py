@@ -540,6 +540,34 @@ class DataPolicy(_Model):
     )
 
 
+class RegulationClause(_Model):
+    """The legal clause a category or check enforces, printed beside it in every report."""
+
+    clause: str = Field(min_length=1, description="e.g. 'Permendag 31/2023 Pasal 21 ayat (3)'")
+    text: str = Field(default="", description="The clause's wording, quoted in reports")
+    url: str | None = None
+
+
+def _clause_shorthand(value: object) -> object:
+    return {"clause": value} if isinstance(value, str) else value
+
+
+ClauseSpec = Annotated[RegulationClause, BeforeValidator(_clause_shorthand)]
+
+
+class EvidencePolicy(_Model):
+    """How the evidence bundle is sealed and summarised."""
+
+    signing_key: str | None = Field(
+        default=None,
+        description="Ed25519 key file that signs each bundle's manifest (below --sign and "
+        "$PAYWITNESS_SIGNING_KEY); make one with `paywitness keys init`",
+    )
+    history_runs: int = Field(
+        default=10, ge=2, le=200, description="Runs shown in report.html's trend chart"
+    )
+
+
 class Profile(_Model):
     """A target: its roles, payment policy, browser noise and purchase flow hints."""
 
@@ -562,6 +590,17 @@ class Profile(_Model):
     displays: list[DisplaySpec] = Field(default_factory=list)
     # Fault rules applied to the whole run (see paywitness.faults for the syntax).
     faults: list[str] = Field(default_factory=list)
+    # Evidence (issue 16): the clause each category or check enforces (a check id wins over
+    # its category), and how bundles are sealed.
+    regulation: dict[str, ClauseSpec] = Field(
+        default_factory=dict,
+        description="Category (payment, data, merchant_ops, seamless) or check id -> clause",
+    )
+    evidence: EvidencePolicy = Field(default_factory=EvidencePolicy)
+
+    def clause_for(self, check_id: str, category: str) -> RegulationClause | None:
+        """The clause printed beside a check: its own, else its category's."""
+        return self.regulation.get(check_id) or self.regulation.get(category)
 
     @field_validator("faults")
     @classmethod

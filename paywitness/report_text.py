@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from paywitness.categories import CATEGORY_TITLES
 from paywitness.verdict import Verdict
+
+if TYPE_CHECKING:
+    from paywitness.profile import RegulationClause
 
 __all__ = ["verdict_table"]
 
 
-def verdict_table(verdict: Verdict) -> str:
+def verdict_table(
+    verdict: Verdict, regulation: Mapping[str, RegulationClause] | None = None
+) -> str:
+    """The verdict as terminal lines; each check with the clause it enforces, if mapped."""
     rows = [("category", "checks passed", "status")]
     for name, cat in verdict.categories.items():
         judged = [c for c in cat.checks if c.status != "not_observed"]
@@ -23,9 +32,11 @@ def verdict_table(verdict: Verdict) -> str:
         total = pay.observed.get("payment_flows", 0)
         spread = ", ".join(f"{n} to {role}" for role, n in by_role.items()) or "none"
         out.append(f"payment-class flows: {total} ({spread})")
-    for cat in verdict.categories.values():
+    for name, cat in verdict.categories.items():
         for ch in cat.checks:
-            out.append(f"  {ch.status:<12} {ch.id}: {ch.summary}")
+            clause = (regulation or {}).get(ch.id) or (regulation or {}).get(name)
+            law = f"  [{clause.clause}]" if clause is not None else ""
+            out.append(f"  {ch.status:<12} {ch.id}: {ch.summary}{law}")
     for f in verdict.findings:
         out.append(f"  FINDING [{f.category}/{f.severity}] {f.rule_id}: {f.message}")
     for r in verdict.reasons:

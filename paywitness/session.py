@@ -16,8 +16,9 @@ call it::
     result = session.finish()              # the verdict, decided once; the bundle; exit code
 
 The addon chain, in order: [a driver's control page,] fault injector (so the recorder sees the
-fault it injected), canary watch (the recorder puts its hits into each record), backend recorder,
-host map, HAR capture, TLS failures. Addons pass per-flow results on through `flow.metadata`.
+fault it injected), canary and artefact watches (the recorder puts their hits into each record),
+backend recorder, host map, HAR capture, and in witness mode TLS failures. Addons pass per-flow
+results on through `flow.metadata`.
 """
 
 from __future__ import annotations
@@ -191,12 +192,14 @@ class RecordingSession:
         faults: Iterable[str] | None = None,
         proxy_options: Mapping[str, Any] | None = None,
         update_latest: bool = False,
+        record_tls_failures: bool = False,
         own_process: bool = False,
     ) -> None:
         """`target`: where the proxy sends the browser (default: the demo shop this session
         starts, or the profile's hosts with `resolve`); `control`: a driver's own addon, first in
         the chain (witness mode's control page); `faults`: the run's fault rules (default: the
         profile's and the demo violations'); `proxy_options`: more mitmproxy options;
+        `record_tls_failures`: a refused client handshake leaves a `tls` record (witness mode);
         `own_process`: mitmproxy and the ledger writer run in a child process, off the GIL of
         the test that drives the browser (the control page, an object, needs the same one)."""
         if own_process and control is not None:
@@ -211,6 +214,7 @@ class RecordingSession:
         self.proxyauth = proxyauth
         self.update_latest = update_latest
         self._control = control
+        self.record_tls_failures = record_tls_failures
         self._given_target = target
         self._proxy_options = dict(proxy_options or {})
         self.own_process = own_process
@@ -324,6 +328,7 @@ class RecordingSession:
             canary_watch=self.canary_watch,
             injector=self.injector,
             har_path=har_entries_path(self.run.output, self.run.worker),
+            record_tls_failures=self.record_tls_failures,
         )
         proxy = ProxyRunner(
             addons,

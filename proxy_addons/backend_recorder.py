@@ -20,6 +20,7 @@ from mitmproxy.addonmanager import Loader
 
 from paywitness.addon_options import add_profile_option, configured_classifier
 from paywitness.classify import MARKER_HOST, Classifier
+from paywitness.evidence.provenance import describe_chain
 from paywitness.identity import ServerIdentity
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.records import STEP_NAME, UNLABELLED, RecordBook
@@ -65,6 +66,7 @@ class BackendRecorder:
     def __init__(self, *, book: RecordBook | None = None) -> None:
         self.book = book if book is not None else RecordBook()
         self._owns_ledger = book is None
+        self._chains_noted: set[str] = set()  # upstream connections whose chain is recorded
 
     @property
     def step(self) -> str:
@@ -234,6 +236,10 @@ class BackendRecorder:
             extra["client_tls"] = flow.client_conn.tls_version
         if flow.server_conn.tls_version:
             extra["server_tls"] = flow.server_conn.tls_version
+        if certs and flow.server_conn.id not in self._chains_noted:
+            # Provenance (run.json): the whole chain, once per upstream connection.
+            self._chains_noted.add(flow.server_conn.id)
+            extra["server_chain"] = describe_chain(c.to_pem() for c in certs)
         if certs:
             leaf = certs[0]
             extra["server_cert"] = {

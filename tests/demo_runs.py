@@ -24,10 +24,24 @@ from typing import Any
 
 from paywitness.matrix import demo_args
 
-__all__ = ["COMPLIANT_FULL", "MATRIX_SEED", "DemoRun", "DemoRuns"]
+__all__ = ["COMPLIANT_FULL", "MATRIX_SEED", "TEST_SIGNING_KEY", "DemoRun", "DemoRuns"]
 
-# The whole demo suite paid by card, the run the CLI, bundle and data tests all assert on.
-COMPLIANT_FULL = ("--seed", "7", "--method", "card")
+_TESTS = Path(__file__).resolve().parent
+# A throw-away Ed25519 key for signing test bundles (`paywitness keys init`); never a real one.
+TEST_SIGNING_KEY = _TESTS / "demo-signing.key"
+# The whole demo suite paid by card, the run the CLI, bundle and data tests all assert on; signed,
+# with the shop's cookies journalled beside the bundle for the leak test (tests/cookie_journal.py).
+COMPLIANT_FULL = (
+    "--seed",
+    "7",
+    "--method",
+    "card",
+    "--sign",
+    str(TEST_SIGNING_KEY),
+    "-p",
+    "cookie_journal",
+    "--cookie-journal=beside-output",
+)
 # The seed `paywitness matrix` runs with (run_matrix's default; a unit test pins the two together).
 MATRIX_SEED = 1
 # A stuck run fails its tests after this long instead of hanging the session.
@@ -57,6 +71,11 @@ class DemoRun:
         return (run_seed * 1_000_003 + zlib.crc32(test.encode())) % 2**31
 
     @property
+    def cookie_journal(self) -> Path:
+        """The cookies the shop set, journalled beside the bundle (runs with cookie_journal)."""
+        return self.output.with_name(self.output.name + ".cookies.jsonl")
+
+    @property
     def tail(self) -> str:
         """The end of the run's output, for assertion messages."""
         return f"exit {self.returncode}\n{self.stdout[-3000:]}\n{self.stderr[-3000:]}"
@@ -72,7 +91,8 @@ class DemoRuns:
     def get(self, *args: str) -> DemoRun:
         """The run of `paywitness demo --output DIR *args`, started now if no one has yet."""
         key = hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
-        output = self.root / key
+        # A folder of its own around each bundle: a run keeps its history file beside its output.
+        output = self.root / key / "bundle"
         result = self.root / f"{key}.json"
         with (self.root / f"{key}.lock").open("a") as lock:
             # Blocks while another worker runs the same options; it then finds the result.
@@ -90,7 +110,10 @@ class DemoRuns:
     def _run(args: tuple[str, ...], output: Path, result: Path) -> None:
         cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(output), *args]
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+            # tests/ on the path: a run may load a test helper plugin (-p cookie_journal).
+            path = os.pathsep.join(p for p in (str(_TESTS), os.environ.get("PYTHONPATH")) if p)
+            env = {**os.environ, "PYTHONPATH": path}
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
             code, out, err = done.returncode, done.stdout, done.stderr
         except subprocess.TimeoutExpired as e:
             # Stored like any result: every test needing this run fails saying so, none reruns it.

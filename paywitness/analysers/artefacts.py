@@ -31,6 +31,12 @@ def artefact_hits(r: FlowRecord) -> list[dict[str, Any]]:
     return [h for h in hits if isinstance(h, dict)] if isinstance(hits, list) else []
 
 
+def _how(hit: dict[str, Any]) -> str:
+    """`verbatim`, or the encoding chain (`base64(charge-id)`) the artefact was found in."""
+    chain = str(hit.get("chain") or "")
+    return "verbatim" if chain in ("", hit.get("name"), "marker") else f"as {chain}"
+
+
 def analyse_artefacts(ctx: AnalysisContext) -> CategoryResult:
     """Every artefact hit on a record whose role may not hold that artefact is a finding."""
     result = CategoryResult(category="payment")
@@ -55,7 +61,7 @@ def analyse_artefacts(ctx: AnalysisContext) -> CategoryResult:
         leaks += 1
         origin = [minted[str(h.get("hash"))] for h in bad if str(h.get("hash")) in minted]
         what = "; ".join(
-            f"{h['name']} ({h.get('chain') or 'verbatim'} in {h.get('location')}"
+            f"{h['name']} ({_how(h)} in {h.get('location')}"
             + (f", minted by {h['minted_by']}" if h.get("minted_by") else "")
             + ")"
             for h in bad

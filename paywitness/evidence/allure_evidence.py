@@ -115,6 +115,9 @@ def write_allure_meta(alluredir: Path, run: dict[str, Any]) -> None:
         "browser": f"{browsers[0].get('name', '')} {browsers[0].get('version', '')}".strip(),
         "violations": ",".join(run.get("violations") or []) or "none",
     }
+    # The clause each category enforces shows on the Allure report's front page.
+    for key, clause in (run.get("regulation") or {}).items():
+        env[f"regulation.{key}"] = clause.get("clause")
     lines = [f"{k}={v}" for k, v in env.items() if v not in (None, "")]
     (alluredir / "environment.properties").write_text("\n".join(lines) + "\n", "utf-8")
     (alluredir / "categories.json").write_text(json.dumps(_CATEGORIES, indent=2), "utf-8")

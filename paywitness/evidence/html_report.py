@@ -8,10 +8,10 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from paywitness.evidence.scorecard import CATEGORY_TITLES
+from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS
 from paywitness.ledger import FlowRecord
 
-__all__ = ["REPORT_NAME", "render_report", "sequence_svg"]
+__all__ = ["REPORT_NAME", "render_report", "sequence_svg", "trend_svg"]
 
 REPORT_NAME = "report.html"
 _ROLE_ORDER = ("social", "commerce", "gateway", "third_party", "unknown", "browser")
@@ -51,6 +51,7 @@ code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:
 .muted{color:#656d76}.big{font-size:30px;font-weight:700}
 details{margin:4px 0}summary{cursor:pointer}
 svg text{font:11px ui-monospace,Menlo,monospace}
+.clause{font-size:12px;color:#0550ae;margin-top:4px;max-width:360px}
 """
 
 
@@ -98,6 +99,77 @@ def _scorecard(card: dict[str, Any]) -> str:
         f"<p>Seamless gate: {_badge(card['seamless_gate'])}</p>{gate_html}"
         "<table><tr><th>category</th><th>weight</th><th>score</th><th>checks</th>"
         f"<th>status</th></tr>{''.join(rows)}</table>"
+    )
+
+
+_TREND_SERIES = (
+    ("progress", "progress", "#1f2328", 2.5),
+    ("payment", "payment", "#0969da", 1.2),
+    ("data", "data", "#8250df", 1.2),
+    ("merchant_ops", "merchant ops", "#bc4c00", 1.2),
+)
+
+
+def trend_svg(history: Sequence[dict[str, Any]]) -> str:
+    """The last runs' scorecards (history.jsonl) as a small line chart, with a table."""
+    if len(history) < 2:
+        return (
+            '<p class="muted" id="trend">Trend: one run so far; runs that share this reports '
+            "folder (history.jsonl) are charted here.</p>"
+        )
+    left, top, width, height = 48, 12, 420, 120
+    n = len(history)
+
+    def x(i: int) -> float:
+        return left + width * i / (n - 1)
+
+    def y(v: float) -> float:
+        return top + height * (1 - v)
+
+    parts = [
+        f'<line x1="{left}" y1="{y(f)}" x2="{left + width}" y2="{y(f)}" stroke="#eaeef2"/>'
+        f'<text x="{left - 6}" y="{y(f) + 4}" text-anchor="end">{f * 100:.0f}%</text>'
+        for f in (0, 0.5, 1)
+    ]
+    legend = []
+    for k, (key, label, colour, stroke) in enumerate(_TREND_SERIES):
+        points = []
+        for i, run in enumerate(history):
+            value = run.get("progress") if key == "progress" else (run.get("scores") or {}).get(key)
+            if isinstance(value, int | float):
+                points.append(f"{x(i):.1f},{y(float(value)):.1f}")
+        if len(points) > 1:
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="{stroke}" '
+                f'points="{" ".join(points)}" data-series="{key}"/>'
+            )
+        legend.append(
+            f'<text x="{left + 110 * k}" y="{top + height + 44}" fill="{colour}">'
+            f"— {escape(label)}</text>"
+        )
+    for i, run in enumerate(history):
+        verdict = str(run.get("verdict"))
+        parts.append(
+            f'<circle class="trend-run" cx="{x(i):.1f}" cy="{top + height + 18}" r="6" '
+            f'fill="{_STATUS_COLOUR.get(verdict, "#6e7781")}"><title>'
+            f"{escape(str(run.get('finished') or ''))}: {escape(verdict)}, progress "
+            f"{float(run.get('progress') or 0) * 100:.0f}%</title></circle>"
+        )
+    rows = "".join(
+        f"<tr><td>{escape(str(r.get('finished') or '')[:19])}</td><td>"
+        f"{_badge(str(r.get('verdict')))}</td><td>{_pct(r.get('progress'))}</td>"
+        + "".join(f"<td>{_pct((r.get('scores') or {}).get(c))}</td>" for c in WEIGHTS)
+        + "</tr>"
+        for r in reversed(history)
+    )
+    heads = "".join(f"<th>{escape(CATEGORY_TITLES[c])}</th>" for c in WEIGHTS)
+    return (
+        f'<h3 id="trend">Trend: the last {n} runs in this reports folder</h3>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 40}" '
+        f'height="{top + height + 56}" role="img" aria-label="scorecard trend">'
+        + "".join(parts + legend)
+        + "</svg><details><summary>runs</summary><table><tr><th>finished</th><th>verdict</th>"
+        f"<th>progress</th>{heads}</tr>{rows}</table></details>"
     )
 
 
@@ -193,13 +265,26 @@ def _figures(figures: dict[str, Any]) -> str:
     return f"<table>{''.join(cells)}</table>"
 
 
-def _checks(verdict: dict[str, Any]) -> str:
+def _clause(clause: dict[str, Any] | None) -> str:
+    """A check's legal clause, its wording on hover and below."""
+    if not clause:
+        return ""
+    text = str(clause.get("text") or "")
+    quote = f'<br><span class="muted">“{escape(text)}”</span>' if text else ""
+    return (
+        f'<div class="clause" title="{escape(text)}">§ {escape(str(clause["clause"]))}{quote}</div>'
+    )
+
+
+def _checks(verdict: dict[str, Any], regulation: dict[str, Any] | None = None) -> str:
     out = []
+    law = regulation or {}
     for name, cat in (verdict.get("categories") or {}).items():
         title = CATEGORY_TITLES.get(name, name)
         rows = "".join(
             f"<tr><td>{_badge(ch['status'])}</td><td><code>{escape(ch['id'])}</code>"
             f"{'' if ch.get('required', True) else ' <span class=muted>(optional)</span>'}"
+            f"{_clause(law.get(ch['id']) or law.get(name))}"
             f"</td><td>{escape(ch['summary'])}{_figures(ch.get('figures') or {})}</td></tr>"
             for ch in cat.get("checks") or []
         )
@@ -259,6 +344,67 @@ def _meta(run: dict[str, Any]) -> str:
     return _figures({k: run[k] for k in keys if k in run})
 
 
+def _chain(chain: list[dict[str, Any]]) -> str:
+    items = "".join(
+        f"<li><code>{escape(str(c.get('subject')))}</code> issued by "
+        f"<code>{escape(str(c.get('issuer')))}</code><br><span class=muted>SPKI SHA-256 "
+        f"<code>{escape(str(c.get('spki_sha256')))}</code>; valid "
+        f"{escape(str(c.get('not_before', ''))[:10])} to {escape(str(c.get('not_after', ''))[:10])}"
+        "</span></li>"
+        for c in chain
+    )
+    return f"<ol>{items}</ol>"
+
+
+def _provenance(run: dict[str, Any]) -> str:
+    """How this was recorded: tools, command, seed, profile, proxy CA, and each host reached."""
+    prov = run.get("provenance") or {}
+    versions = prov.get("versions") or {}
+    profile = run.get("profile") or {}
+    facts: list[tuple[str, str]] = [
+        (name, ", ".join(v) if isinstance(v, list) else str(v)) for name, v in versions.items() if v
+    ]
+    facts += [
+        ("command line", " ".join(str(a) for a in run.get("command") or [])),
+        ("seed", str(run.get("seed", ""))),
+        ("profile", f"{profile.get('name', '')} (SHA-256 {profile.get('sha256', '')})"),
+        ("run id", str(run.get("run_id") or "")),
+        ("shard", str(run.get("shard") or "")),
+    ]
+    facts += [
+        ("proxy CA", f"{ca.get('subject')} (SHA-256 {ca.get('sha256')})")
+        for ca in run.get("proxy_ca") or []
+    ]
+    rows = "".join(
+        f"<tr><td>{escape(k)}</td><td><code>{escape(v)}</code></td></tr>" for k, v in facts if v
+    )
+    hosts = prov.get("hosts") or {}
+    host_rows = "".join(
+        f"<tr><td><code>{escape(host)}</code><br><span class=muted>"
+        f"{escape(', '.join(h.get('roles') or []))} · {h.get('flows', 0)} flows</span></td>"
+        f"<td><code>{escape(', '.join(h.get('addresses') or []))}</code></td>"
+        f"<td>{escape(', '.join(h.get('http_versions') or []))}"
+        f"<br>{escape(', '.join(h.get('tls') or []))}</td>"
+        f"<td>{''.join(_chain(c) for c in h.get('chains') or []) or 'plain HTTP or not seen'}</td>"
+        "</tr>"
+        for host, h in hosts.items()
+    )
+    host_table = (
+        "<table><tr><th>host</th><th>addresses dialled</th><th>HTTP / TLS</th>"
+        f"<th>certificate chain presented upstream</th></tr>{host_rows}</table>"
+        if host_rows
+        else '<p class="muted">No host was reached.</p>'
+    )
+    return (
+        '<section id="provenance"><h2>How this was recorded</h2>'
+        '<p class="muted">The tools and versions that recorded this run, how it was started, '
+        "and for each host the browser reached through the proxy: the server addresses actually "
+        "dialled, the protocol versions and the certificate chain the upstream server presented "
+        f"(not the proxy's).</p><table>{rows}</table><h3>Hosts reached</h3>{host_table}"
+        "</section>"
+    )
+
+
 def _combinations(verdict: dict[str, Any]) -> str:
     """Scenario outcomes grouped by payment method, device and locale."""
     combos = (verdict.get("meta") or {}).get("combinations") or {}
@@ -282,9 +428,16 @@ def render_report(
     card: dict[str, Any],
     run: dict[str, Any],
     records: Sequence[FlowRecord],
+    *,
+    notice: str | None = None,
+    history: Sequence[dict[str, Any]] = (),
+    regulation: dict[str, Any] | None = None,
 ) -> str:
-    """The whole page; every value escaped, nothing loaded from anywhere."""
+    """The whole page; every value escaped, nothing loaded from anywhere. `notice` (e.g. an
+    unverified re-judgement) is shown as a banner above everything; `regulation` (category or
+    check id -> clause) is the judging profile's, else run.json's."""
     reasons = "".join(f"<li>{escape(r)}</li>" for r in verdict.get("reasons") or [])
+    law = regulation or run.get("regulation")
     target = escape(str(run.get("target") or (verdict.get("meta") or {}).get("target") or ""))
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -293,18 +446,25 @@ def render_report(
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>paywitness: {escape(str(verdict.get('verdict')))}</title>"
         f"<style>{_CSS}</style></head><body><main>"
-        f"<h1>paywitness {_badge(str(verdict.get('verdict')))}</h1>"
+        + (
+            f'<p style="background:#82071e;color:#fff;padding:10px;border-radius:6px">'
+            f"<b>{escape(notice)}</b></p>"
+            if notice
+            else ""
+        )
+        + f"<h1>paywitness {_badge(str(verdict.get('verdict')))}</h1>"
         f'<p class="muted">target {target} · seed {escape(str(run.get("seed", "")))} · '
         f"{escape(str(run.get('started', '')))} → {escape(str(run.get('finished', '')))}</p>"
         + (f"<ul>{reasons}</ul>" if reasons else "")
-        + f"<section><h2>Scorecard</h2>{_scorecard(card)}</section>"
+        + f"<section><h2>Scorecard</h2>{_scorecard(card)}{trend_svg(history)}</section>"
         f"<section><h2>Timeline: which back end each request reached</h2>"
         '<p class="muted">Thick arrows are payment-class requests; dashed arrows are links '
         "shown to the buyer; hover for the full (masked) URL.</p>"
         f'<div style="overflow-x:auto">{sequence_svg(records)}</div></section>'
         + _combinations(verdict)
         + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
-        f"<section><h2>Checks and figures</h2>{_checks(verdict)}</section>"
-        f"<section><h2>Run</h2>{_meta(run)}</section>"
+        f"<section><h2>Checks and figures</h2>{_checks(verdict, law)}</section>"
+        + _provenance(run)
+        + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"
     )

@@ -10,15 +10,22 @@ from paywitness.errors import ConfigError
 
 __all__ = [
     "MANIFEST_NAME",
+    "REJUDGED_DIR",
+    "SEAL_NAMES",
     "VerifyResult",
     "bundle_files",
     "is_bundle",
     "read_manifest",
+    "sha256_file",
     "verify_bundle",
     "write_manifest",
 ]
 
 MANIFEST_NAME = "MANIFEST.sha256"
+#: Made after the manifest, over it: its signature and RFC 3161 timestamp request and token.
+SEAL_NAMES = (MANIFEST_NAME, "MANIFEST.sig", "MANIFEST.tsq", "MANIFEST.tsr")
+#: Re-judged records, added later, each sealed by its own manifest chained to the original.
+REJUDGED_DIR = "rejudged"
 # What makes a folder a bundle even before its manifest is written.
 _BUNDLE_MARKERS = (MANIFEST_NAME, "verdict.json", "run.json")
 _CHUNK = 1 << 20
@@ -33,24 +40,32 @@ def _sha256(path: Path) -> str:
 
 
 def bundle_files(bundle: Path) -> list[str]:
-    """Every regular file of the bundle but the manifest, as sorted POSIX relative paths."""
+    """Every regular file the manifest covers, as sorted POSIX relative paths: all but the
+    manifest's own seal (signature, timestamp) and the re-judged records added after it."""
     out = []
     for p in bundle.rglob("*"):
         if p.is_symlink() or not p.is_file():
             continue
         rel = p.relative_to(bundle).as_posix()
-        if rel != MANIFEST_NAME:
+        if rel not in SEAL_NAMES and not rel.startswith(REJUDGED_DIR + "/"):
             out.append(rel)
     return sorted(out)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return _sha256(path)
 
 
 def is_bundle(path: Path) -> bool:
     return path.is_dir() and any((path / m).is_file() for m in _BUNDLE_MARKERS)
 
 
-def write_manifest(bundle: Path) -> Path:
-    """(Re)write the manifest over the bundle as it is now; returns its path."""
+def write_manifest(bundle: Path, also: dict[str, str] | None = None) -> Path:
+    """(Re)write the manifest over the bundle as it is now (plus `also`: path -> digest of
+    files outside it, e.g. the original manifest a re-judged record chains to)."""
     lines = [f"{_sha256(bundle / rel)}  {rel}\n" for rel in bundle_files(bundle)]
+    lines += [f"{digest}  {rel}\n" for rel, digest in sorted((also or {}).items())]
     path = bundle / MANIFEST_NAME
     path.write_text("".join(lines), encoding="utf-8")
     return path

@@ -6,13 +6,17 @@ import hashlib
 import json
 import shutil
 import subprocess
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from paywitness.run import RunContext
+from paywitness.evidence.provenance import hosts_reached, tool_versions
+from paywitness.ledger import read_ledgers
+from paywitness.run import LEDGER_GLOB, RunContext
 
 __all__ = [
     "BROWSER_GLOB",
@@ -23,6 +27,7 @@ __all__ = [
     "git_info",
     "record_browser",
     "save_ca_cert",
+    "shard_of_command",
     "write_run_json",
 ]
 
@@ -94,6 +99,18 @@ def _browsers(bundle: Path) -> list[dict[str, Any]]:
     return seen
 
 
+def shard_of_command(command: Sequence[str]) -> str | None:
+    """The `I/N` a run was limited to, from its command line (CLI or pytest spelling)."""
+    args = [str(a) for a in command]
+    for i, arg in enumerate(args):
+        for flag in ("--shard", "--paywitness-shard"):
+            if arg == flag and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(flag + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
 def write_run_json(run: RunContext, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write run.json for a finished run and copy its profile in; returns what was written."""
     out = run.output
@@ -103,11 +120,22 @@ def write_run_json(run: RunContext, extra: dict[str, Any] | None = None) -> dict
     meta = run.meta()
     data = {
         **meta,
+        # One id per run (each shard of a nightly run is its own run): merge refuses it twice.
+        "run_id": uuid.uuid4().hex,
+        "shard": shard_of_command(meta.get("command") or []),
         "git": git_info(root),
         "profile": {**meta["profile"], "copy": PROFILE_COPY},
         "browsers": _browsers(out),
         "proxy_ca": ca_fingerprints(out),
         **(extra or {}),
+    }
+    # The clause each category or check enforces (profile `regulation:`), for every report.
+    data["regulation"] = {
+        k: v.model_dump(exclude_none=True) for k, v in run.profile.regulation.items()
+    }
+    data["provenance"] = {
+        "versions": tool_versions(data["browsers"]),
+        "hosts": hosts_reached(read_ledgers(sorted(out.glob(LEDGER_GLOB)))),
     }
     (out / RUN_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
     return data

@@ -78,7 +78,9 @@ def scorecard_table(card: dict[str, Any]) -> str:
         detail = (
             f"{row['passed']}/{row['judged']} checks" if row["judged"] else row["status"]
         ).replace("_", " ")
-        lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {detail}")
+        clause = (card.get("regulation") or {}).get(name)
+        law = f"  [{clause}]" if clause else ""
+        lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {detail}{law}")
     lines.append(
         f"  migration progress: {card['progress'] * 100:.0f}%  "
         f"(categories judged: {card['weighted_coverage'] * 100:.0f}% of the weight)"

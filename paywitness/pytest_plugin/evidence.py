@@ -102,8 +102,8 @@ def paywitness_capture(
     # pytest-playwright's own --tracing owns the trace when it is on: one tracer per context.
     own_trace = pytestconfig.getoption("--tracing", default="off") == "off"
     capture = StepCapture(run.output, request.node.nodeid, trace=own_trace)
-    redact = paywitness_session.redactor.text
-    capture.mask_trace = lambda path: mask_trace(path, redact)
+    redactor = paywitness_session.redactor  # cookies and credentials get its salted masks
+    capture.mask_trace = lambda path: mask_trace(path, redactor)
     allure_evidence = pytestconfig.stash.get(_ALLURE_KEY, None)
     if allure_evidence is not None:
         allure_evidence.attach(capture, request.node, run.worker)

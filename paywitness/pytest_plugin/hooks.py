@@ -202,7 +202,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for combo, counts in combos.items():
             spread = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
             terminalreporter.write_line(f"  {combo:<40} {spread}")
-    for line in verdict_table(verdict).splitlines():
+    regulation = config.stash[SESSION_KEY].run.profile.regulation
+    for line in verdict_table(verdict, regulation).splitlines():
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"evidence: {result.bundle}")
     if result.scorecard is not None:

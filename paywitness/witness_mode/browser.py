@@ -100,6 +100,11 @@ class _BrowserWitness:
             self.context.tracing.stop(path=str(path))
         except PlaywrightError as e:
             self.session.print(f"paywitness: the browser trace was not saved: {e.message}")
+            return
+        # The person typed the canaries and the shop set its cookies: mask them in the zip.
+        from paywitness.evidence.trace_mask import mask_trace
+
+        mask_trace(path, self.session.recording.redactor)
 
 
 def run_browser(session: WitnessSession, *, person: Person | None = None) -> dict[str, Any]:

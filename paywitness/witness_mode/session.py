@@ -116,6 +116,7 @@ class WitnessSession:
             control=ControlPage(self),
             faults=(),  # a person paying by hand is never made to fail on purpose
             update_latest=options.output is None,
+            record_tls_failures=True,  # a phone may not trust the run's CA (or pin its own)
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -206,7 +207,7 @@ class WitnessSession:
         if result.verdict is None:
             self.print("paywitness: nothing was recorded; the run is inconclusive")
             return result.exit_code
-        self.print(verdict_table(result.verdict))
+        self.print(verdict_table(result.verdict, self.profile.regulation))
         if result.scorecard is not None:
             self.print(scorecard_table(result.scorecard.to_dict()))
         self.print(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
-from mitmproxy.test import taddons, tflow
+from builders import http_flow
+from mitmproxy.test import taddons
 
 from paywitness.artefacts import harvest_json
 from paywitness.classify import Classifier
@@ -18,13 +19,7 @@ CHARGE = "ch_5f1c0ffee0ddba11"
 
 
 def _flow(host: str, path: str, method: str = "POST", body: bytes = b"", answer: object = None):
-    f = tflow.tflow(resp=True)
-    f.request.scheme = "https"
-    f.request.host = host
-    f.request.port = 443
-    f.request.path = path
-    f.request.method = method
-    f.request.headers["host"] = host
+    f = http_flow(host, path, method)
     f.request.content = body
     f.response.headers["content-type"] = "application/json"
     f.response.content = json.dumps(answer if answer is not None else {}).encode()

@@ -28,7 +28,7 @@ def test_one_page_per_step_in_order_and_every_entry_on_its_step(bundle: Path) ->
     log = json.loads((bundle / "flows.har").read_text())["log"]
     assert [p["title"] for p in log["pages"]] == ["browse", "checkout", "pay", "confirm"]
     pages = {p["id"]: p["title"] for p in log["pages"]}
-    assert len(log["entries"]) == 5
+    assert len(log["entries"]) == 6
     for e in log["entries"]:
         assert pages[e["pageref"]] == e["_paywitness"]["step"]
         assert e["serverIPAddress"] == "127.0.0.1"
@@ -38,7 +38,9 @@ def test_one_page_per_step_in_order_and_every_entry_on_its_step(bundle: Path) ->
         by_step.setdefault(pages[e["pageref"]], []).append(e["request"]["url"])
     assert by_step["pay"] == [
         "https://api.commerce.test/api/orders",
+        "https://api.commerce.test/api/orders/7/pay",
         "https://pay.gateway.test/v1/charges",
+        "https://api.commerce.test/api/orders/7/pay",
     ]
 
 

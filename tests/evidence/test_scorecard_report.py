@@ -77,15 +77,20 @@ def test_report_reproduces_the_run_verdict_offline(
 ) -> None:
     out = tmp_path / "reports" / "run"
     make_run(out, tmp_path, payment_host=payment_host)
-    before = json.loads((out / "verdict.json").read_text())
-    (out / "report.html").unlink()
+    original = {p: (out / p).read_bytes() for p in ("verdict.json", "MANIFEST.sha256")}
+    before = json.loads(original["verdict.json"])
     assert main(["report", str(out)]) == code
-    after = json.loads((out / "verdict.json").read_text())
+    # An addition, never a rewrite: the run's own verdict and manifest are untouched.
+    assert {p: (out / p).read_bytes() for p in original} == original
+    (record,) = (out / "rejudged").iterdir()
+    after = json.loads((record / "verdict.json").read_text())
     assert after["verdict"] == before["verdict"]
     assert after["findings"] == before["findings"]
     assert after["meta"]["rejudged"]["profile"].endswith("profile.yaml")
-    assert (out / "report.html").is_file()
-    assert verify_bundle(out).intact, "report re-signs the manifest"
+    assert after["meta"]["rejudged"]["verified"] is True
+    assert (record / "report.html").is_file()
+    assert (record / "scorecard.json").is_file()
+    assert verify_bundle(out).intact, "the record is outside the original manifest"
     assert f"verdict: {before['verdict']}" in capsys.readouterr().out
 
 

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from decimal import Decimal
 
 import pytest
+from builders import flow_record
 
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.classify import Classifier
 from paywitness.errors import ProfileError
 from paywitness.expressions import parse_amount, parse_expression
-from paywitness.ledger import FlowRecord
 from paywitness.profile import demo_profile_path, load_profile
 from paywitness.seamless.digest import response_digest
 from paywitness.verdict import AnalysisContext
-
-_ids = itertools.count()
 
 
 def test_expression_grammar_is_arithmetic_over_field_names():
@@ -43,30 +40,15 @@ def _answer(host, objects, t):
     specs = [d for d in profile.displays if d.name in ("product-total", "product-price")]
     role = Classifier(profile).role_of(host)[0]
     digest = response_digest(json.dumps({"products": objects}).encode(), specs)
-    return FlowRecord(
-        id=f"a-{next(_ids)}",
-        kind="http",
-        ts_start=t,
-        ts_end=t + 0.1,
-        step="browse",
-        method="GET",
-        url=f"https://{host}/api/products",
-        host=host,
-        path="/api/products",
-        role=role,
-        status=200,
-        extra={"display_digest": digest},
-    )
+    return flow_record(
+        host, "/api/products", "GET", ts=t, duration=0.1, step="browse", role=role,
+        display_digest=digest,
+    )  # fmt: skip
 
 
 def _shown(values, t):
-    return FlowRecord(
-        id=f"s-{next(_ids)}",
-        kind="client",
-        ts_start=t,
-        ts_end=t,
-        step="browse",
-        extra={"probe": "display", "name": "product-total", "values": values},
+    return flow_record(
+        kind="client", ts=t, step="browse", probe="display", name="product-total", values=values
     )
 
 

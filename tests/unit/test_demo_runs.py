@@ -21,7 +21,7 @@ def test_each_run_starts_once_however_many_ask_at_once(
         started.append(cmd)
         time.sleep(0.2)  # long enough for the other askers to reach the lock
         out = Path(cmd[cmd.index("--output") + 1])
-        out.mkdir()
+        out.mkdir(parents=True)
         (out / "verdict.json").write_text('{"verdict": "pass", "meta": {"seed": 3}}')
         return subprocess.CompletedProcess(cmd, 0, f"ran {cmd[-1]}", "")
 

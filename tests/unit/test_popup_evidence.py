@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
+from builders import flow_record
+
 from paywitness.analysers.popups import describe_popups
 from paywitness.classify import Classifier
 from paywitness.coverage import coverage_checks
-from paywitness.ledger import FlowRecord
 from paywitness.verdict import AnalysisContext
 
 
 def _client(i, probe, url="", step="checkout", **extra):
-    return FlowRecord(
-        id=f"c{i}",
-        kind="client",
-        ts_start=float(i),
-        ts_end=float(i),
-        step=step,
-        url=url,
-        test="t::x",
-        extra={"probe": probe, "run": "target", **extra},
-    )
+    return flow_record(
+        kind="client", id=f"c{i}", ts=float(i), step=step, url=url, test="t::x", probe=probe,
+        run="target", **extra,
+    )  # fmt: skip
 
 
 def test_popup_is_reported_with_every_url_it_loaded_and_its_step():
@@ -39,23 +34,12 @@ def test_popup_is_reported_with_every_url_it_loaded_and_its_step():
 
 def test_each_coverage_check_prints_its_own_per_role_figures(demo_profile):
     def rec(i, kind, host, path, method="GET"):
-        c = Classifier(demo_profile).classify(host, method, path)
+        classifier = Classifier(demo_profile)
         extra = {"probe": "request", "outcome": "finished"} if kind == "client" else {}
-        return FlowRecord(
-            id=f"r{i}",
-            kind=kind,
-            ts_start=float(i),
-            ts_end=float(i),
-            step="pay",
-            method=method,
-            url=f"https://{host}{path}",
-            host=host,
-            path=path,
-            role=c.role,
-            payment_class=c.payment_class,
-            test="t::x",
-            extra=extra,
-        )
+        return flow_record(
+            host, path, method, kind=kind, id=f"r{i}", ts=float(i), classifier=classifier,
+            test="t::x", **extra,
+        )  # fmt: skip
 
     records = [
         rec(1, "client", "shop.social.test", "/"),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import yaml
+from builders import flow_record
 
 from paywitness.cli import main
-from paywitness.ledger import FlowRecord
 
 PROFILE = """
 name: t
@@ -28,21 +28,11 @@ noise: {hosts: ["*.googleapis.com", "*.example"]}
 
 
 def _record(kind, host, path, method="GET", **extra):
-    return FlowRecord(
-        id=f"{kind}-{host}",
-        kind=kind,
-        ts_start=1.0,
-        ts_end=1.0,
-        step="checkout",
-        method=method,
-        url=f"https://{host}{path}",
-        host=host,
-        path=path,
+    return flow_record(
+        host, path, method, kind=kind, id=f"{kind}-{host}", ts=1.0, step="checkout",
         role="commerce" if "commerce" in host else "unknown",
-        payment_class="pay" if path == "/api/pay" else None,
-        test="t::x",
-        extra=extra,
-    )
+        payment_class="pay" if path == "/api/pay" else None, test="t::x", **extra,
+    )  # fmt: skip
 
 
 def test_check_warns_statically_naming_the_profile_path(write_profile, capsys):

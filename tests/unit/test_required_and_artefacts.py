@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from builders import flow_record
 
 from paywitness.analysers import judge
 from paywitness.classify import Classifier
 from paywitness.errors import ProfileError
-from paywitness.ledger import FlowRecord
 from paywitness.profile import load_profile
-
-_ids = itertools.count()
-_clock = itertools.count(1)
 
 
 def rec(c, host, method, path, step="pay", kind="http", test="t::one", status=200, **extra):
-    cl = c.classify(host, method, path)
-    t = float(next(_clock))
-    return FlowRecord(
-        id=f"r-{next(_ids)}",
-        kind=kind,
-        ts_start=t,
-        ts_end=t + 0.1,
-        step=step,
-        method=method,
-        url=f"https://{host}{path}",
-        host=host,
-        path=path,
-        role=cl.role,
-        rule=cl.rule,
-        payment_class=cl.payment_class,
-        status=status,
-        test=test,
-        extra=extra,
-    )
+    return flow_record(
+        host, path, method, kind=kind, classifier=c, duration=0.1, step=step, status=status,
+        test=test, **extra,
+    )  # fmt: skip
 
 
 def mark(step, test="t::one"):
-    t = float(next(_clock))
-    return FlowRecord(id=f"m-{next(_ids)}", kind="mark", ts_start=t, ts_end=t, step=step, test=test)
+    return flow_record(kind="mark", step=step, test=test)
 
 
 def minted(name, h):
@@ -200,17 +179,10 @@ def _canary_hit():
 
 
 def _planted():
-    t = float(next(_clock))
-    return FlowRecord(
-        id=f"p-{next(_ids)}",
-        kind="plant",
-        ts_start=t,
-        ts_end=t,
-        step="checkout",
-        method="PLANT",
-        test="t::one",
-        extra={"planted": [{"kind": "email", "hash": "c1"}]},
-    )
+    return flow_record(
+        kind="plant", step="checkout", method="PLANT", test="t::one",
+        planted=[{"kind": "email", "hash": "c1"}],
+    )  # fmt: skip
 
 
 def test_page_request_to_a_noise_host_carrying_a_canary_fails_data(demo_profile):

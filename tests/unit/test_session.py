@@ -33,8 +33,7 @@ def test_the_one_chain_and_note_stamps_and_masks(tmp_path: Path) -> None:
             "BackendRecorder",
             "HostMap",
             "HarCapture",
-            "TlsFailures",
-        ]
+        ]  # TlsFailures joins only where the client's trust is not ours (witness mode)
         session.begin_test("t::one", canaries=session.register_canaries("t::one", canaries, 3))
         session.set_step("checkout")
         rec = session.note(
