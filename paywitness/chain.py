@@ -2,8 +2,8 @@
 
 Order matters: the fault injector first (the recorder then sees the fault it injected), the
 canary and artefact watches before the recorder (it puts their hits into each record), the host
-map after it (the recorder keeps the name the browser asked for), then the HAR capture and the
-TLS failures. Addons pass their per-flow results on in `flow.metadata`.
+map after it (the recorder keeps the name the browser asked for), then the HAR capture and, in
+witness mode, the TLS failures. Addons pass their per-flow results on in `flow.metadata`.
 """
 
 from __future__ import annotations
