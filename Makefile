@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 	@$(BIN)/python -m paywitness.browser
+	@# The Node packages of the HTML report (Allure 3); their tests run only where these are.
+	@if command -v npm >/dev/null; then test -x node_modules/.bin/allure || npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the Allure report and its tests need Node 20"; fi
 
 demo: setup
 	@$(BIN)/paywitness demo; rc=$$?; $(MAKE) --no-print-directory allure-report; exit $$rc
@@ -45,7 +48,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 test: lint typecheck unit
 

@@ -139,8 +139,14 @@ def run(quick: bool = False) -> list[Part]:
     decode_mb = sum(f.size for f in decode) / 1e6
     full_s, _ = canary_scan.timed(lambda: canary_scan.scan_flows(scanner, decode, True), runs)
     part.figures += [
-        Figure("canary scan, raw bytes (one Aho-Corasick pass)", mb / raw_s, "MB/s"),
-        Figure("canary scan with every decoding layer", decode_mb / full_s, "MB/s"),
+        Figure("canary scan, raw bytes (one multi-pattern pass)", mb / raw_s, "MB/s"),
+        Figure(
+            "canary scan with every decoding layer",
+            decode_mb / full_s,
+            "MB/s",
+            target=">= 25 MB/s",
+            met=decode_mb / full_s >= 25,
+        ),
     ]
     part.notes.append(
         f"judge: median of {runs} runs (wall clock); canary scan: median of {runs} runs in CPU "

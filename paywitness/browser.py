@@ -15,6 +15,7 @@ __all__ = [
     "SYSTEM_CANDIDATES",
     "browser_version",
     "ensure_chromium",
+    "ensure_xvfb",
     "find_chromium",
     "playwright_chromium",
 ]
@@ -116,12 +117,25 @@ def ensure_chromium() -> str:
     )
 
 
+def ensure_xvfb() -> str:
+    """A virtual display for headed browsers (`paywitness record`/`witness` under xvfb-run in
+    CI), installed as root with apt where missing; a desktop does not need it."""
+    if shutil.which("xvfb-run"):
+        return "xvfb-run: " + str(shutil.which("xvfb-run"))
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-qq", "xvfb"], env=env, check=False)
+    found = shutil.which("xvfb-run")
+    return f"xvfb-run: {found}" if found else "xvfb-run: not installed (headed tests skip)"
+
+
 def main() -> int:
     try:
         print(f"paywitness: browser ok: {ensure_chromium()}")
     except ConfigError as e:
         print(f"paywitness: error: {e}", file=sys.stderr)
         return 2
+    print(f"paywitness: {ensure_xvfb()}")
     return 0
 
 

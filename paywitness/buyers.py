@@ -66,10 +66,16 @@ class Buyer:
     email: str = field(repr=False)
     phone: str = field(repr=False)
     street_address: str = field(repr=False)
-    city: str
-    postcode: str
+    city: str = field(repr=False)
+    postcode: str = field(repr=False)
     marker: str = field(repr=False)
     seed: int
+    # The split fields real checkouts ask for (``name`` is ``given_name family_name``); each is a
+    # canary of its own, since advanced-matching pixels send them one by one, hashed.
+    given_name: str = field(default="", repr=False)
+    family_name: str = field(default="", repr=False)
+    address_line2: str = field(default="", repr=False)
+    region: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,8 @@ class TestCard:
         return self.number[-4:]
 
 
+_SYLLABLES = ("ra", "wa", "ti", "na", "si", "ya", "di", "ka", "sa", "ri", "ni", "wi", "ma", "la")
+
 _FAKER_LOCK = threading.Lock()
 _FAKER: list[Faker] = []  # one id_ID instance, re-seeded per buyer (creating one is slow)
 
@@ -119,7 +127,12 @@ def make_buyer(seed: int) -> Buyer:
         street_address = fake.street_address()
         city = fake.city()
         postcode = fake.postcode()
+        region = fake.state()
     rng = random.Random(f"paywitness-buyer:{seed}")
+    # Faker's names are common words (a product, a seller may carry them): two seeded
+    # syllables make each name part a value found nowhere else, still Indonesian-looking.
+    first += "".join(rng.choice(_SYLLABLES) for _ in range(2))
+    last += "".join(rng.choice(_SYLLABLES) for _ in range(2))
     marker = make_marker(seed)
     local = "".join(ch for ch in f"{first}.{last}".lower() if ch.isalnum() or ch == ".")
     email = f"{local}.{marker}@example.com"
@@ -128,6 +141,7 @@ def make_buyer(seed: int) -> Buyer:
     phone = f"+62 {prefix}-{rest[:4]}-{rest[4:]}"
     rt, rw = rng.randrange(1, 20), rng.randrange(1, 15)
     street = f"{street_address} RT {rt:03d}/RW {rw:03d}"
+    line2 = f"Blok {rng.choice('ABCDEFGH')}{rng.randrange(1, 40)} No. {rng.randrange(1, 200)}"
     return Buyer(
         name=f"{first} {last}",
         email=email,
@@ -137,6 +151,10 @@ def make_buyer(seed: int) -> Buyer:
         postcode=postcode,
         marker=marker,
         seed=seed,
+        given_name=first,
+        family_name=last,
+        address_line2=line2,
+        region=region,
     )
 
 

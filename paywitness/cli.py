@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     import pytest
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from paywitness.profile import Profile
     from paywitness.session import RunResult
 
 __all__ = ["main"]
@@ -53,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         help="Make the demo shop misbehave in this named way (repeatable; see --list-violations)",
     )
     demo.add_argument(
-        "--baseline", action="store_true", help="Run the demo shop as before the migration"
+        "--pre-migration",
+        action="store_true",
+        help="Run the demo shop as it was before the migration (a baseline to record)",
     )
     demo.add_argument(
         "--list-violations", action="store_true", help="Print the violation catalog and exit"
@@ -100,11 +104,54 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("bundle_a", metavar="BUNDLE_A", help="Earlier evidence bundle")
     drift.add_argument("bundle_b", metavar="BUNDLE_B", help="Later evidence bundle")
     _witness_parser(sub)
+    _record_parser(sub)
 
     from paywitness.evidence.commands import add_parsers
 
     add_parsers(sub)
+    sub.choices["report"].add_argument(
+        "--baseline",
+        metavar="BUNDLE",
+        help="Judge the seamless figures against this bundle's (lent into BUNDLE)",
+    )
+    _baseline_parser(sub)
     return p
+
+
+def _baseline_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    b = sub.add_parser("baseline", help="Record a baseline bundle for later seamless comparisons")
+    bsub = b.add_subparsers(dest="baseline_command", required=True, metavar="ACTION")
+    rec = bsub.add_parser(
+        "record",
+        help="Run the seamless scenario N times on the shop as it is (e.g. before the migration)",
+    )
+    who = rec.add_mutually_exclusive_group(required=True)
+    who.add_argument("--profile", metavar="PATH", help="Profile of the shop to record (OLD.yaml)")
+    who.add_argument(
+        "--demo", action="store_true", help="Record the demo shop as it was before the migration"
+    )
+    rec.add_argument("--output", required=True, metavar="DIR", help="Bundle folder to write")
+    rec.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Runs of the seamless scenario (default: the profile's seamless.repeat, 3)",
+    )
+    rec.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    rec.add_argument(
+        "--scenarios",
+        metavar="PATH",
+        help="Scenario file or folder (default: the standard seamless scenario)",
+    )
+    rec.add_argument("--seed", type=int, metavar="INT", help="Seed for buyers, cards, canaries")
+    rec.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
 
 
 def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -147,9 +194,63 @@ def _witness_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
 
+def _record_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = sub.add_parser(
+        "record", help="Buy once by hand in a browser; write the clicks and typing as flow steps"
+    )
+    r.add_argument("--profile", metavar="PATH", help="Target profile (YAML)")
+    r.add_argument("--demo", action="store_true", help="Record a purchase in the demo shop")
+    r.add_argument(
+        "--output", required=True, metavar="PATH", help="Write the profile with the steps here"
+    )
+    r.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="Dial SCHEME://ADDRESS:PORT for HOST through the proxy (repeatable; like curl)",
+    )
+    r.add_argument("--seed", type=int, metavar="INT", help="Seed for the buyer and test card")
+    r.add_argument("--browser", metavar="PATH", help="Chromium binary to use")
+    r.add_argument("--headless", action="store_true", help="Hide the browser (tests)")
+    r.add_argument(
+        "--cdp-port",
+        type=int,
+        metavar="PORT",
+        help="Open Chromium's DevTools port, for a script acting as the person (tests)",
+    )
+    r.add_argument("--bundle", metavar="DIR", help="Evidence folder of the recorded purchase")
+    r.add_argument(
+        "--max-minutes", type=float, default=60.0, metavar="N", help="Stop recording after N min"
+    )
+
+
+def _record(ns: argparse.Namespace) -> int:
+    from paywitness.record import RecordOptions, record_main
+
+    if ns.pytest_args:
+        raise ConfigError(f"record does not take {' '.join(ns.pytest_args)!r}; see --help")
+    if not ns.profile and not ns.demo:
+        raise ConfigError("pass --profile PATH (a target profile) or --demo")
+    return record_main(
+        RecordOptions(
+            profile_path=Path(ns.profile) if ns.profile else None,
+            demo=ns.demo,
+            output=Path(ns.output),
+            resolve=tuple(ns.resolve),
+            seed=ns.seed,
+            browser=ns.browser,
+            headless=ns.headless,
+            cdp_port=ns.cdp_port,
+            max_minutes=ns.max_minutes,
+            bundle=Path(ns.bundle) if ns.bundle else None,
+        )
+    )
+
+
 def _witness(ns: argparse.Namespace) -> int:
     from paywitness.witness_mode.command import parse_listen, run_witness
-    from paywitness.witness_mode.session import WitnessOptions, WitnessSession
+    from paywitness.witness_mode.session import WitnessOptions
 
     if ns.pytest_args:
         raise ConfigError(f"witness does not take {' '.join(ns.pytest_args)!r}; see --help")
@@ -169,12 +270,9 @@ def _witness(ns: argparse.Namespace) -> int:
         browser=ns.browser,
         headless=ns.headless,
         max_minutes=ns.max_minutes,
+        signing_key=key,  # the bundle is signed at Finish, before the verdict prints
     )
-    sessions: list[WitnessSession] = []
-    code = run_witness(options, out=sys.stdout, stdin=sys.stdin, on_ready=sessions.append)
-    if key is not None and sessions:
-        _sign_bundle(sessions[0].output, key)
-    return code
+    return run_witness(options, out=sys.stdout, stdin=sys.stdin)
 
 
 def _signing_key(ns: argparse.Namespace, profile_path: str | None) -> Ed25519PrivateKey | None:
@@ -241,6 +339,23 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--shard", metavar="I/N", help="Run shard I of N; combine with `paywitness merge`"
     )
     p.add_argument("-n", dest="workers", metavar="N", help="Parallel workers (pytest-xdist)")
+    p.add_argument(
+        "--baseline",
+        metavar="BUNDLE",
+        help="Judge the seamless figures against this evidence bundle's (see `baseline record`)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="Runs of the seamless scenario a side (default 3 with a baseline, else 1)",
+    )
+    p.add_argument(
+        "--baseline-profile",
+        metavar="PATH",
+        help="Live baseline: replay the purchase on this profile's target (the shop before the "
+        "migration), interleaved old, new, new, old, ...",
+    )
     from paywitness.evidence.commands import add_sign_option
 
     add_sign_option(p)
@@ -280,11 +395,17 @@ def _pytest_args(ns: argparse.Namespace, output: Path) -> list[str]:
     if ns.command == "demo":
         args.append("--paywitness-demo")
         args += [f"--paywitness-violation={v}" for v in ns.violation]
-        if ns.baseline:
-            args.append("--paywitness-baseline")
+        if ns.pre_migration:
+            args.append("--paywitness-pre-migration")
     else:
         args.append(f"--paywitness-profile={ns.profile}")
         args += [f"--paywitness-resolve={r}" for r in ns.resolve]
+    if ns.baseline:
+        args.append(f"--paywitness-baseline={ns.baseline}")
+    if ns.baseline_profile:
+        args.append(f"--paywitness-baseline-profile={ns.baseline_profile}")
+    if ns.repeat is not None:
+        args.append(f"--paywitness-repeat={ns.repeat}")
     if ns.seed is not None:
         args.append(f"--paywitness-seed={ns.seed}")
     if ns.browser:
@@ -334,23 +455,59 @@ def _check_reachable(start_url: str, overrides: Sequence[str] = ()) -> None:
         ) from e
 
 
+def _check_standard(ns: argparse.Namespace, profile: Profile | None) -> None:
+    """The standard scenarios (no --scenarios) need a profile that describes a purchase."""
+    if getattr(ns, "scenarios", None):
+        return
+    from paywitness.flow import standard_problems
+    from paywitness.profile import demo_profile_path, load_profile
+
+    problems = standard_problems(profile or load_profile(demo_profile_path()))
+    if problems:
+        raise ConfigError(
+            "the standard scenarios cannot run on this profile: " + "; ".join(problems)
+        )
+
+
 def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
-    from paywitness.profile import load_profile
+    from paywitness.profile import demo_profile_path, load_profile
     from paywitness.run import default_output_dir, ensure_writable
 
+    if ns.repeat is not None and ns.repeat < 1:
+        raise ConfigError(
+            f"--repeat {ns.repeat}: a side needs at least one run (1 is allowed, 3 or more lets "
+            "the timings be tested for significance)"
+        )
     if ns.command == "demo":
         from paywitness.demo.violations import get_violation
 
         for v in ns.violation:
             get_violation(v)
-        if ns.violation and ns.baseline:
+        if ns.violation and ns.pre_migration:
             raise ConfigError(
-                "--baseline and --violation both change the demo shop; use one at a time"
+                "--pre-migration and --violation both change the demo shop; use one at a time"
             )
+        _check_standard(ns, None)
+        profile = load_profile(demo_profile_path())
     else:
         profile = load_profile(ns.profile)
+        _check_standard(ns, profile)
+    if ns.baseline and ns.baseline_profile:
+        raise ConfigError(
+            "--baseline and --baseline-profile are two baselines; give one (a stored bundle, or "
+            "the old target replayed live)"
+        )
+    if ns.baseline:
+        from paywitness.seamless.baseline import check_baseline_bundle
+
+        check_baseline_bundle(Path(ns.baseline), profile)
+    if ns.baseline_profile:
+        from paywitness.pytest_plugin.seamless import live_baseline_profile
+
+        live_baseline_profile(Path(ns.baseline_profile), profile)
+    if ns.command != "demo":
         from paywitness.target import host_overrides
 
         overrides = host_overrides(profile, ns.resolve)
@@ -420,6 +577,62 @@ def _run_suite(ns: argparse.Namespace) -> int:
     return code
 
 
+def _check_report_baseline(ns: argparse.Namespace) -> None:
+    """`report BUNDLE --baseline OTHER`: OTHER must be a usable baseline for BUNDLE's profile.
+
+    Checked before anything is written; the re-judging then lends OTHER's seamless figures and
+    screens into its own dated record (a sealed bundle's files are never changed)."""
+    from paywitness.profile import load_profile
+    from paywitness.seamless.baseline import check_baseline_bundle
+
+    bundle = Path(ns.bundle)
+    profile_path = Path(ns.profile) if ns.profile else bundle / "profile.yaml"
+    if not bundle.is_dir() or not profile_path.is_file():
+        raise ConfigError(
+            f"{bundle} is not a paywitness bundle with a profile copy; pass a run's output "
+            "folder (and --profile PATH if it holds no profile.yaml)"
+        )
+    if Path(ns.baseline).resolve() == bundle.resolve():
+        raise ConfigError(f"--baseline {ns.baseline} is the bundle being re-judged; name another")
+    check_baseline_bundle(Path(ns.baseline), load_profile(profile_path))
+
+
+def _baseline_record(ns: argparse.Namespace) -> int:
+    """`baseline record`: the seamless scenario N times on the shop as it is; its figures are
+    what matters (a pre-migration shop fails payment by design), so exit 0 once recorded."""
+    ns.command = "demo" if ns.demo else "run"
+    ns.violation, ns.pre_migration, ns.baseline = [], bool(ns.demo), None
+    ns.baseline_profile = None
+    ns.headed, ns.keyword, ns.method, ns.device, ns.locale = False, None, [], [], []
+    ns.full, ns.shard, ns.workers = False, None, None
+    from paywitness.profile import demo_profile_path, load_profile
+
+    profile = load_profile(demo_profile_path() if ns.demo else ns.profile)
+    if ns.repeat is None:
+        ns.repeat = profile.seamless.repeat
+    if not ns.scenarios:
+        ns.scenarios = str(_scenarios_dir() / "test_seamless.py")
+    code = _run_suite(ns)
+    verdict_file = Path(ns.output) / "verdict.json"
+    if code == EXIT_USAGE or not verdict_file.is_file():
+        return code if code == EXIT_USAGE else EXIT_INCONCLUSIVE
+    data = json.loads(verdict_file.read_text(encoding="utf-8"))
+    seamless = (data.get("categories") or {}).get("seamless") or {}
+    figures = (seamless.get("observed") or {}).get("series_figures") or {}
+    runs = sum(int(v.get("runs") or 0) for v in figures.values())
+    if not runs:
+        print(
+            "paywitness: no seamless figures were recorded; not a usable baseline", file=sys.stderr
+        )
+        return EXIT_INCONCLUSIVE
+    print(
+        f"paywitness: baseline recorded in {ns.output}: {runs} run(s) of {len(figures)} "
+        f"scenario(s) (its own verdict, {data.get('verdict')}, does not matter for a baseline); "
+        f"use it with --baseline {ns.output}"
+    )
+    return EXIT_PASS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ns, extra = _parser().parse_known_args(argv)
     ns.pytest_args = extra
@@ -438,6 +651,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return drift_main(ns.bundle_a, ns.bundle_b)
         if ns.command == "witness":
             return _witness(ns)
+        if ns.command == "record":
+            return _record(ns)
         if ns.command == "merge":
             from paywitness.evidence.signing import load_signing_key, resolve_signing_key
             from paywitness.merge import merge_bundles
@@ -445,6 +660,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             key_path = resolve_signing_key(ns.sign)
             key = load_signing_key(key_path) if key_path else None
             return merge_bundles([Path(b) for b in ns.bundles], Path(ns.output), key)
+        if ns.command == "baseline":
+            return _baseline_record(ns)
+        if ns.command == "report" and ns.baseline:
+            _check_report_baseline(ns)
         if ns.command in ("verify", "report", "keys", "timestamp", "allure"):
             from paywitness.evidence import commands
 

@@ -7,11 +7,15 @@ from typing import Any
 
 import pytest
 
+from paywitness.flow_spec import BrowserSpec
+
 __all__ = [
     "COMBINATION_PROPERTY",
+    "DEFAULT_LOCALE",
     "DESKTOP",
     "apply_combinations",
     "combination_of",
+    "parametrize_combinations",
     "parse_shard",
     "select_shard",
     "skip_missing_browsers",
@@ -67,24 +71,86 @@ def _device_descriptors(names: set[str]) -> dict[str, dict[str, Any]]:
         }
 
 
-def apply_combinations(items: list[pytest.Item]) -> None:
-    """Give each parametrized scenario its device's and locale's browser context arguments."""
-    devices: set[str] = set()
+#: The pytest-playwright fixture every browser context of a scenario comes from; a scenario
+#: without it (its own browser, or none) cannot be given a device, locale or timezone.
+_CONTEXT_FIXTURE = "new_context"
+_DEVICE_KEYS = ("viewport", "screen", "user_agent", "device_scale_factor", "is_mobile", "has_touch")
+DEFAULT_LOCALE = "id-ID"
+
+
+def _chosen(config: pytest.Config, option: str) -> list[str]:
+    return list(dict.fromkeys(config.getoption(option)))
+
+
+def parametrize_combinations(metafunc: pytest.Metafunc, browser: BrowserSpec) -> None:
+    """Device and locale parameters: for every scenario that asks for them, and, when given on
+    the command line, for every scenario that opens a browser context (the user's own too)."""
+    config = metafunc.config
+    names = metafunc.fixturenames
+    browsing = _CONTEXT_FIXTURE in names
+    # Precedence: command line > the profile's `browser` section > desktop / id-ID.
+    for fixture, option, default in (
+        ("paywitness_device", "--paywitness-device", browser.device or DESKTOP),
+        ("paywitness_locale", "--paywitness-locale", browser.locale or DEFAULT_LOCALE),
+    ):
+        chosen = _chosen(config, option)
+        if fixture not in names:
+            if not (chosen and browsing):
+                continue
+            names.append(fixture)  # the scenario did not ask, but its browser honours it
+        values = chosen or [default]
+        ids = [v.lower().replace(" ", "-") if fixture == "paywitness_device" else v for v in values]
+        metafunc.parametrize(fixture, values, ids=ids)
+
+
+def apply_combinations(items: list[pytest.Item], browser: BrowserSpec | None = None) -> None:
+    """Give each scenario the browser context arguments of its device, locale and the
+    profile's `browser` section (the command line's device and locale win over the profile)."""
+    browser = browser or BrowserSpec()
+    devices: set[str] = {browser.device} if browser.device else set()
     for it in items:
         params = getattr(getattr(it, "callspec", None), "params", {})
         dev = params.get("paywitness_device")
         if dev and dev != DESKTOP:
             devices.add(dev)
-    descriptors = _device_descriptors(devices)
+    descriptors = _device_descriptors(devices - {DESKTOP})
     for it in items:
         params = getattr(getattr(it, "callspec", None), "params", {})
+        names = getattr(it, "fixturenames", ())
+        device = params.get("paywitness_device", browser.device or DESKTOP)
         args: dict[str, Any] = {}
-        if params.get("paywitness_device") in descriptors:
-            args.update(descriptors[params["paywitness_device"]])
+        profile_args = browser.context_args()
+        if device == browser.device or (device == DESKTOP and not browser.device):
+            # The profile's own device: its explicit settings refine it.
+            args.update(descriptors.get(device, {}))
+            args.update(profile_args)
+        else:
+            # Another device from the command line: the profile's screen settings give way.
+            args.update({k: v for k, v in profile_args.items() if k not in _DEVICE_KEYS})
+            args.update(descriptors.get(device, {}))
         if params.get("paywitness_locale"):
             args["locale"] = params["paywitness_locale"]
-        if args:
-            it.add_marker(pytest.mark.browser_context_args(**args))
+        if not args:
+            continue
+        if _CONTEXT_FIXTURE not in names:
+            if "witness" in names:
+                it.warn(
+                    pytest.PytestWarning(
+                        f"paywitness: {it.name} opens no browser context through "
+                        "pytest-playwright (page, context, new_context), so the device, locale "
+                        "and browser settings of the run do not reach it"
+                    )
+                )
+            continue
+        if params.get("browser_name") == "firefox" and args.get("is_mobile"):
+            it.add_marker(
+                pytest.mark.skip(
+                    reason=f"Firefox cannot emulate the mobile device {device!r} (is_mobile); "
+                    "run it with chromium or webkit"
+                )
+            )
+            continue
+        it.add_marker(pytest.mark.browser_context_args(**args))
 
 
 def skip_missing_browsers(items: list[pytest.Item]) -> None:

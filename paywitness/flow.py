@@ -1,32 +1,65 @@
-"""The standard purchase, driven from a profile's flow hints (no shop-specific code)."""
+"""The standard purchase, driven from a profile's flow (no shop-specific code).
+
+A flow is a list of steps (`paywitness.flow_spec.FlowStep`); the older declarative hints are a
+shorthand that `expand_hints` turns into the same steps, so there is one way of driving a shop.
+Every wait is Playwright's auto-waiting; only a `pause` step waits a fixed time.
+"""
 
 from __future__ import annotations
 
-import re
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from fnmatch import fnmatch
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import FrameLocator, Locator, Page
+from playwright.sync_api import FrameLocator, Locator, Page, Response, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from paywitness.errors import ConfigError
-from paywitness.profile import Action, FieldSpec, FlowHints, MethodHints
+import paywitness.moments as moments
+from paywitness.errors import ConfigError, PaywitnessError
+from paywitness.flow_spec import FlowStep, WaitSpec, render
+from paywitness.profile import Action, FlowHints, Profile
 
 if TYPE_CHECKING:
     from paywitness.buyers import Buyer, TestCard
 
-__all__ = ["BuyerValues", "PurchaseResult", "run_actions", "run_purchase", "scope_for"]
+__all__ = [
+    "BuyerValues",
+    "FlowStepError",
+    "PurchaseResult",
+    "StepRunner",
+    "default_method",
+    "expand_hints",
+    "flow_steps",
+    "run_actions",
+    "run_purchase",
+    "run_steps",
+    "scope_for",
+    "standard_problems",
+]
 
-_CONFIRM_TIMEOUT_MS = 30_000
-_CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
-_TEMPLATE = re.compile(r"^\{([a-z_]+)\}$")
+_CONFIRM_TIMEOUT_S = 30.0
 _CHECK_ATTEMPTS = 3
-# Waiting for the checkout looks in every page of the context in turn (a shop that opens it in
-# a popup must still be paid, and judged): each look is a Playwright wait this long.
-_CHECKOUT_LOOK_MS = 400
-_CHECKOUT_LOOKS = 75
+# Waiting for an element in any window looks in every page of the context in turn (a shop that
+# opens its checkout in a popup must still be paid, and judged): each look is this long.
+_ANY_PAGE_LOOK_MS = 400
+_FIELD_PLACEHOLDERS = {
+    "name": "{buyer.name}",
+    "email": "{buyer.email}",
+    "phone": "{buyer.phone}",
+    "address": "{buyer.address}",
+    "card_number": "{card.number}",
+    "card_expiry": "{card.expiry}",
+    "card_cvc": "{card.cvc}",
+}
+_CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+
+
+class FlowStepError(PaywitnessError, AssertionError):
+    """A flow step that could not be done; the message names the step (`flow.steps[i]`)."""
 
 
 class _Witness(Protocol):
@@ -38,9 +71,14 @@ class _Witness(Protocol):
     def link(self, kind: str, url: str) -> object: ...
 
 
+def _split_name(name: str) -> tuple[str, str]:
+    given, _, family = name.partition(" ")
+    return given, family or given
+
+
 @dataclass(frozen=True)
 class BuyerValues:
-    """What the buyer types, by field kind (the profile maps kinds to selectors)."""
+    """What the buyer types: by field kind (shorthand) and by placeholder (`buyer.email`)."""
 
     # repr=False: pytest prints fixture values in failure reports; canaries never go there.
     name: str = field(repr=False)
@@ -51,20 +89,68 @@ class BuyerValues:
     card_expiry: str | None = None
     card_cvc: str | None = None
     instrument: dict[str, str] = field(default_factory=dict)
+    placeholders: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, buyer: Buyer, card: TestCard | None) -> BuyerValues:
         """The values a seeded buyer types, paying with `card` (None: a method without card)."""
+        address = f"{buyer.street_address}, {buyer.city} {buyer.postcode}"
+        given, family = _split_name(buyer.name)
+        values: dict[str, str] = {
+            "buyer.name": buyer.name,
+            "buyer.given_name": str(getattr(buyer, "given_name", None) or given),
+            "buyer.family_name": str(getattr(buyer, "family_name", None) or family),
+            "buyer.email": buyer.email,
+            "buyer.phone": buyer.phone,
+            "buyer.address": address,
+            "buyer.street_address": buyer.street_address,
+            "buyer.address_line1": str(
+                getattr(buyer, "address_line1", None) or buyer.street_address
+            ),
+            "buyer.address_line2": str(getattr(buyer, "address_line2", None) or ""),
+            "buyer.city": buyer.city,
+            "buyer.region": str(getattr(buyer, "region", None) or buyer.city),
+            "buyer.postcode": buyer.postcode,
+            "buyer.marker": buyer.marker,
+        }
+        if card is not None:
+            month, _, year = card.expiry.partition("/")
+            values |= {
+                "card.number": card.number,
+                "card.expiry": card.expiry,
+                "card.exp_month": month.strip(),
+                "card.exp_year": year.strip(),
+                "card.cvc": card.cvc,
+                "card.holder": buyer.name,
+            }
+            if card.otp:
+                values["card.otp"] = card.otp
         return cls(
             name=buyer.name,
             email=buyer.email,
             phone=buyer.phone,
-            address=f"{buyer.street_address}, {buyer.city} {buyer.postcode}",
+            address=address,
             card_number=card.number if card else None,
             card_expiry=card.expiry if card else None,
             card_cvc=card.cvc if card else None,
             instrument={"otp": card.otp} if card and card.otp else {},
+            placeholders=values,
         )
+
+    def lookup(self) -> dict[str, str | None]:
+        """Placeholder values, the shorthand's fields included (for BuyerValues made by hand)."""
+        out: dict[str, str | None] = {
+            "buyer.name": self.name,
+            "buyer.email": self.email,
+            "buyer.phone": self.phone,
+            "buyer.address": self.address,
+            "card.number": self.card_number,
+            "card.expiry": self.card_expiry,
+            "card.cvc": self.card_cvc,
+        }
+        out |= {f"card.{k}": v for k, v in self.instrument.items()}
+        out |= self.placeholders
+        return out
 
 
 @dataclass(frozen=True)
@@ -76,30 +162,12 @@ class PurchaseResult:
     message: str | None = None
 
 
-def scope_for(page: Page, frames: list[str]) -> Page | FrameLocator:
+def scope_for(page: Page, frames: Sequence[str]) -> Page | FrameLocator:
     """The page, or the (nested) iframe reached through a chain of iframe selectors."""
     scope: Page | FrameLocator = page
     for sel in frames:
         scope = scope.frame_locator(sel)
     return scope
-
-
-def _field(page: Page, hints: FlowHints, spec: FieldSpec) -> Locator:
-    frames = hints.checkout_frames if spec.frames is None else spec.frames
-    return scope_for(page, frames).locator(spec.selector)
-
-
-def _value(action: Action, values: BuyerValues) -> str:
-    raw = action.value or ""
-    m = _TEMPLATE.match(raw)
-    if not m:
-        return raw
-    if m.group(1) not in values.instrument:
-        raise ConfigError(
-            f"the flow action value {raw!r} names no field of the test instrument "
-            f"(known: {', '.join(sorted(values.instrument)) or 'none'})"
-        )
-    return values.instrument[m.group(1)]
 
 
 def _check(box: Locator) -> None:
@@ -114,88 +182,496 @@ def _check(box: Locator) -> None:
                 raise
 
 
-def _fill_verified(fields: list[tuple[Locator, str]]) -> None:
-    """Type every value, then read the form back and retype what did not stick.
+def _fill_verified(box: Locator, value: str) -> None:
+    """Type the value, read it back and retype what did not stick.
 
     A frame that is still initialising can drop an early keystroke; a buyer would notice the
-    empty field and type again before paying. A value that never sticks is an error.
+    empty field and type again before paying. A value that never sticks is an error; a field
+    that already holds it is left alone (as a buyer would).
     """
-    for box, value in fields:
+    for attempt in range(_CHECK_ATTEMPTS):
+        if box.input_value() == value:
+            return
+        if attempt == 0:
+            # A buyer taps into a field before typing: a real input event for the page (its
+            # Web Vitals stop counting paints as loading once the buyer interacts).
+            box.click()
         box.fill(value)
-    for box, value in fields:
-        for attempt in range(_CHECK_ATTEMPTS):
-            if box.input_value() == value:
-                break
-            if attempt == _CHECK_ATTEMPTS - 1:
-                raise AssertionError(f"the field {box} does not keep the value typed into it")
-            box.fill(value)
+    if box.input_value() != value:
+        raise AssertionError("the field does not keep the value typed into it")
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
+class StepRunner:
+    """Performs flow steps in a buyer's browser: the current window, iframe scope and step."""
+
+    def __init__(
+        self,
+        page: Page,
+        witness: _Witness,
+        values: BuyerValues,
+        *,
+        where: str = "flow.steps",
+        on_moment: Callable[[str, Page | FrameLocator], None] | None = None,
+    ) -> None:
+        self.page = page
+        self.witness = witness
+        self.values = values.lookup()
+        self.where = where
+        self.on_moment = on_moment
+        self.chain: list[str] = []
+        self.chain_at = ""  # the step that set the chain, for messages
+        self.step_name: str | None = None
+        self._phase = ExitStack()
+        self._responses: list[tuple[str, int]] = []
+        self._since = 0
+        self._step_began = 0
+        self._watched: set[int] = set()
+        self._opened: list[Page] = []
+        self._taken: set[int] = set()
+        self._watch(page)
+
+    # -- the buyer's context ---------------------------------------------------------------
+    def _watch(self, page: Page) -> None:
+        if id(page.context) in self._watched:
+            return
+        self._watched.add(id(page.context))
+        page.context.on("response", self._on_response)
+        page.context.on("page", lambda p: self._opened.append(p))
+
+    def _on_response(self, response: Response) -> None:
+        self._responses.append((response.url, response.status))
+
+    @property
+    def scope(self) -> Page | FrameLocator:
+        return scope_for(self.page, self.chain)
+
+    def _loc(self, selector: str) -> Locator:
+        return self.scope.locator(selector).first
+
+    def close(self) -> None:
+        """End the open step (its hooks run: screenshots, storage)."""
+        self._phase.close()
+
+    def __enter__(self) -> StepRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, steps: Sequence[FlowStep], where: str | None = None) -> None:
+        """Perform `steps` in order; a failure names the step (`flow.steps[i]`)."""
+        base = where or self.where
+        for i, step in enumerate(steps):
+            self.run_one(step, f"{base}[{i}]")
+
+    def run_one(self, step: FlowStep, at: str, *, double: bool = False) -> None:
+        """Perform one step (`double`: a click step clicks twice at once, a hurried buyer)."""
+        if step.step is not None and step.step != self.step_name:
+            self._start_step(step.step)
+        elif self.step_name is None:
+            self._start_step("browse")
+        if step.moment and moments.marked_before(step.moment):
+            self._mark(step.moment)
+        try:
+            self._act(step, at, double=double)
+        except (PlaywrightError, AssertionError) as e:
+            if isinstance(e, FlowStepError):
+                raise
+            raise FlowStepError(self._explain(step, at, e)) from e
+        if step.moment and not moments.marked_before(step.moment):
+            self._mark(step.moment)
+
+    def _start_step(self, name: str) -> None:
+        self._phase.close()
+        self._phase = ExitStack()
+        self._phase.enter_context(self.witness.step(name))
+        self.step_name = name
+
+    def _mark(self, name: str) -> None:
+        moment = getattr(self.witness, "moment", None)
+        if callable(moment):
+            shown = not moments.marked_before(name)
+            moment(name, self.page if shown and not self.page.is_closed() else None)
+        if self.on_moment is not None:
+            self.on_moment(name, self.scope)
+
+    def _explain(self, step: FlowStep, at: str, error: BaseException) -> str:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        text = f"{at} ({step.verb} {step.target!r}) failed: {first}"
+        missing = self._missing_frame()
+        if missing is not None:
+            text = (
+                f"{at} ({step.verb} {step.target!r}): the frame chain {self.chain!r} set by "
+                f"{self.chain_at} matches nothing: no iframe {missing!r} "
+                + ("in the page" if missing == self.chain[0] else "inside the frame before it")
+            )
+        return text
+
+    def _missing_frame(self) -> str | None:
+        """The first selector of the frame chain that finds no iframe now (None: all do)."""
+        if not self.chain or self.page.is_closed():
+            return None
+        scope: Page | FrameLocator = self.page
+        for sel in self.chain:
+            try:
+                if scope.locator(sel).count() == 0:
+                    return sel
+            except PlaywrightError:
+                return sel
+            scope = scope.frame_locator(sel)
+        return None
+
+    def _act(self, step: FlowStep, at: str, *, double: bool = False) -> None:
+        timeout = _ms(step.timeout_s)
+        # Responses since the previous step began belong to this step's `wait_for: response`.
+        self._since, self._step_began = self._step_began, len(self._responses)
+        verb = step.verb
+        if verb == "goto":
+            assert step.goto is not None
+            url = urljoin(self.witness.start_url, self._render(step.goto, at))
+            if step.if_away and self.page.url.startswith(url.rstrip("/")):
+                return
+            self.page.goto(url, timeout=timeout)
+            self.chain = []
+        elif verb in ("click", "tap"):
+            target = self._loc(str(getattr(step, verb)))
+            if step.optional and not target.is_visible():
+                return
+            if double:
+                target.dblclick(timeout=timeout)
+            elif verb == "tap":
+                self._tap(target, timeout)
+            else:
+                target.click(timeout=timeout)
+        elif verb == "fill":
+            box = self._loc(str(step.fill))
+            box.wait_for(timeout=timeout)
+            _fill_verified(box, self._render(str(step.value), at))
+        elif verb == "select":
+            value = self._render(str(step.value), at)
+            self._loc(str(step.select)).select_option(value, timeout=timeout)
+        elif verb == "press":
+            self._loc(str(step.press)).press(str(step.key), timeout=timeout)
+        elif verb == "check":
+            assert step.check is not None
+            _check(self._loc(step.check))
+        elif verb == "wait_for":
+            self._wait_for(step, timeout)
+        elif verb == "expect":
+            assert step.expect is not None
+            self._expect(step, timeout)
+        elif verb == "frame":
+            assert step.frame is not None
+            self.chain = list(step.frame)
+            self.chain_at = at
+        elif verb == "popup":
+            self._popup(step, at, timeout)
+        elif verb == "pause":
+            assert step.pause is not None
+            # The one fixed wait, declared with its reason in the profile (bounded there).
+            self.page.wait_for_timeout(step.pause * 1000)
+        elif verb == "open_link":
+            self._open_link(step, at, timeout)
+
+    def _render(self, text: str, at: str) -> str:
+        try:
+            return render(text, self.values)
+        except ValueError as e:
+            raise FlowStepError(f"{at}: {e}") from e
+
+    @staticmethod
+    def _tap(target: Locator, timeout: float | None) -> None:
+        try:
+            target.tap(timeout=timeout)
+        except PlaywrightError as e:
+            # A context without touch (desktop) cannot tap: the buyer clicks instead.
+            if "hasTouch" not in str(e):
+                raise
+            target.click(timeout=timeout)
+
+    def _wait_for(self, step: FlowStep, timeout: float | None) -> None:
+        spec = step.wait_for
+        if isinstance(spec, str):
+            spec = WaitSpec(selector=spec)
+        assert spec is not None
+        if spec.selector:
+            if step.any_page:
+                self.page = self._in_any_page(spec.selector, timeout)
+            else:
+                self._loc(spec.selector).wait_for(timeout=timeout)
+        elif spec.url:
+            self.page.wait_for_url(spec.url, timeout=timeout)
+        elif spec.response:
+            self._wait_response(spec.response, spec.status, timeout)
+
+    def _wait_response(self, glob: str, status: int | None, timeout: float | None) -> None:
+        def matches(url: str, code: int) -> bool:
+            return fnmatch(url, glob) and (status is None or code == status)
+
+        # A response that arrived while the previous step ran counts: it was this wait's.
+        if any(matches(u, c) for u, c in self._responses[self._since :]):
+            return
+        self.page.context.wait_for_event(
+            "response", lambda r: matches(r.url, r.status), timeout=timeout
+        )
+
+    def _in_any_page(self, selector: str, timeout: float | None) -> Page:
+        """The window (the buyer's own, or one the shop opened) where `selector` shows."""
+        budget = timeout if timeout is not None else _CONFIRM_TIMEOUT_S * 1000
+        looks = max(1, int(budget // _ANY_PAGE_LOOK_MS))
+        for _ in range(looks):
+            pages = [p for p in reversed(self.page.context.pages) if not p.is_closed()]
+            for candidate in pages:
+                found = scope_for(candidate, self.chain).locator(selector).first
+                try:
+                    found.wait_for(timeout=_ANY_PAGE_LOOK_MS)
+                except PlaywrightTimeoutError:
+                    continue
+                self._watch(candidate)
+                return candidate
+        raise PlaywrightTimeoutError(f"{selector!r} did not show in any window")
+
+    def _expect(self, step: FlowStep, timeout: float | None) -> None:
+        assert step.expect is not None
+        target = self._loc(step.expect)
+        if not step.visible:
+            expect(target).to_be_hidden(timeout=timeout)
+            return
+        expect(target).to_be_visible(timeout=timeout)
+        if step.text is not None:
+            expect(target).to_contain_text(render(step.text, self.values), timeout=timeout)
+
+    def _popup(self, step: FlowStep, at: str, timeout: float | None) -> None:
+        context = self.page.context
+        if isinstance(step.popup, str):
+            with context.expect_page(timeout=timeout) as info:
+                self._loc(step.popup).click(timeout=timeout)
+            window = info.value
+        else:
+            # The window may have opened (and even closed) while the previous step ran: the
+            # first one not yet taken by a popup step is this step's.
+            fresh = [p for p in self._opened if id(p) not in self._taken]
+            window = fresh[0] if fresh else context.wait_for_event("page", timeout=timeout)
+        self._taken.add(id(window))
+        self._watch(window)
+        self._declare(window)
+        if not step.then and not step.wait_close:
+            self.page, self.chain = window, []
+            return
+        opener, chain = self.page, self.chain
+        self.page, self.chain = window, []
+        try:
+            self.run(step.then, f"{at}.then")
+            if step.wait_close and not window.is_closed():
+                window.wait_for_event("close", timeout=timeout)
+        finally:
+            self.page, self.chain = opener, chain
+
+    def _declare(self, window: Page) -> None:
+        """Tell the continuity probe this window is part of the purchase the profile describes
+        (a `popup` step), so it is reported as declared rather than as a surprise."""
+        observer = getattr(self.witness, "observer", None)
+        write = getattr(observer, "write", None)
+        if callable(write):
+            write("popup-declared", url=window.url)
+
+    def _open_link(self, step: FlowStep, at: str, timeout: float | None) -> None:
+        assert step.open_link is not None
+        href = self._loc(step.open_link).get_attribute("href", timeout=timeout)
+        if not href:
+            raise AssertionError(f"the link {step.open_link!r} has no href")
+        url = urljoin(self.page.url, href)
+        if step.link:
+            self.witness.link(step.link, url)
+        opener, chain = self.page, self.chain
+        tab = opener.context.new_page()
+        self.page, self.chain = tab, []
+        try:
+            tab.goto(url, timeout=timeout)
+            self.run(step.then, f"{at}.then")
+        finally:
+            self.page, self.chain = opener, chain
+            tab.close()
+
+
+def run_steps(
+    page: Page, witness: _Witness, steps: Sequence[FlowStep], values: BuyerValues
+) -> StepRunner:
+    """Perform `steps` as the buyer; returns the runner (its page is where the buyer ended)."""
+    runner = StepRunner(page, witness, values)
+    with runner:
+        runner.run(steps)
+    return runner
+
+
+def _action_steps(actions: Sequence[Action], frames: list[str]) -> list[FlowStep]:
+    """The shorthand's method actions as steps (each in its own iframe scope)."""
+    out: list[FlowStep] = []
+    for a in actions:
+        out.append(FlowStep(frame=list(frames if a.frames is None else a.frames)))
+        value = a.value
+        if value and value.startswith("{") and value.endswith("}") and "." not in value:
+            value = "{card." + value[1:]  # `{otp}`: a field of the test instrument
+        if a.click:
+            out.append(FlowStep(click=a.click))
+        elif a.fill:
+            out.append(FlowStep(fill=a.fill, value=value))
+        elif a.check:
+            out.append(FlowStep(check=a.check))
+        elif a.select:
+            out.append(FlowStep(select=a.select, value=value))
+        elif a.wait:
+            out.append(FlowStep(wait_for=a.wait))
+        elif a.open_link:
+            out.append(FlowStep(open_link=a.open_link, then=_action_steps(a.then, [])))
+    return out
+
+
+def expand_hints(hints: FlowHints, method: str) -> list[FlowStep]:
+    """The shorthand (product_ready, buy, fields, pay, confirmation, tabs) as flow steps."""
+    problems = [p for p in hints.purchase_problems() if p.startswith(f"flow.methods.{method}:")]
+    if problems:
+        raise ConfigError("; ".join(problems))
+    how = hints.methods[method]
+    frames = hints.checkout_frames
+
+    def fields(kinds: Sequence[str]) -> list[FlowStep]:
+        out: list[FlowStep] = []
+        for kind, spec in hints.fields.items():
+            if kind in kinds:
+                out.append(FlowStep(frame=list(frames if spec.frames is None else spec.frames)))
+                out.append(FlowStep(fill=spec.selector, value=_FIELD_PLACEHOLDERS[kind]))
+        return out
+
+    contact = [k for k in hints.fields if k not in _CARD_FIELDS]
+    cards = list(_CARD_FIELDS) if how.instrument is not None else []
+    wanted = hints.confirmation if how.expect == "confirmation" else hints.payment_error
+    steps: list[FlowStep] = [
+        FlowStep(goto="", step="browse"),
+        FlowStep(wait_for=hints.product_ready, moment=moments.BROWSE),
+        FlowStep(click=hints.buy, step="checkout", moment=moments.BUY),
+        FlowStep(frame=list(frames)),
+        FlowStep(wait_for=hints.checkout_ready, any_page=True, moment=moments.CHECKOUT_READY),
+        *fields(contact),
+        *_action_steps(how.before_pay, frames),
+        *fields(cards),
+        # Read everything back once more: the method switch may have re-rendered the form.
+        *fields(contact),
+        FlowStep(frame=list(frames)),
+        FlowStep(click=hints.pay, step="pay", moment=moments.PAY),
+        *_action_steps(how.after_pay, frames),
+        FlowStep(frame=list(frames)),
+        FlowStep(wait_for=wanted, timeout_s=_CONFIRM_TIMEOUT_S, moment=moments.CONFIRMATION),
+    ]
+    if how.expect != "confirmation":
+        return steps
+    if hints.invoice_link:
+        # The buyer opens the invoice: a real navigation through the proxy.
+        steps.append(FlowStep(open_link=hints.invoice_link, link="invoice", step="confirm"))
+    for name, tab in hints.tabs.items():
+        steps.append(FlowStep(frame=[], step=name))
+        if hints.close_checkout:
+            steps.append(FlowStep(click=hints.close_checkout, optional=True))
+        # The shop took the buyer away (a redirect checkout): going back is a navigation.
+        steps.append(FlowStep(goto="", if_away=True))
+        steps.append(FlowStep(click=tab.open, moment=moments.tab_open(name)))
+        steps.append(FlowStep(wait_for=tab.ready, moment=moments.tab_ready(name)))
+    return steps
 
 
 def run_actions(page: Page, actions: list[Action], hints: FlowHints, values: BuyerValues) -> None:
-    """Perform a method's actions as the buyer would."""
-    for a in actions:
-        frames = hints.checkout_frames if a.frames is None else a.frames
-        scope = scope_for(page, frames)
-        if a.click:
-            scope.locator(a.click).click()
-        elif a.fill:
-            scope.locator(a.fill).fill(_value(a, values))
-        elif a.check:
-            _check(scope.locator(a.check))
-        elif a.select:
-            scope.locator(a.select).select_option(_value(a, values))
-        elif a.wait:
-            scope.locator(a.wait).wait_for()
-        elif a.open_link:
-            href = scope.locator(a.open_link).get_attribute("href")
-            if not href:
-                raise AssertionError(f"the link {a.open_link!r} has no href")
-            tab = page.context.new_page()
-            try:
-                tab.goto(href)
-                run_actions(tab, a.then, hints.model_copy(update={"checkout_frames": []}), values)
-            finally:
-                tab.close()
+    """Perform a method's shorthand actions as the buyer would."""
+
+    class _NoSteps:
+        start_url = page.url
+
+        @contextmanager
+        def step(self, name: str) -> Iterator[None]:
+            yield
+
+        def link(self, kind: str, url: str) -> object:
+            return None
+
+    runner = StepRunner(page, _NoSteps(), values, where="actions")
+    runner.step_name = "actions"  # no witness step of its own
+    runner.run(_action_steps(actions, hints.checkout_frames))
 
 
-def _moment(witness: _Witness, name: str, page: Page | None = None) -> None:
-    moment = getattr(witness, "moment", None)
-    if callable(moment):
-        moment(name, page)
+def flow_steps(hints: FlowHints, method: str) -> tuple[list[FlowStep], str]:
+    """The steps of a purchase with `method` and where they are written (for messages)."""
+    how = hints.methods[method]
+    if how.steps is not None:
+        return list(how.steps), f"flow.methods.{method}.steps"
+    if hints.steps is not None:
+        return list(hints.steps), "flow.steps"
+    return expand_hints(hints, method), f"flow (shorthand of {method})"
 
 
-def _await_checkout(page: Page, hints: FlowHints) -> Page:
-    """The page whose checkout is ready: the buyer's own, or a window the shop opened."""
-    for _ in range(_CHECKOUT_LOOKS):
-        candidates = [p for p in reversed(page.context.pages) if not p.is_closed()]
-        for candidate in candidates:
-            ready = scope_for(candidate, hints.checkout_frames).locator(hints.checkout_ready)
-            try:
-                ready.wait_for(timeout=_CHECKOUT_LOOK_MS)
-            except PlaywrightTimeoutError:
-                continue
-            return candidate
-    raise PlaywrightTimeoutError(
-        f"the checkout ({hints.checkout_ready!r}) did not become ready in any page"
+def default_method(hints: FlowHints | None) -> str:
+    """The method a scenario that pays once uses: the first that expects a confirmation."""
+    if hints is None:
+        raise ConfigError(
+            "the profile has no `flow` section, so the standard purchase cannot be driven; "
+            "add flow steps (docs/own-shop.md) or write the scenario in Python"
+        )
+    for name, how in hints.methods.items():
+        if how.expect == "confirmation":
+            return name
+    raise ConfigError(
+        "no payment method of the profile's flow expects a confirmation "
+        f"(methods: {', '.join(hints.methods)}); add one whose purchase succeeds"
     )
 
 
-def _open_tabs(page: Page, witness: _Witness, hints: FlowHints) -> None:
-    """After paying, the buyer opens the storefront's tabs (Shop, Orders) and waits for each."""
-    if not hints.tabs:
-        return
-    start = witness.start_url
-    for name, tab in hints.tabs.items():
-        with witness.step(name):
-            if hints.close_checkout and page.locator(hints.close_checkout).is_visible():
-                page.locator(hints.close_checkout).click()
-            if not page.url.startswith(start.rstrip("/")):
-                # The shop took the buyer away (a redirect checkout): going back is a navigation.
-                page.goto(start)
-            _moment(witness, f"{name}-open")
-            page.locator(tab.open).first.click()
-            page.locator(tab.ready).first.wait_for()
-            _moment(witness, f"{name}-ready", page)
+def standard_problems(profile: Profile) -> list[str]:
+    """Why the standard scenarios cannot run on `profile` (empty: they can), from the profile
+    alone, so that a usage error comes before any browser starts."""
+    hints = profile.flow
+    if hints is None:
+        return [
+            "the profile has no `flow` section: the standard scenarios drive a purchase from "
+            "it; add flow.steps (docs/own-shop.md, Flow steps) or run your own scenarios with "
+            "--scenarios"
+        ]
+    problems = hints.purchase_problems()
+    if problems:
+        return problems
+    try:
+        method = default_method(hints)
+    except ConfigError as e:
+        return [str(e)]
+    if not profile.resilience:
+        return []
+    steps, where = flow_steps(hints, method)
+    marked = {s.moment for s in steps}
+    for needed in (moments.PAY, moments.CONFIRMATION):
+        if needed not in marked:
+            problems.append(
+                f"resilience: the purchase ({where}) marks no {needed!r} moment, so the "
+                f"resilience scenarios cannot tell when to inject and judge; add "
+                f"`moment: {needed}` to the step where it happens"
+            )
+    names = [e.name for e in profile.payment.endpoints]
+    if (profile.payment.charge_endpoint or "charge") not in names:
+        problems.append(
+            "resilience: set payment.charge_endpoint to the endpoint that moves money (the "
+            f"resilience scenarios count charges on it; endpoints: {', '.join(names)})"
+        )
+    from paywitness.faults import parse_fault_rules
+
+    for i, rule in enumerate(profile.resilience):
+        for fault in parse_fault_rules(rule.faults):
+            if fault.endpoint is not None and fault.endpoint not in names:
+                problems.append(
+                    f"resilience[{i}] ({rule.name}): endpoint={fault.endpoint} names no "
+                    f"payment endpoint of the profile (known: {', '.join(names)})"
+                )
+    return problems
 
 
 def run_purchase(
@@ -204,81 +680,36 @@ def run_purchase(
     hints: FlowHints | None,
     buyer: BuyerValues,
     *,
-    method: str = "card",
+    method: str | None = None,
 ) -> PurchaseResult:
-    """browse -> checkout -> pay -> confirm (-> tabs), each step labelled, using only the hints."""
+    """The profile's purchase with `method` (default: `default_method`), steps labelled."""
     if hints is None:
-        raise ConfigError(
-            "the profile has no `flow` section, so the standard purchase cannot be driven; "
-            "add flow hints (see fixtures/profiles/demo.yaml) or write the scenario in Python"
-        )
-    how: MethodHints | None = hints.methods.get(method)
+        default_method(hints)  # raises, saying what to add
+        raise AssertionError  # unreachable
+    name = method if method is not None else default_method(hints)
+    how = hints.methods.get(name)
     if how is None:
         raise ConfigError(
-            f"the profile's flow has no payment method {method!r} "
-            f"(known: {', '.join(hints.methods)})"
+            f"the profile's flow has no payment method {name!r} (known: {', '.join(hints.methods)})"
         )
-    with witness.step("browse"):
-        page.goto(witness.start_url)
-        page.locator(hints.product_ready).first.wait_for()
-        _moment(witness, "browse", page)
-    with witness.step("checkout"):
-        _moment(witness, "buy")
-        page.locator(hints.buy).first.click()
-        checkout_page = _await_checkout(page, hints)
-        _moment(witness, "checkout-ready", checkout_page)
-        checkout = scope_for(checkout_page, hints.checkout_frames)
-        values = {
-            "name": buyer.name,
-            "email": buyer.email,
-            "phone": buyer.phone,
-            "address": buyer.address,
-            "card_number": buyer.card_number,
-            "card_expiry": buyer.card_expiry,
-            "card_cvc": buyer.card_cvc,
-        }
-        contact = {k: v for k, v in hints.fields.items() if k not in _CARD_FIELDS}
-        card_fields = {k: v for k, v in hints.fields.items() if k in _CARD_FIELDS}
-        _fill_verified(
-            [(_field(checkout_page, hints, s), values[k] or "") for k, s in contact.items()]
-        )
-        run_actions(checkout_page, how.before_pay, hints, buyer)
-        _fill_verified(
-            [
-                (_field(checkout_page, hints, spec), value)
-                for kind, spec in card_fields.items()
-                if (value := values[kind]) is not None  # None: this method pays without a card
-            ]
-        )
-        # Read everything back once more: the method switch may have re-rendered the form.
-        _fill_verified(
-            [(_field(checkout_page, hints, s), values[k] or "") for k, s in contact.items()]
-        )
-    with witness.step("pay"):
-        _moment(witness, "pay")
-        checkout.locator(hints.pay).click()
-        run_actions(checkout_page, how.after_pay, hints, buyer)
-        wanted = hints.confirmation if how.expect == "confirmation" else hints.payment_error
-        assert wanted is not None
-        checkout.locator(wanted).wait_for(timeout=_CONFIRM_TIMEOUT_MS)
-        _moment(witness, "confirmation", checkout_page)
-    if how.expect == "payment_error":
-        message = checkout.locator(wanted).inner_text().strip()
-        return PurchaseResult(method, "payment_error", None, None, message)
-    order_number: str | None = None
-    invoice_url: str | None = None
-    with witness.step("confirm"):
+    steps, where = flow_steps(hints, name)
+    seen: dict[str, Any] = {}
+
+    def on_moment(moment: str, scope: Page | FrameLocator) -> None:
+        if moment != moments.CONFIRMATION:
+            return
+        if how.expect == "payment_error":
+            if hints.payment_error:
+                seen["message"] = scope.locator(hints.payment_error).first.inner_text().strip()
+            return
         if hints.order_number:
-            order_number = checkout.locator(hints.order_number).inner_text().strip()
+            seen["order"] = scope.locator(hints.order_number).first.inner_text().strip()
         if hints.invoice_link:
-            invoice_url = checkout.locator(hints.invoice_link).get_attribute("href")
-            if invoice_url:
-                witness.link("invoice", invoice_url)
-                # The buyer opens the invoice: a real navigation through the proxy.
-                invoice_page = page.context.new_page()
-                try:
-                    invoice_page.goto(invoice_url)
-                finally:
-                    invoice_page.close()
-    _open_tabs(page, witness, hints)
-    return PurchaseResult(method, "confirmation", order_number, invoice_url)
+            seen["invoice"] = scope.locator(hints.invoice_link).first.get_attribute("href")
+
+    runner = StepRunner(page, witness, buyer, where=where, on_moment=on_moment)
+    with runner:
+        runner.run(steps)
+    if how.expect == "payment_error":
+        return PurchaseResult(name, "payment_error", None, None, seen.get("message"))
+    return PurchaseResult(name, "confirmation", seen.get("order"), seen.get("invoice"))

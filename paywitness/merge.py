@@ -22,7 +22,9 @@ from paywitness.run import LEDGER_GLOB
 
 __all__ = ["merge_bundles"]
 
-_COPY_DIRS = ("screenshots", "traces", "allure-results")
+# `seamless/`: each scenario's screenshots of both sides (the screens check compares them).
+_COPY_DIRS = ("screenshots", "traces", "allure-results", "seamless")
+_BASELINE_GLOB = "baseline-ledger*.jsonl"  # the demo's pre-migration replay, per worker
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -121,6 +123,25 @@ def _merge_har(parts: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
     return {"log": {**log, "pages": pages, "entries": entries}}
 
 
+def _merge_lent_baseline(bundle: Path, output: Path) -> None:
+    """A baseline bundle lent to the shards (`--baseline`): one copy, the same for every shard."""
+    from paywitness.seamless.baseline import BASELINE_JSON, LENT_DIR
+
+    if not (bundle / BASELINE_JSON).is_file():
+        return
+    lent = _json(bundle / BASELINE_JSON)
+    if (output / BASELINE_JSON).is_file():
+        first = _json(output / BASELINE_JSON)
+        if first.get("bundle") != lent.get("bundle"):
+            raise ConfigError(
+                f"{bundle} was judged against another baseline ({lent.get('bundle')}) than the "
+                f"first shard ({first.get('bundle')}); shards of one run share one baseline"
+            )
+        return
+    shutil.copy2(bundle / BASELINE_JSON, output / BASELINE_JSON)
+    shutil.copytree(bundle / LENT_DIR, output / LENT_DIR)
+
+
 def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | None = None) -> int:
     """Merge shard bundles into `output`, re-judge all their flows together; exit per verdict."""
     _check_inputs(bundles, output)
@@ -132,9 +153,11 @@ def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | No
     shards: list[dict[str, Any]] = []
     canaries: list[str] = []
     for k, bundle in enumerate(bundles, 1):
-        for ledger in sorted(bundle.glob(LEDGER_GLOB)):
+        ledgers = [(p, "ledger") for p in sorted(bundle.glob(LEDGER_GLOB))]
+        ledgers += [(p, "baseline-ledger") for p in sorted(bundle.glob(_BASELINE_GLOB))]
+        for ledger, prefix in ledgers:
             writer = LedgerWriter(
-                output / f"ledger-s{k}-{ledger.stem.removeprefix('ledger')}.jsonl"
+                output / f"{prefix}-s{k}-{ledger.stem.removeprefix(prefix)}.jsonl"
             )
             try:
                 for rec in read_ledger(ledger):
@@ -147,6 +170,7 @@ def merge_bundles(bundles: list[Path], output: Path, key: Ed25519PrivateKey | No
         for d in _COPY_DIRS:
             if (bundle / d).is_dir():
                 shutil.copytree(bundle / d, output / d, dirs_exist_ok=True)
+        _merge_lent_baseline(bundle, output)
         if (bundle / "canaries.jsonl").is_file():
             canaries.append((bundle / "canaries.jsonl").read_text(encoding="utf-8"))
         if (bundle / "junit.xml").is_file():

@@ -21,12 +21,15 @@ from pydantic import (
     model_validator,
 )
 
+from paywitness.canaries.values import CanaryKind
 from paywitness.categories import Category
 from paywitness.errors import ProfileError
+from paywitness.flow_spec import BrowserSpec, FlowStep, ResilienceRule, check_moments_unique
 from paywitness.patterns import compile_host_pattern, compile_path_pattern
 
 __all__ = [
     "DEFAULT_DATA_ALLOWED",
+    "HINTS_REQUIRED",
     "ROLE_NAMES",
     "Action",
     "ArtefactField",
@@ -47,7 +50,9 @@ __all__ = [
     "RequiredCall",
     "RoleName",
     "RoleSpec",
+    "SeamlessLimits",
     "SeamlessPolicy",
+    "SeamlessWaiver",
     "TabHint",
     "demo_profile_path",
     "load_profile",
@@ -224,6 +229,9 @@ class PaymentPolicy(_Model):
     )
     completed_step: str = Field(default="confirm", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
     artefacts: ArtefactPolicy = Field(default_factory=ArtefactPolicy)
+    # One upstream identity (certificate organisation or public key) answering both an allowed
+    # role and another: a warning by default, a payment failure with `fail`.
+    identity_shared: Literal["warn", "fail"] = "warn"
 
     @model_validator(mode="after")
     def _social_never_allowed(self) -> PaymentPolicy:
@@ -305,12 +313,22 @@ class Action(_Model):
 
 
 class MethodHints(_Model):
-    """How to pay with one method: the test instrument and the actions around the Pay click."""
+    """How to pay with one method: the test instrument and the actions around the Pay click.
+
+    `steps`, if given, is this method's whole purchase (instead of the flow's `steps`).
+    """
 
     instrument: str | None = "success"  # a card behaviour of fixtures/instruments.yaml; null: none
     before_pay: list[Action] = Field(default_factory=list)
     after_pay: list[Action] = Field(default_factory=list)
     expect: Literal["confirmation", "payment_error"] = "confirmation"
+    steps: list[FlowStep] | None = None
+
+    @model_validator(mode="after")
+    def _steps_or_actions(self) -> MethodHints:
+        if self.steps is not None and (self.before_pay or self.after_pay):
+            raise ValueError("a method with its own steps takes no before_pay/after_pay")
+        return self
 
 
 class TabHint(_Model):
@@ -320,20 +338,26 @@ class TabHint(_Model):
     ready: str = Field(min_length=1)
 
 
+#: The hints the shorthand purchase needs when a flow gives no `steps`.
+HINTS_REQUIRED: tuple[str, ...] = ("product_ready", "buy", "checkout_ready", "pay", "confirmation")
+
+
 class FlowHints(_Model):
-    """Selectors for the standard purchase scenario; a simple shop needs no Python."""
+    """How a buyer purchases: `steps` (actions as data), or the shorthand selectors below,
+    which expand to steps (see paywitness.flow.expand_hints). A simple shop needs no Python."""
 
     start_url: str | None = None
-    product_ready: str
-    buy: str
+    steps: list[FlowStep] | None = None
+    product_ready: str | None = None
+    buy: str | None = None
     checkout_frames: list[str] = Field(default_factory=list)
-    checkout_ready: str
+    checkout_ready: str | None = None
     fields: dict[
         Literal["name", "email", "phone", "address", "card_number", "card_expiry", "card_cvc"],
         FieldSpec,
-    ]
-    pay: str
-    confirmation: str
+    ] = Field(default_factory=dict)
+    pay: str | None = None
+    confirmation: str | None = None
     order_number: str | None = None
     invoice_link: str | None = None
     payment_error: str | None = None
@@ -346,10 +370,15 @@ class FlowHints(_Model):
     @model_validator(mode="after")
     def _error_selector_when_expected(self) -> FlowHints:
         for name, m in self.methods.items():
-            if m.expect == "payment_error" and not self.payment_error:
+            if m.expect == "payment_error" and not self.payment_error and m.steps is None:
                 raise ValueError(
                     f"methods.{name} expects a payment error but payment_error is unset"
                 )
+        if self.steps is not None:
+            check_moments_unique(self.steps, "flow.steps")
+        for name, m in self.methods.items():
+            if m.steps is not None:
+                check_moments_unique(m.steps, f"flow.methods.{name}.steps")
         return self
 
     @field_validator("tabs")
@@ -360,6 +389,26 @@ class FlowHints(_Model):
                 raise ValueError(f"tab name {name!r} must be a step name (lowercase, digits, - _)")
         return tabs
 
+    def steps_of(self, method: str) -> list[FlowStep] | None:
+        """The steps that purchase with `method`: its own, else the flow's (None: shorthand)."""
+        how = self.methods.get(method)
+        if how is not None and how.steps is not None:
+            return how.steps
+        return self.steps
+
+    def purchase_problems(self) -> list[str]:
+        """Why the standard scenarios cannot drive a purchase with these hints (empty: they can)."""
+        problems = []
+        for name in self.methods:
+            if self.steps_of(name) is None:
+                missing = [k for k in HINTS_REQUIRED if not getattr(self, k)]
+                if missing:
+                    problems.append(
+                        f"flow.methods.{name}: no steps, and the shorthand lacks "
+                        f"{', '.join(missing)} (give flow.steps, or those selectors)"
+                    )
+        return problems
+
 
 class MaskSpec(_Model):
     """A region painted over before screenshots are compared (order numbers, clocks)."""
@@ -368,8 +417,67 @@ class MaskSpec(_Model):
     frames: list[str] = Field(default_factory=list)
 
 
+class SeamlessLimits(_Model):
+    """Absolute limits, used for a figure when the run has no baseline to compare it with.
+
+    A figure with neither a baseline nor a limit is `not_judged`. Vitals default to the Web
+    Vitals "good" thresholds and may never be set above "poor".
+    """
+
+    timings_ms: dict[str, float] = Field(
+        default_factory=lambda: {"buy_to_checkout_ready_ms": 1000.0}
+    )
+    cls: float | None = Field(default=None, ge=0)
+    inp_ms: float | None = Field(default=None, ge=0)
+    lcp_ms: float | None = Field(default=None, ge=0)
+    errors: int | None = Field(default=None, ge=0)
+    navigations: int | None = Field(default=None, ge=0)
+    actions: int | None = Field(default=None, ge=0)
+    origins: int | None = Field(default=None, ge=1)
+
+    @field_validator("timings_ms")
+    @classmethod
+    def _timing_names(cls, limits: dict[str, float]) -> dict[str, float]:
+        from paywitness.seamless_checks import TIMING_NAME
+
+        for name, value in limits.items():
+            if not TIMING_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not a timing figure (known: buy_to_checkout_ready_ms, "
+                    "pay_to_confirmation_ms, checkout_document_ms, pay_to_first_feedback_ms, "
+                    "open_<tab>_tab_ms)"
+                )
+            if value <= 0:
+                raise ValueError(f"the limit of {name} must be more than 0 ms, not {value:g}")
+        return limits
+
+
+class SeamlessWaiver(_Model):
+    """A seamless check the profile accepts leaving unjudged, and why (printed in every report)."""
+
+    check: str = Field(min_length=1)
+    reason: str = Field(min_length=3)
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, name: str) -> str:
+        from paywitness.seamless_checks import CHECKS, short_name
+
+        if short_name(name) not in CHECKS:
+            raise ValueError(
+                f"{name!r} is not a seamless check; waivable checks: {', '.join(CHECKS)}"
+            )
+        return short_name(name)
+
+
 class SeamlessPolicy(_Model):
-    """Thresholds of the seamless category: the buyer must not notice the hand-off."""
+    """Thresholds of the seamless category: the buyer must not notice the hand-off.
+
+    Against a baseline, a timing fails when the target is significantly slower than
+    `timing_factor` x the baseline (one-sided Mann-Whitney U at `alpha`, see
+    `paywitness.seamless.stats`) and by more than `timing_noticeable_ms`; without one,
+    `limits` apply.
+    """
 
     cls_good: float = 0.1
     cls_poor: float = 0.25
@@ -379,8 +487,14 @@ class SeamlessPolicy(_Model):
     lcp_poor_ms: float = 4000
     cls_over_baseline: float = Field(default=0.05, ge=0)
     timing_factor: float = Field(default=1.2, ge=1)
-    # Absolute allowance so that a 150 ms step is not failed for 40 ms of scheduling noise.
-    timing_slack_ms: float = Field(default=250, ge=0)
+    # The smallest slowdown of a timing's median a buyer can notice: RAIL's 100 ms, under which
+    # a response feels instant (0: any significant slowdown above the ratio fails).
+    timing_noticeable_ms: float = Field(default=100, ge=0)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    # Repeats of each side when the run has a baseline (1 is allowed and reported as such).
+    repeat: int = Field(default=3, ge=1, le=50)
+    limits: SeamlessLimits = Field(default_factory=SeamlessLimits)
+    waive: list[SeamlessWaiver] = Field(default_factory=list)
     pixel_threshold: float = Field(default=0.2, gt=0, le=1)
     pixel_budget: float = Field(default=0.02, ge=0, le=1)
     screens: list[str] = Field(default_factory=lambda: ["browse", "checkout-ready", "confirmation"])
@@ -393,6 +507,25 @@ class SeamlessPolicy(_Model):
         for p in paths:
             compile_path_pattern(p)
         return paths
+
+    @model_validator(mode="after")
+    def _vitals_never_above_poor(self) -> SeamlessPolicy:
+        for name, limit, poor in (
+            ("cls", self.limits.cls, self.cls_poor),
+            ("inp_ms", self.limits.inp_ms, self.inp_poor_ms),
+            ("lcp_ms", self.limits.lcp_ms, self.lcp_poor_ms),
+        ):
+            if limit is not None and limit > poor:
+                raise ValueError(
+                    f"limits.{name} {limit:g} is above the Web Vitals 'poor' threshold {poor:g}; "
+                    "a limit may be at most 'poor'"
+                )
+        return self
+
+    def waiver(self, check: str) -> SeamlessWaiver | None:
+        """The waiver of this check (`seamless.x` or `x`), if the profile gives one."""
+        name = check.removeprefix("seamless.")
+        return next((w for w in self.waive if w.check == name), None)
 
 
 class DisplayEndpoint(_Model):
@@ -518,7 +651,8 @@ class GatePolicy(_Model):
         return actions.get(category, "fail")
 
 
-CanaryKindName = Literal["name", "email", "phone", "address", "card", "marker"]
+#: The canary kinds a `data` policy may name (the split fields of real forms among them).
+CanaryKindName = CanaryKind
 
 #: Without a `data` section: card numbers reach the gateway only; the buyer's contact, address
 #: and order marker reach commerce and the gateway; social and everyone else receive none.
@@ -529,6 +663,24 @@ DEFAULT_DATA_ALLOWED: dict[CanaryKindName, list[RoleName]] = {
     "phone": ["commerce", "gateway"],
     "address": ["commerce", "gateway"],
     "marker": ["commerce", "gateway"],
+    "given_name": ["commerce", "gateway"],
+    "family_name": ["commerce", "gateway"],
+    "address_line2": ["commerce", "gateway"],
+    "city": ["commerce", "gateway"],
+    "region": ["commerce", "gateway"],
+    "postcode": ["commerce", "gateway"],
+}
+
+
+#: A split field the profile does not list may go where its whole value may (a profile written
+#: before the split fields existed keeps meaning what it said).
+SPLIT_FIELD_OF: dict[str, str] = {
+    "given_name": "name",
+    "family_name": "name",
+    "address_line2": "address",
+    "city": "address",
+    "region": "address",
+    "postcode": "address",
 }
 
 
@@ -538,6 +690,17 @@ class DataPolicy(_Model):
     allowed_roles: dict[CanaryKindName, list[RoleName]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_DATA_ALLOWED.items()}
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_fields_follow_their_whole(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("allowed_roles"), dict):
+            roles = dict(data["allowed_roles"])
+            for part, whole in SPLIT_FIELD_OF.items():
+                if part not in roles and whole in roles:
+                    roles[part] = roles[whole]
+            data = {**data, "allowed_roles": roles}
+        return data
 
 
 class RegulationClause(_Model):
@@ -590,6 +753,19 @@ class Profile(_Model):
     displays: list[DisplaySpec] = Field(default_factory=list)
     # Fault rules applied to the whole run (see paywitness.faults for the syntax).
     faults: list[str] = Field(default_factory=list)
+    # The browser every scenario runs in, and the faults the resilience scenarios inject.
+    browser: BrowserSpec = Field(default_factory=BrowserSpec)
+    resilience: list[ResilienceRule] = Field(default_factory=list)
+
+    @field_validator("resilience")
+    @classmethod
+    def _rule_names_unique(cls, rules: list[ResilienceRule]) -> list[ResilienceRule]:
+        names = [r.name for r in rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"resilience rule names must be unique, repeated: {', '.join(dupes)}")
+        return rules
+
     # Evidence (issue 16): the clause each category or check enforces (a check id wins over
     # its category), and how bundles are sealed.
     regulation: dict[str, ClauseSpec] = Field(

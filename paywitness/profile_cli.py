@@ -74,8 +74,19 @@ def explain_profile(profile: Profile) -> str:
             f"{n} ({m.expect}{', instrument ' + m.instrument if m.instrument else ''})"
             for n, m in profile.flow.methods.items()
         )
-        lines.append(f"  flow: fields {', '.join(profile.flow.fields)}")
+        if profile.flow.steps is not None:
+            marked = [st.moment for st in profile.flow.steps if st.moment]
+            lines.append(
+                f"  flow: {len(profile.flow.steps)} steps; moments {', '.join(marked) or 'none'}"
+            )
+        else:
+            lines.append(f"  flow: fields {', '.join(profile.flow.fields)}")
         lines.append(f"  payment methods: {methods}")
+    b = profile.browser.model_dump(exclude_none=True)
+    if b:
+        lines.append(f"  browser: {', '.join(f'{k} {v}' for k, v in b.items())}")
+    for rule in profile.resilience:
+        lines.append(f"  resilience {rule.name}: {'; '.join(rule.faults)} -> {rule.expect}")
     return "\n".join(lines)
 
 

@@ -64,9 +64,19 @@ def quiet_library_warnings() -> None:
         warnings.filterwarnings("ignore", message=message, category=category, module=module)
 
 
+def _quiet_cancelled(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not isinstance(context.get("exception"), asyncio.CancelledError):
+        loop.default_exception_handler(context)
+
+
 def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel connection handlers still open at shutdown (what asyncio.run does), bounded."""
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if pending:
+        # Python 3.11's StreamReaderProtocol reports each cancelled connection task as an
+        # error (a CancelledError traceback per connection a phone left open; 3.12 closes it
+        # quietly): cancelling is the intended way out here, so only that case is silenced.
+        loop.set_exception_handler(_quiet_cancelled)
     for task in pending:
         task.cancel()
     if pending:

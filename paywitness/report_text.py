@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from paywitness.categories import CATEGORY_TITLES
+from paywitness.categories import CATEGORY_TITLES, checks_text
 from paywitness.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -18,11 +18,12 @@ def verdict_table(
     verdict: Verdict, regulation: Mapping[str, RegulationClause] | None = None
 ) -> str:
     """The verdict as terminal lines; each check with the clause it enforces, if mapped."""
-    rows = [("category", "checks passed", "status")]
+    rows = [("category", "checks", "status")]
     for name, cat in verdict.categories.items():
-        judged = [c for c in cat.checks if c.status != "not_observed"]
+        judged = [c for c in cat.checks if c.status not in ("not_observed", "not_judged")]
         passed = sum(c.status == "pass" for c in judged)
-        rows.append((CATEGORY_TITLES.get(name, name), f"{passed}/{len(cat.checks)}", cat.status))
+        count = {"checks": len(cat.checks), "judged": len(judged), "passed": passed}
+        rows.append((CATEGORY_TITLES.get(name, name), checks_text(count), cat.status))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     out.insert(1, "  ".join("-" * w for w in widths))
@@ -39,6 +40,9 @@ def verdict_table(
             out.append(f"  {ch.status:<12} {ch.id}: {ch.summary}{law}")
     for f in verdict.findings:
         out.append(f"  FINDING [{f.category}/{f.severity}] {f.rule_id}: {f.message}")
+    seamless = verdict.categories.get("seamless")
+    for w in (seamless.observed.get("waivers") or []) if seamless is not None else []:
+        out.append(f"  waiver: seamless.{w.get('check')} -- {w.get('reason')}")
     for r in verdict.reasons:
         out.append(f"  reason: {r}")
     out.append(f"verdict: {verdict.verdict}")

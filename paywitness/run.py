@@ -130,14 +130,19 @@ class RunContext:
         if not paths:
             return None
         records = set_aside_cut_short(read_ledgers(paths), unfinished or [])
+        from paywitness.seamless.baseline import baseline_view
+
         verdict = judge(
             records,
             self.profile,
             meta={**self.meta(), **(extra_meta or {})},
-            baseline=read_ledgers(sorted(self.output.glob(BASELINE_LEDGER_GLOB))),
+            baseline=baseline_view(self.output, self.profile, records),
             classifier=classifier,
             unfinished=unfinished or (),
         )
+        from paywitness.scope import apply_mode_scope
+
+        apply_mode_scope(verdict)  # a witnessed run: what its mode cannot observe (no-op else)
         from paywitness.inventory import write_inventory
 
         write_inventory(self.output, records)
@@ -171,21 +176,40 @@ class Outcomes:
 def set_aside_cut_short(records: list[FlowRecord], unfinished: list[str]) -> list[FlowRecord]:
     """A scenario cut short (a crash, a failure) gives no screen measurements: its page stopped
     mid-way, so its browser-side probe figures (vitals, timings, displays) are set aside. What
-    crossed the wire and any canary it carried still count."""
+    crossed the wire and any canary it carried still count, and so does what the buyer was
+    visibly put through before it stopped (a popup, a redirect, a prompt); a marker record per
+    test tells the seamless analyser that the rest of it was not judged."""
     if not unfinished:
         return records
+    from paywitness.seamless.figures import CUT_SHORT_PROBE, KEPT_WHEN_CUT_SHORT, series_of
+
     cut = set(unfinished)
-    return [
+    kept = [
         r
         for r in records
         if not (
             r.kind == "client"
-            and r.test in cut
+            and series_of(r.test or "") in cut
             and "probe" in r.extra
             and r.extra.get("probe") != "request"  # coverage: what the browser asked for
+            and r.extra.get("probe") not in KEPT_WHEN_CUT_SHORT
             and not r.canary_hits
         )
     ]
+    tests = sorted({r.test for r in records if r.test and series_of(r.test) in cut})
+    for test in tests:
+        kept.append(
+            FlowRecord(
+                id=f"cut-short-{len(kept)}",
+                kind="client",
+                ts_start=0.0,
+                ts_end=0.0,
+                step="unlabelled",
+                test=test,
+                extra={"probe": CUT_SHORT_PROBE},
+            )
+        )
+    return kept
 
 
 def unfinished_of(outcomes: dict[str, str], failed_on_findings: Iterable[str]) -> list[str]:
@@ -196,11 +220,24 @@ def unfinished_of(outcomes: dict[str, str], failed_on_findings: Iterable[str]) -
     )
 
 
-def judge_bundle(bundle: Path, profile: Profile, unfinished: list[str] | None = None) -> Verdict:
-    """Re-judge a stored bundle's ledgers offline."""
+def judge_bundle(
+    bundle: Path,
+    profile: Profile,
+    unfinished: list[str] | None = None,
+    *,
+    record: Path | None = None,
+) -> Verdict:
+    """Re-judge a stored bundle's ledgers offline (`record`: the re-judged record being written,
+    which may hold a baseline lent after the run)."""
     paths = sorted(bundle.glob(LEDGER_GLOB))
     if not paths:
         raise ConfigError(f"{bundle} holds no ledger ({LEDGER_GLOB}); is it a paywitness bundle?")
-    baseline = read_ledgers(sorted(bundle.glob(BASELINE_LEDGER_GLOB)))
+    from paywitness.seamless.baseline import baseline_view
+
     records = set_aside_cut_short(read_ledgers(paths), unfinished or [])
-    return judge(records, profile, baseline=baseline, unfinished=unfinished or ())
+    return judge(
+        records,
+        profile,
+        baseline=baseline_view(bundle, profile, records, record=record),
+        unfinished=unfinished or (),
+    )

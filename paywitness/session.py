@@ -439,6 +439,8 @@ class RecordingSession:
             worker=self.run.worker,
         )
         self.data.start(canaries)
+        if self._shop is not None:
+            self._shop.restock()  # reset per test, as the shop starts once per session
         self.book.begin_test(test_id)
         return self.data
 

@@ -14,6 +14,7 @@ from paywitness.profile import Profile
 __all__ = [
     "CATEGORIES",
     "EXIT_CODES",
+    "UNJUDGED",
     "Analyser",
     "AnalysisContext",
     "CategoryResult",
@@ -25,7 +26,10 @@ __all__ = [
     "exit_code_for",
 ]
 
-CheckStatus = Literal["pass", "fail", "not_observed"]
+# not_observed: nothing to judge was seen; not_judged: seen, but nothing to judge it against
+# (no baseline, no limit). Either keeps its category from passing while the check is required.
+CheckStatus = Literal["pass", "fail", "not_observed", "not_judged"]
+UNJUDGED: tuple[str, ...] = ("not_observed", "not_judged")
 VerdictName = Literal["pass", "fail", "inconclusive"]
 Severity = Literal["critical", "major", "minor", "info"]
 
@@ -64,19 +68,19 @@ class CategoryResult:
     @property
     def status(self) -> VerdictName | Literal["not_judged"]:
         if not self.checks or (
-            all(c.status == "not_observed" for c in self.checks)
+            all(c.status in UNJUDGED for c in self.checks)
             and not any(c.required for c in self.checks)
         ):
             return "not_judged"
         if any(c.status == "fail" for c in self.checks):
             return "fail"
-        if any(c.status == "not_observed" and c.required for c in self.checks):
+        if any(c.status in UNJUDGED and c.required for c in self.checks):
             return "inconclusive"
         return "pass"
 
     @property
     def score(self) -> float | None:
-        judged = [c for c in self.checks if c.status != "not_observed"]
+        judged = [c for c in self.checks if c.status not in UNJUDGED]
         if not judged:
             return None
         return sum(c.status == "pass" for c in judged) / len(judged)
@@ -146,7 +150,7 @@ class Verdict:
                 reasons += [
                     f"{c.category}: {ch.summary}"
                     for ch in c.checks
-                    if ch.status == "not_observed" and ch.required
+                    if ch.status in UNJUDGED and ch.required
                 ]
             reasons = reasons or ["nothing was judged"]
         else:

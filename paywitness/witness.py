@@ -107,10 +107,15 @@ class Witness:
         return self.book.link(kind, url)
 
     def records(self) -> list[FlowRecord]:
-        """This test's records, read back from the ledger on disk."""
+        """This test's records (its repeats' too), read back from the ledger on disk."""
         if not self.ledger_path.exists():
             return []
-        return [r for r in read_ledger(self.ledger_path) if r.test == self.test_id]
+        repeats = self.test_id + "#r"
+        return [
+            r
+            for r in read_ledger(self.ledger_path)
+            if r.test == self.test_id or (r.test or "").startswith(repeats)
+        ]
 
     def baseline_records(self) -> list[FlowRecord]:
         """The records of this test's replay on the baseline target, if it had one."""

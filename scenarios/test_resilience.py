@@ -1,77 +1,53 @@
 """Resilience: with faults injected at the proxy, the buyer is charged once, told, and can retry.
 
-Each scenario fails one request on purpose (`@pytest.mark.faults`, rules by the profile's
-endpoint names) and then judges: exactly one successful charge per order in the ledger (and, on
-the demo shop, in the gateway's own books), the order paid once, a clear message within 10 s,
-and no payment-class request to a forbidden role while an allowed one was failing.
+One scenario per rule of the profile's `resilience` section: the rule's faults are injected
+(`@pytest.mark.faults`, rules by the profile's endpoint names) while the buyer purchases with
+the default method. The expected outcome is the rule's: `confirmation` (the shop recovers by
+itself) or `visible_error` (a message within N s; the buyer pays again and is confirmed). Then:
+exactly one successful charge per order in the ledger (and, on the demo shop, in the gateway's
+own books), and no payment-class request to a forbidden role while an allowed one was failing.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
+from paywitness import moments
 from paywitness.analysers.resilience import server_status
-from paywitness.buyers import Buyer, TestCard
-from paywitness.flow import BuyerValues, scope_for
+from paywitness.buyers import Buyer
+from paywitness.canaries import Canary
+from paywitness.flow import StepRunner, default_method, flow_steps, scope_for
+from paywitness.flow_spec import ResilienceRule
 from paywitness.ledger import FlowRecord
-from paywitness.profile import FlowHints, Profile
+from paywitness.profile import Profile
+from paywitness.pytest_plugin.keys import SESSION_KEY
+from paywitness.scenario import buyer_values
 from paywitness.session import Target
 from paywitness.witness import Witness
 
-pytestmark = [pytest.mark.paywitness_category("payment"), pytest.mark.payment_method("card")]
-
-_MESSAGE_WITHIN_MS = 10_000
-_CONFIRM_WITHIN_MS = 30_000
+pytestmark = [pytest.mark.paywitness_category("payment")]
 
 
-def _hints(profile: Profile) -> FlowHints:
-    hints = profile.flow
-    if hints is None or hints.payment_error is None:
-        pytest.skip("the profile's flow hints name no payment_error element to read messages from")
-    return hints
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One scenario per resilience rule of the profile, its faults injected by its marker."""
+    if "resilience_rule" not in metafunc.fixturenames:
+        return
+    session = metafunc.config.stash.get(SESSION_KEY, None)
+    rules = session.profile.resilience if session is not None else []
+    if not rules:
+        skip = pytest.mark.skip(reason="the profile lists no resilience rules (see own-shop.md)")
+        metafunc.parametrize("resilience_rule", [pytest.param(None, marks=skip, id="none")])
+        return
+    metafunc.parametrize(
+        "resilience_rule",
+        [pytest.param(r, marks=pytest.mark.faults(*r.faults), id=r.name) for r in rules],
+    )
 
 
-def _open_checkout(
-    page: Page, witness: Witness, hints: FlowHints, values: BuyerValues
-) -> Page | FrameLocator:
-    """browse -> checkout with every field filled; returns the checkout's scope."""
-    checkout = scope_for(page, hints.checkout_frames)
-    with witness.step("browse"):
-        page.goto(witness.start_url)
-        page.locator(hints.product_ready).first.wait_for()
-    with witness.step("checkout"):
-        page.locator(hints.buy).first.click()
-        checkout.locator(hints.checkout_ready).wait_for()
-        for kind, spec in hints.fields.items():
-            frames = hints.checkout_frames if spec.frames is None else spec.frames
-            field = scope_for(page, frames).locator(spec.selector)
-            field.fill(getattr(values, kind))
-            # The first failure must be the injected one, not a field the page lost.
-            expect(field).to_have_value(getattr(values, kind))
-    return checkout
-
-
-def _pay_through_one_failure(checkout: Page | FrameLocator, hints: FlowHints) -> str:
-    """Pay, see a clear message, pay again, reach the confirmation; returns the order number."""
-    assert hints.payment_error is not None
-    checkout.locator(hints.pay).click()
-    error = checkout.locator(hints.payment_error)
-    expect(error).to_be_visible(timeout=_MESSAGE_WITHIN_MS)
-    expect(error).not_to_have_text("")
-    expect(checkout.locator(hints.pay)).to_be_enabled(timeout=_MESSAGE_WITHIN_MS)
-    checkout.locator(hints.pay).click()
-    return _confirmed(checkout, hints)
-
-
-def _confirmed(checkout: Page | FrameLocator, hints: FlowHints) -> str:
-    checkout.locator(hints.confirmation).wait_for(timeout=_CONFIRM_WITHIN_MS)
-    assert hints.order_number, "the profile's flow hints name no order_number element"
-    return checkout.locator(hints.order_number).inner_text().strip()
-
-
-def _successful_charges(records: list[FlowRecord], profile: Profile) -> list[FlowRecord]:
-    endpoint = profile.payment.charge_endpoint or "charge"
+def _successful_charges(records: list[FlowRecord], endpoint: str) -> list[FlowRecord]:
     distinct: dict[object, FlowRecord] = {}
     for r in records:
         status = server_status(r)
@@ -82,15 +58,16 @@ def _successful_charges(records: list[FlowRecord], profile: Profile) -> list[Flo
     return list(distinct.values())
 
 
-def _judge(witness: Witness, target: Target, profile: Profile, order_number: str) -> None:
+def _judge(witness: Witness, target: Target, profile: Profile, order_number: str | None) -> None:
     records = witness.records()
     assert any("fault" in r.extra for r in records), "the fault was never injected"
-    charges = _successful_charges(records, profile)
+    endpoint = profile.payment.charge_endpoint or "charge"
+    charges = _successful_charges(records, endpoint)
     assert len(charges) == 1, f"{len(charges)} successful charges in the ledger: {charges}"
     allowed = set(profile.payment.allowed_roles)
     strays = [r for r in records if r.payment_class and r.role not in allowed]
     assert not strays, f"payment-class requests to a forbidden role: {strays}"
-    if target.demo is not None:
+    if target.demo is not None and order_number:
         books = target.demo.charges_for(order_number)
         succeeded = [c for c in books if c["status"] == "succeeded"]
         assert len(succeeded) == 1, f"the gateway holds {len(succeeded)} charges: {books}"
@@ -100,56 +77,47 @@ def _judge(witness: Witness, target: Target, profile: Profile, order_number: str
     witness.assert_pass()
 
 
-@pytest.fixture
-def values(buyer: Buyer, card: TestCard) -> BuyerValues:
-    """What the buyer types."""
-    return BuyerValues.of(buyer, card)
+def _moment_index(steps: list[Any], name: str) -> int:
+    return next(i for i, s in enumerate(steps) if s.moment == name)
 
 
-def _one_failure(rule: str, name: str) -> object:
-    return pytest.param(rule, marks=pytest.mark.faults(rule), id=name)
-
-
-# One request fails on purpose; the buyer is told, pays again and is charged exactly once.
-ONE_FAILURE = [
-    _one_failure("role=gateway endpoint=charge status=502 first=1", "gateway-502-then-retry"),
-    _one_failure(
-        "role=gateway endpoint=charge timeout=2000 phase=response first=1",
-        "gateway-timeout-after-charging",
-    ),
-    _one_failure("role=commerce endpoint=create-order status=503 first=1", "commerce-503-order"),
-    _one_failure("role=commerce endpoint=pay reset phase=response first=1", "dropped-during-pay"),
-]
-
-
-@pytest.mark.parametrize("fault", ONE_FAILURE)
-def test_one_failed_request_then_paid_once(
+def test_fault_then_paid_once(
     page: Page,
     witness: Witness,
     paywitness_profile: Profile,
     paywitness_target: Target,
-    values: BuyerValues,
-    fault: str,  # injected by the proxy through the parameter's own `faults` marker
+    paywitness_seed: int,
+    buyer: Buyer,
+    resilience_rule: ResilienceRule,  # its faults are injected through the parameter's marker
 ) -> None:
-    hints = _hints(paywitness_profile)
-    checkout = _open_checkout(page, witness, hints, values)
-    with witness.step("pay"):
-        order_number = _pay_through_one_failure(checkout, hints)
-    _judge(witness, paywitness_target, paywitness_profile, order_number)
+    rule = resilience_rule
+    hints = paywitness_profile.flow
+    method = default_method(hints)
+    assert hints is not None
+    values = buyer_values(paywitness_profile, buyer, paywitness_seed, method)
+    if values.card_number:
+        witness.plant([Canary("card", values.card_number)])
+    steps, where = flow_steps(hints, method)
+    pay_at = _moment_index(steps, moments.PAY)
+    done_at = _moment_index(steps, moments.CONFIRMATION)
+    seen: dict[str, str] = {}
 
+    def on_moment(name: str, scope: Page | FrameLocator) -> None:
+        if name == moments.CONFIRMATION and hints.order_number:
+            seen["order"] = scope.locator(hints.order_number).first.inner_text().strip()
 
-@pytest.mark.faults("role=gateway endpoint=charge delay=800 first=1")
-def test_double_click_on_pay_charges_once(
-    page: Page,
-    witness: Witness,
-    paywitness_profile: Profile,
-    paywitness_target: Target,
-    values: BuyerValues,
-) -> None:
-    hints = _hints(paywitness_profile)
-    checkout = _open_checkout(page, witness, hints, values)
-    with witness.step("pay"):
-        # The slow charge keeps the first click in flight while the second lands.
-        checkout.locator(hints.pay).dblclick()
-        order_number = _confirmed(checkout, hints)
-    _judge(witness, paywitness_target, paywitness_profile, order_number)
+    with StepRunner(page, witness, values, where=where, on_moment=on_moment) as runner:
+        runner.run(steps[:pay_at])
+        pay = steps[pay_at]
+        # A hurried buyer clicks twice; the rule's fault keeps the first click in flight.
+        runner.run_one(pay, f"{where}[{pay_at}]", double=rule.double_click_pay)
+        if rule.expect == "visible_error":
+            assert rule.error is not None
+            error = scope_for(runner.page, rule.frame).locator(rule.error).first
+            expect(error).to_be_visible(timeout=rule.within_s * 1000)
+            expect(error).not_to_have_text("")
+            retry = rule.retry or [pay.model_copy(update={"moment": None, "step": None})]
+            runner.run(retry, f"resilience[{rule.name}].retry")
+        for i in range(pay_at + 1, done_at + 1):
+            runner.run_one(steps[i], f"{where}[{i}]")
+    _judge(witness, paywitness_target, paywitness_profile, seen.get("order"))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from demo_runs import DemoRuns
+from playwright.sync_api import Playwright
 
 from paywitness.profile import Profile, demo_profile_path, load_profile
 
@@ -24,6 +25,14 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
     # Under xdist each worker has its own basetemp inside the session's one: share the parent.
     root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     return DemoRuns(root / "demo-runs")
+
+
+@pytest.fixture(scope="session")
+def pw_session(playwright: Playwright) -> Playwright:
+    """The worker's one Playwright (pytest-playwright's session fixture), for tests that drive
+    a browser of their own. A second `sync_playwright()` cannot start in a thread where one is
+    open, and the in-process scenarios (`page`) keep pytest-playwright's open until the end."""
+    return playwright
 
 
 @pytest.fixture

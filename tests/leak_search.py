@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -21,9 +22,14 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from paywitness.buyers import load_instruments, make_buyer, make_card
+from paywitness.canaries.values import HASHED_ONLY_KINDS
 
 #: Cookie values shorter than this are settings ("1", "id"), not secrets worth a search.
 MIN_COOKIE_LENGTH = 8
+#: Common split fields (city, region, postcode) shorter than this are not searched: a
+#: three-letter word is everywhere. Indonesian cities and provinces have 4 letters or more
+#: ("Tual", "Bali"), postcodes 5 digits, so no planted value is left out in practice.
+MIN_COMMON_LENGTH = 4
 
 
 def test_seed(run_seed: int, test_id: str) -> int:
@@ -56,6 +62,14 @@ def planted_values(bundle: Path) -> tuple[list[tuple[str, str, str]], list[str]]
                 ("phone", b.phone),
                 ("address", b.street_address),
                 ("marker", b.marker),
+                # The split form fields are canaries of their own too (rebuilt so that every
+                # planted hash is accounted for, and searched raw like the rest).
+                ("given_name", b.given_name),
+                ("family_name", b.family_name),
+                ("address_line2", b.address_line2),
+                ("city", b.city),
+                ("region", b.region),
+                ("postcode", b.postcode),
             ]
             candidates += [("card", make_card(seed, k).number) for k in behaviours]
         by_hash = {hashlib.sha256(salt + v.encode()).hexdigest(): (k, v) for k, v in candidates}
@@ -66,6 +80,29 @@ def planted_values(bundle: Path) -> tuple[list[tuple[str, str, str]], list[str]]
             else:
                 missing.append(f"{c['kind']} of {test or 'the run'} (hash {c['hash'][:12]})")
     return found, missing
+
+
+def searched_values(planted: list[tuple[str, str, str]]) -> dict[str, str]:
+    """value -> label for every planted value whose raw forms must never be written.
+
+    The common split fields (city, region, postcode, second address line) are searched too:
+    the scanner finds only their hashed forms, but the masking covers their raw forms as well.
+    A value shorter than ``MIN_COMMON_LENGTH`` is left out (see there).
+    """
+    return {
+        value: f"{kind} of {test.split('::')[-1]}"
+        for test, kind, value in planted
+        if kind not in HASHED_ONLY_KINDS or len(value.strip()) >= MIN_COMMON_LENGTH
+    }
+
+
+def word_bounded(planted: list[tuple[str, str, str]]) -> frozenset[str]:
+    """The values found only as whole words: the common split fields.
+
+    A postcode "40115" inside a timestamp or a city "Tual" inside "actual" is not the buyer's
+    value; the masking does not mask it there either, so neither counts as a leak.
+    """
+    return frozenset(value for _, kind, value in planted if kind in HASHED_ONLY_KINDS)
 
 
 def encodings(value: str) -> dict[str, str]:
@@ -140,18 +177,29 @@ def bundle_views(bundle: Path) -> Iterator[tuple[str, bytes]]:
             yield from _views(path.relative_to(bundle).as_posix(), path.read_bytes())
 
 
-def find_leaks(views: list[tuple[str, bytes]], values: dict[str, str]) -> list[str]:
-    """`label form-how in file` for every encoded form of every value found in a view."""
-    needles: dict[bytes, tuple[str, str]] = {}
+def find_leaks(
+    views: list[tuple[str, bytes]], values: dict[str, str], bounded: frozenset[str] = frozenset()
+) -> list[str]:
+    """`label form-how in file` for every encoded form of every value found in a view; a value
+    in ``bounded`` counts only where no ASCII letter or digit touches it on either side."""
+    needles: dict[bytes, tuple[str, str, bool]] = {}
     for value, label in values.items():
         for form, how in encodings(value).items():
-            needles.setdefault(form.encode(), (label, how))
+            needles.setdefault(form.encode(), (label, how, value in bounded))
     leaks = set()
     for where, data in views:
-        for needle, (label, how) in needles.items():
-            if needle in data:
-                leaks.add(f"{label} as {how} in {where.split('!json')[0]}")
+        for needle, (label, how, whole_word) in needles.items():
+            if needle not in data:
+                continue
+            if whole_word and not _whole_word_in(needle, data):
+                continue
+            leaks.add(f"{label} as {how} in {where.split('!json')[0]}")
     return sorted(leaks)
+
+
+def _whole_word_in(needle: bytes, data: bytes) -> bool:
+    pattern = rb"(?<![A-Za-z0-9])" + re.escape(needle) + rb"(?![A-Za-z0-9])"
+    return re.search(pattern, data) is not None
 
 
 def cookie_values(journal: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from paywitness.analysers.artefacts import analyse_artefacts
 from paywitness.analysers.data import analyse_data
+from paywitness.analysers.identity import analyse_identity
 from paywitness.analysers.interception import interception_check
 from paywitness.analysers.merchant_ops import analyse_merchant_ops
 from paywitness.analysers.payment import analyse_payment
@@ -22,6 +23,7 @@ __all__ = [
     "ANALYSERS",
     "analyse_artefacts",
     "analyse_data",
+    "analyse_identity",
     "analyse_merchant_ops",
     "analyse_payment",
     "analyse_required_calls",
@@ -32,6 +34,7 @@ __all__ = [
 
 ANALYSERS: tuple[Analyser, ...] = (
     analyse_payment,
+    analyse_identity,
     analyse_required_calls,
     analyse_artefacts,
     analyse_data,

@@ -104,7 +104,16 @@ def analyse_payment(ctx: AnalysisContext) -> CategoryResult:
     )
 
     if policy.invoice_endpoint is not None:
-        links = [r for r in ctx.records if r.kind == "link" and r.extra.get("link") == "invoice"]
+        shown = [r for r in ctx.records if r.kind == "link" and r.extra.get("link") == "invoice"]
+        # An invoice the buyer opened is a link they were given, whether or not a page probe
+        # saw it (a phone, a person clicking): the record of the request counts too, once per URL.
+        shown_urls = {r.url for r in shown}
+        opened = {
+            r.url: r
+            for r in ctx.http()
+            if r.payment_class == policy.invoice_endpoint and r.url not in shown_urls
+        }
+        links = shown + list(opened.values())
         bad_links = [r for r in links if r.role not in allowed]
         for r in bad_links:
             result.findings.append(
@@ -113,7 +122,8 @@ def analyse_payment(ctx: AnalysisContext) -> CategoryResult:
                     severity="major",
                     rule_id="payment.invoice-link-role",
                     message=(
-                        f"the invoice link shown to the buyer in step {r.step!r} points to "
+                        f"the invoice link {'shown to' if r.kind == 'link' else 'opened by'} "
+                        f"the buyer in step {r.step!r} points to "
                         f"{r.url}, a {r.role!r} host; invoices belong to "
                         f"{', '.join(sorted(allowed))}"
                     ),
@@ -127,7 +137,7 @@ def analyse_payment(ctx: AnalysisContext) -> CategoryResult:
                 category="payment",
                 status="not_observed" if not links else ("fail" if bad_links else "pass"),
                 summary=(
-                    f"{len(links)} invoice link(s) shown, "
+                    f"{len(links)} invoice link(s) shown or opened, "
                     f"{len(bad_links)} pointing outside {', '.join(sorted(allowed))}"
                     if links
                     else "no invoice link was shown to the buyer"

@@ -2,7 +2,7 @@
 
 The package is layered: ``values`` (the planted values of a run), ``variants`` (every form a
 value can take on the wire), ``decoding`` (what observed bytes say under each wire encoding),
-``scanner`` (one automaton over the variants, searched through the decoded layers) and
+``scanner`` (one key per variant, all found in one pass over the decoded layers) and
 ``masking`` (markers in place of every form the scanner finds). Everything public is
 importable from ``paywitness.canaries``.
 """

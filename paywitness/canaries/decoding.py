@@ -433,22 +433,25 @@ _TEXT_TAIL = re.compile(rb"[^\"'<>]*")
 def _runs(view: View, child: _Child, taken: list[tuple[int, int]], skip: int = 1) -> None:
     """Base64 and hex chunks of ``view`` outside the ``taken`` spans (decoded on their own)."""
     data = view.data
-    size = len(data)
-    # Runs are found on a copy where every base64 character is "a": a literal pattern is
-    # searched far faster than a character class (the same runs as ``_B64_RUN``).
+    # Runs are found on a copy where every base64 character is "a" (and "=" stays): a
+    # literal pattern is searched far faster than a character class (the same runs as
+    # ``_B64_RUN``, with their "=" padding, at most two).
     for m in _RUN_OF_A.finditer(data.translate(_RUN_MAP)):
         start, end = m.span()
-        if end < size and data[end] == 0x3D:  # "=" padding, at most two
-            end += 2 if end + 1 < size and data[end + 1] == 0x3D else 1
-        decoded_run = _decode_run(data[start:end])
+        run = data[start:end]
+        if (run.islower() or run.isupper() or run.isdigit()) and (
+            len(run) % 2 or not _HEX_RUN.match(run)
+        ):
+            continue  # an identifier, neither hex nor base64 (``_decode_run``'s first test)
+        decoded_run = _decode_run(run)
         if decoded_run is None or any(s <= start < e for s, e in taken):
             continue
         child(decoded_run[1], decoded_run[0], (start, end), skip=skip)
 
 
 _RUN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
-_RUN_MAP = bytes(0x61 if i in _RUN_CHARS else 0x20 for i in range(256))
-_RUN_OF_A = re.compile(b"a" * 16 + b"+")
+_RUN_MAP = bytes(0x61 if i in _RUN_CHARS else i if i == 0x3D else 0x20 for i in range(256))
+_RUN_OF_A = re.compile(b"a" * 16 + b"+={0,2}")
 
 
 def describe(views: Sequence[View], vid: int, start: int, end: int) -> tuple[tuple[str, ...], str]:
@@ -513,9 +516,7 @@ def _decode_run(run: bytes) -> tuple[str, bytes] | None:
         if len(run) % 2 or not _HEX_RUN.match(run):
             return None
         payload = binascii.unhexlify(run)
-        if _texty(payload) or _compressed_magic(payload):
-            return "hex", payload
-        return None  # a hex digest
+        return ("hex", payload) if _worth_decoding(payload) else None  # else a hex digest
     body = run.rstrip(b"=")
     urlsafe = b"-" in body or b"_" in body
     if urlsafe:
@@ -531,6 +532,24 @@ def _decode_run(run: bytes) -> tuple[str, bytes] | None:
             payload = binascii.a2b_base64(chunk + b"=" * (-len(chunk) % 4))
         except binascii.Error:
             continue
-        if _texty(payload) or _compressed_magic(payload):
+        if _worth_decoding(payload):
             return "base64", payload
     return None
+
+
+def _worth_decoding(payload: bytes) -> bool:
+    """``_texty(payload) or _compressed_magic(payload)`` in one call: it runs for every
+    base64/hex run, and most are random tokens."""
+    size = len(payload)
+    if (
+        size >= 4
+        and len(payload.translate(None, _PRINTABLE)) * 10 <= size
+        and (
+            payload.isascii()
+            or len(payload.decode("utf-8", "ignore").encode("utf-8", "surrogatepass")) == size
+        )
+    ):
+        return True
+    return payload[:2] == b"\x1f\x8b" or (
+        size > 2 and payload[0] == 0x78 and ((payload[0] << 8) | payload[1]) % 31 == 0
+    )

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from paywitness.buyers import luhn_valid
 
-if TYPE_CHECKING:
-    from paywitness.canaries.scanner import CanaryScanner
+__all__ = ["SpanFinder", "card_spans", "merge_spans", "redact_with", "render_spans"]
 
-__all__ = ["card_spans", "merge_spans", "redact_with", "render_spans"]
+
+class SpanFinder(Protocol):
+    """What masking needs of a scanner: where its canaries are in some bytes, and their labels."""
+
+    def canary_spans(self, data: bytes) -> list[tuple[int, int, str]]: ...
+
 
 _DIGIT_RUN = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 
@@ -27,11 +31,12 @@ def card_spans(data: bytes) -> list[tuple[int, int, str]]:
 
 
 def merge_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Overlapping mask spans joined; the one starting first (the longest there) names it."""
+    """Overlapping and adjacent mask spans joined into one (two markers side by side would
+    show where one value ends); the one starting first (the longest there) names it."""
     spans = sorted(spans, key=lambda sp: (sp[0], -sp[1]))
     merged: list[tuple[int, int, str]] = []
     for s, e, label in spans:
-        if merged and s < merged[-1][1]:
+        if merged and s <= merged[-1][1]:
             ps, pe, plabel = merged[-1]
             merged[-1] = (ps, max(pe, e), plabel)
         else:
@@ -39,7 +44,7 @@ def merge_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]
     return merged
 
 
-def redact_with(scanners: Sequence[CanaryScanner], text: str) -> str:
+def redact_with(scanners: Sequence[SpanFinder], text: str) -> str:
     """``text`` masked once for the canaries of several scanners together (and card-like
     digit runs): spans from all of them are merged on the original text, so one scanner's
     mask never hides another's canary from it."""

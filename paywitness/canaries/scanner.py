@@ -1,18 +1,22 @@
 """The leak scanner: every canary variant found in observed data, through the wire encodings.
 
 What is observed on the wire is decoded (see ``decoding``) up to ``max_depth`` layers; every
-layer is searched, all views of one layer in a single Aho-Corasick pass.
+layer is searched, all views together in one multi-pattern pass: each variant has a short key,
+and the keys are found by a vectorised hash filter (large inputs) or an Aho-Corasick automaton
+(small ones), which give the same key occurrences in the same order.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import ahocorasick
+import numpy as np
+import numpy.typing as npt
 
 from paywitness.canaries.decoding import (
     MAX_VIEWS,
@@ -22,7 +26,7 @@ from paywitness.canaries.decoding import (
     encoding_chain,
 )
 from paywitness.canaries.masking import card_spans, merge_spans, redact_with, render_spans
-from paywitness.canaries.values import Canary, CanarySet
+from paywitness.canaries.values import SPLIT_KINDS, Canary, CanarySet
 from paywitness.canaries.variants import (
     HASHED_KEY_CAP,
     KEY_CAP,
@@ -75,6 +79,71 @@ def _pick_key(region: bytes) -> tuple[int, bytes]:
     return best, region[best : best + klen]
 
 
+# The key filter for large inputs: every 4-byte window of the input is hashed into a table of
+# the keys' first four bytes (one vectorised pass, a few ns a byte); the few windows that pass
+# are compared with the whole keys. pyahocorasick walks its trie a character at a time (about
+# 40 MB/s with ten thousand keys); under this size its lower fixed cost wins.
+_FILTER_MIN = 2048
+_GRAM_BITS = 18
+_GRAM_MUL = np.uint32(2654435761)  # Knuth's multiplicative hash: the top bits are the index
+_GRAM_SHIFT = np.uint32(32 - _GRAM_BITS)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyFilter:
+    """The automaton's keys by length, behind one table of hashed 4-grams: bit 1 some 8-byte
+    key starts so, bit 2 some 8-byte key has them as its bytes 4..7, bit 4 some shorter key
+    starts so (one small table: it stays in the CPU cache)."""
+
+    grams: npt.NDArray[np.uint8]
+    by_len: tuple[tuple[int, dict[bytes, int]], ...]  # longest first
+
+    @classmethod
+    def build(cls, keys: list[bytes]) -> _KeyFilter | None:
+        if not keys or min(map(len, keys)) < 4 or max(map(len, keys)) > 8:
+            return None  # every key is 4..8 bytes today; anything else uses the automaton
+        grams = np.zeros(1 << _GRAM_BITS, dtype=np.uint8)
+        for bit, parts in (
+            (1, [k[:4] for k in keys if len(k) == 8]),
+            (2, [k[4:] for k in keys if len(k) == 8]),
+            (4, [k[:4] for k in keys if len(k) < 8]),
+        ):
+            values = np.array([int.from_bytes(g, "little") for g in parts], dtype=np.uint32)
+            grams[(values * _GRAM_MUL) >> _GRAM_SHIFT] |= bit
+        by_len = tuple(
+            (size, {k: gid for gid, k in enumerate(keys) if len(k) == size})
+            for size in sorted({len(k) for k in keys}, reverse=True)
+        )
+        return cls(grams, by_len)
+
+    def find(self, low: bytes) -> list[tuple[int, int]]:
+        """(end, key id) of every key occurrence in ``low``, ordered as the automaton's
+        ``iter`` gives them: by end, the longest key first."""
+        size = len(low)
+        if size < 4:
+            return []
+        padded = low + bytes(8)
+        # The hash of the 4 bytes at every position (past the end too: the tail test below
+        # looks 4 bytes on; the zero padding there is never part of a key found).
+        grams = np.ndarray((size + 4,), "<u4", padded, 0, (1,)).copy()
+        np.multiply(grams, _GRAM_MUL, out=grams)
+        np.right_shift(grams, _GRAM_SHIFT, out=grams)
+        flags = self.grams.take(grams)
+        here = flags[: size - 3]
+        # An 8-byte key's two halves, or a shorter key's first 4 bytes.
+        maybe = (here & (flags[4 : size + 1] >> 1)) | (here >> 2)
+        starts = np.flatnonzero(maybe & 1)
+        # Few positions are left (tens in 10 KB): each is looked up in Python.
+        found: list[tuple[int, int, int]] = []
+        for start in starts.tolist():
+            for klen, table in self.by_len:
+                gid = table.get(low[start : start + klen]) if start + klen <= size else None
+                if gid is not None:
+                    found.append((start + klen - 1, -klen, gid))
+        found.sort()
+        return [(end, gid) for end, _neg, gid in found]
+
+
 @dataclass(slots=True)
 class _Match:
     variant: int
@@ -99,6 +168,7 @@ class _Compiled:
     need: list[int]
     groups: list[tuple[int, tuple[tuple[int, int], ...]]]
     automaton: Any
+    key_filter: _KeyFilter | None
     max_pattern: int
 
 
@@ -122,6 +192,7 @@ def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
         automaton.add_word(key, len(groups))
         groups.append((len(key), tuple(members)))
     automaton.make_automaton()
+    key_filter = _KeyFilter.build([key.encode("latin-1") for key in by_key])
     return _Compiled(
         variants,
         [canary_set.salted_hash(c.value) for c in canaries],
@@ -131,6 +202,7 @@ def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
         need,
         groups,
         automaton,
+        key_filter,
         max(need, default=0),
     )
 
@@ -152,6 +224,7 @@ class CanaryScanner:
         self._need = compiled.need
         self._groups = compiled.groups
         self._automaton = compiled.automaton
+        self._key_filter = compiled.key_filter
         self.max_pattern = compiled.max_pattern
 
     @property
@@ -160,12 +233,18 @@ class CanaryScanner:
         return len(self._groups)
 
     # ---------------------------------------------------------------- matching
-    def _matches(self, data: bytes) -> list[_Match]:
-        """All verified variant matches in ``data`` (one automaton pass)."""
+    def _matches(self, data: bytes, *, masking: bool = False) -> list[_Match]:
+        """All verified variant matches in ``data`` (one automaton pass); the masking-only
+        forms of the common fields (raw city, postcode) only when ``masking``."""
         low_bytes = data.lower()
         out: list[_Match] = []
         size = len(data)
-        for end, gid in self._automaton.iter(low_bytes.decode("latin-1")):
+        keys: Iterable[tuple[int, int]]
+        if self._key_filter is not None and size >= _FILTER_MIN:
+            keys = self._key_filter.find(low_bytes)
+        else:
+            keys = self._automaton.iter(low_bytes.decode("latin-1"))
+        for end, gid in keys:
             keylen, members = self._groups[gid]
             key_start = end - keylen + 1
             best: dict[int, tuple[tuple[int, int], int, int, int]] = {}
@@ -174,6 +253,8 @@ class CanaryScanner:
                 if start < 0:
                     continue
                 variant = self.variants[vi]
+                if variant.mask_only and not masking:
+                    continue
                 pat = self._patterns[vi]
                 need = self._need[vi]
                 if data.startswith(pat, start):
@@ -191,13 +272,9 @@ class CanaryScanner:
                 if score[0] < 2:  # matched by its capped prefix: extend over the token
                     while stop < size and data[stop] in _TOKEN:
                         stop += 1
-                if (
-                    variant.opaque
-                    and len(pat) < SHORT_TOKEN
-                    and (
-                        (start > 0 and data[start - 1] in _ALNUM)
-                        or (stop < size and data[stop] in _ALNUM)
-                    )
+                if (variant.mask_only or (variant.opaque and len(pat) < SHORT_TOKEN)) and (
+                    (start > 0 and data[start - 1] in _ALNUM)
+                    or (stop < size and data[stop] in _ALNUM)
                 ):
                     continue
                 current = best.get(variant.canary)
@@ -207,17 +284,25 @@ class CanaryScanner:
                 out.append(_Match(vi, start, stop))
         return out
 
-    @staticmethod
-    def _drop_contained(matches: list[_Match], canary_of: Callable[[int], int]) -> list[_Match]:
+    def _drop_contained(self, matches: list[_Match]) -> list[_Match]:
+        """Matches inside a longer one of the same canary dropped; a split field (given name,
+        city) inside a whole value of another canary (the name, the e-mail) too: that value's
+        hit says it, and the field counts on its own only where it stands alone."""
         matches.sort(key=lambda m: (m.start, -(m.end - m.start)))
         kept: list[_Match] = []
         reach: dict[int, int] = {}
+        whole_reach = -1  # end of the furthest full match of a canary that is not a split field
         for m in matches:
-            c = canary_of(m.variant)
+            c = self.variants[m.variant].canary
             if reach.get(c, -1) >= m.end:
+                continue
+            split = self._kinds[c] in SPLIT_KINDS
+            if split and whole_reach >= m.end:
                 continue
             kept.append(m)
             reach[c] = max(reach.get(c, -1), m.end)
+            if not split and not self.variants[m.variant].partial:
+                whole_reach = max(whole_reach, m.end)
         return kept
 
     # ---------------------------------------------------------------- masking
@@ -225,7 +310,7 @@ class CanaryScanner:
         """(start, end, marker) of every canary form found in ``data``, overlaps and all."""
         return [
             (m.start, m.end, self._marker(self.variants[m.variant].canary))
-            for m in self._matches(data)
+            for m in self._matches(data, masking=True)
         ]
 
     def _mask_spans(self, data: bytes) -> list[tuple[int, int, str]]:
@@ -247,15 +332,13 @@ class CanaryScanner:
             (s + wide_lo, e + wide_lo, lab) for s, e, lab in self._mask_spans(data[wide_lo:wide_hi])
         ]
         own = (match.start, match.end, self._marker(self.variants[match.variant].canary))
-        spans = [sp for sp in spans if sp[1] <= own[0] or sp[0] >= own[1]] + [own]
-        spans.sort()
-        merged: list[tuple[int, int, str]] = []
-        for s, e, label in spans:
-            if merged and s < merged[-1][1]:
-                ps, pe, plabel = merged[-1]
-                merged[-1] = (ps, max(pe, e), plabel if plabel == own[2] else label)
-            else:
-                merged.append((s, e, label))
+        # Every form found is masked: overlapping and adjacent spans join into one mask (named
+        # by this hit's canary when it is part of it). Dropping the spans that overlap this
+        # hit left the rest of e.g. the e-mail around a word of the name readable.
+        merged = [
+            (s, e, own[2] if s <= own[0] and own[1] <= e else label)
+            for s, e, label in merge_spans([own, *spans])
+        ]
         return render_spans(data, lo, hi, merged)
 
     # ---------------------------------------------------------------- scanning
@@ -316,17 +399,22 @@ class CanaryScanner:
     def _hits(self, views: list[View], found: dict[int, list[_Match]]) -> list[CanaryHit]:
         canary_of = self._canary_of
         for vid in list(found):
-            found[vid] = self._drop_contained(found[vid], canary_of)
-        # A canary found in a decoded child explains the same canary in the parent's span.
-        explained: dict[int, list[tuple[int, int, int]]] = {}
+            found[vid] = self._drop_contained(found[vid])
+        # A canary found in a decoded child explains the same canary in the parent's span, but
+        # a partial match never explains a full one: a word of the name inside the e-mail
+        # must not hide the whole name elsewhere in the body (each hit counts at its best).
+        explained: dict[int, list[tuple[int, int, int, bool]]] = {}
         for vid, matches in found.items():
-            canaries = {canary_of(m.variant) for m in matches}
+            best: dict[int, bool] = {}  # canary -> found in full here
+            for m in matches:
+                c = canary_of(m.variant)
+                best[c] = best.get(c, False) or not self.variants[m.variant].partial
             child = views[vid]
             while child.parent is not None:
                 parent_len = len(views[child.parent].data)
                 s, e = child.span if child.span is not None else (0, parent_len)
-                for c in canaries:
-                    explained.setdefault(child.parent, []).append((c, s, e))
+                for c, full in best.items():
+                    explained.setdefault(child.parent, []).append((c, s, e, full))
                 child = views[child.parent]
         hits: list[CanaryHit] = []
         for vid in sorted(found):
@@ -336,8 +424,10 @@ class CanaryScanner:
             counts: dict[int, int] = {}
             for m in found[vid]:
                 c = canary_of(m.variant)
+                partial = self.variants[m.variant].partial
                 if any(
-                    c == ec and m.start < ee and es < m.end for ec, es, ee in explained.get(vid, ())
+                    c == ec and m.start < ee and es < m.end and (full or partial)
+                    for ec, es, ee, full in explained.get(vid, ())
                 ):
                     continue
                 first.setdefault(m.variant, m)

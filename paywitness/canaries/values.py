@@ -5,15 +5,44 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from paywitness.buyers import Buyer, TestCard
 
-__all__ = ["CANARY_KINDS", "Canary", "CanaryKind", "CanarySet", "new_salt"]
+__all__ = [
+    "CANARY_KINDS",
+    "HASHED_ONLY_KINDS",
+    "SPLIT_KINDS",
+    "Canary",
+    "CanaryKind",
+    "CanarySet",
+    "new_salt",
+]
 
-CanaryKind = Literal["name", "email", "phone", "address", "card", "marker"]
-CANARY_KINDS: tuple[CanaryKind, ...] = ("name", "email", "phone", "address", "card", "marker")
+CanaryKind = Literal[
+    "name",
+    "email",
+    "phone",
+    "address",
+    "card",
+    "marker",
+    "given_name",
+    "family_name",
+    "address_line2",
+    "city",
+    "region",
+    "postcode",
+]
+CANARY_KINDS: tuple[CanaryKind, ...] = get_args(CanaryKind)
+#: The split fields of the name and the address: each a canary of its own where it stands alone.
+SPLIT_KINDS: frozenset[str] = frozenset(
+    {"given_name", "family_name", "address_line2", "city", "region", "postcode"}
+)
+#: Fields whose value alone is common (a city, a postcode): searched for hits only in the
+#: normalised, hashed forms advanced-matching pixels send, never as plain text; their plain
+#: forms are masked all the same (see ``variants.MASK_ONLY_MIN``).
+HASHED_ONLY_KINDS: frozenset[str] = frozenset({"address_line2", "city", "region", "postcode"})
 
 
 # --------------------------------------------------------------------------- canaries
@@ -57,13 +86,24 @@ class CanarySet:
         marker: str | None = None,
         salt: bytes | None = None,
     ) -> CanarySet:
-        """Name, email, phone, street address, card number and order marker of one buyer."""
+        """Name, email, phone, street address, card number and order marker of one buyer, and
+        the split fields of the name and address (given and family name, second address line,
+        city, region, postcode)."""
         items: list[Canary] = [
             Canary("name", buyer.name),
             Canary("email", buyer.email),
             Canary("phone", buyer.phone),
             Canary("address", buyer.street_address),
         ]
+        split_fields: tuple[tuple[CanaryKind, str], ...] = (
+            ("given_name", buyer.given_name),
+            ("family_name", buyer.family_name),
+            ("address_line2", buyer.address_line2),
+            ("city", buyer.city),
+            ("region", buyer.region),
+            ("postcode", buyer.postcode),
+        )
+        items += [Canary(kind, value) for kind, value in split_fields if value.strip()]
         if card is not None:
             items.append(Canary("card", card.number))
         items.append(Canary("marker", marker if marker is not None else buyer.marker))

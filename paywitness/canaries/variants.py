@@ -20,11 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus
 
-from paywitness.canaries.values import Canary, CanarySet
+from paywitness.canaries.values import HASHED_ONLY_KINDS, Canary, CanarySet
 
 __all__ = [
     "HASHED_KEY_CAP",
     "KEY_CAP",
+    "MASK_ONLY_MIN",
     "MIN_KEY",
     "SHORT_TOKEN",
     "Variant",
@@ -135,6 +136,14 @@ HASHED_KEY_CAP = 32
 KEY_CAP = 192
 MIN_KEY = 5
 SHORT_TOKEN = 16  # opaque tokens shorter than this must stand alone (crc32, murmur3)
+#: The shortest common field (city, region, postcode, second address line) masked in its raw
+#: forms. Those forms are masking-only (they never make a hit: a city name in a page is not a
+#: leak), and they are matched only as whole words: a 5-digit postcode also sits inside
+#: timestamps, order numbers and prices, a 4-letter city ("Tual") inside longer words
+#: ("actual"), and masking those would garble evidence without hiding the buyer. Four
+#: characters keep the shortest Indonesian cities and provinces ("Tual", "Bali", "Riau")
+#: masked; a shorter value would be masked wherever it stands as a word, far beyond the buyer.
+MASK_ONLY_MIN = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +157,8 @@ class Variant:
     case_sensitive: bool = False
     opaque: bool = False
     hashed: bool = False
+    #: Masked wherever it stands as a whole word, never reported as a hit (see MASK_ONLY_MIN).
+    mask_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +241,15 @@ def _name_forms(value: str) -> list[_Form]:
     return forms
 
 
+def _field_forms(kind: str, value: str) -> list[_Form]:
+    """A common field (city, postcode): the normalisations advanced matching hashes."""
+    low = " ".join(value.split()).lower()
+    return [_Form(f"lower({kind})", low), _Form(f"nospace(lower({kind}))", "".join(low.split()))]
+
+
 def _forms(canary: Canary) -> list[_Form]:
+    if canary.kind in HASHED_ONLY_KINDS:
+        return _field_forms(canary.kind, canary.value)
     if canary.kind == "phone":
         return _phone_forms(canary.value)
     if canary.kind == "card":
@@ -309,40 +328,28 @@ def _canary_variants(canary: Canary) -> tuple[Variant, ...]:
         cs: bool = False,
         opaque: bool = False,
         hashed: bool = False,
+        mask_only: bool = False,
     ) -> None:
-        if len(text) >= MIN_KEY and text not in seen:
+        if len(text) >= (MASK_ONLY_MIN if mask_only else MIN_KEY) and text not in seen:
             seen.add(text)
-            pool.append(Variant(0, chain, text, partial, cs, opaque, hashed))
+            pool.append(Variant(0, chain, text, partial, cs, opaque, hashed, mask_only))
 
+    if canary.kind in HASHED_ONLY_KINDS:
+        for form in _merged_forms(_forms(canary)):
+            _add_hashes(add, form.derive_chain, form.text.encode("utf-8"), _FIELD_HASHES)
+        # The raw forms, masked but never searched for hits (see MASK_ONLY_MIN). The aligned
+        # base64 forms are left out: they match inside longer tokens, never as whole words.
+        if len(canary.value.strip()) >= MASK_ONLY_MIN:
+            for form in _merged_forms(_case_forms(canary.kind, canary.value)):
+                _add_encoded(functools.partial(add, mask_only=True), form)
+        return tuple(pool)
     for form in _merged_forms(_forms(canary)):
         add(form.chain, form.text, partial=form.partial)
         if not form.derive:
             continue
         label = form.derive_chain
         raw = form.text.encode("utf-8")
-        for enc, fn in _TEXT_ENCODINGS.items():
-            inner = fn(form.text)
-            chain1 = f"{enc}({label})"
-            cs1 = enc in _B64_NAMES
-            add(
-                chain1,
-                inner,
-                partial=form.partial,
-                cs=cs1,
-                opaque=enc not in ("url", "urlplus", "html", "htmldec", "htmlhex"),
-            )
-            for outer in _OUTER_ENCODINGS:
-                if outer == enc and outer != "url":
-                    continue
-                text2 = _TEXT_ENCODINGS[outer](inner)
-                cs2 = outer in _B64_NAMES or (outer in ("url", "htmldec") and cs1)
-                add(
-                    f"{outer}({chain1})",
-                    text2,
-                    partial=form.partial,
-                    cs=cs2,
-                    opaque=outer not in ("url", "htmldec"),
-                )
+        _add_encoded(add, form)
         if form.partial:
             continue
         for urlsafe, name in ((False, "base64"), (True, "base64url")):
@@ -353,33 +360,76 @@ def _canary_variants(canary: Canary) -> tuple[Variant, ...]:
                     cs=True,
                     opaque=True,
                 )
-        for hname, hfn in _HASHES.items():
-            digest = hfn(raw)
-            hexed = digest.hex()
-            chain1 = f"{hname}({label})"
-            add(chain1, hexed, opaque=True, hashed=True)
-            for enc in _OVER_HASH_ENCODINGS:
+        _add_hashes(add, label, raw, _HASHES)
+    return tuple(pool)
+
+
+def _add_encoded(add: Callable[..., None], form: _MergedForm) -> None:
+    """The reversible encodings of one form, one and two layers deep."""
+    add(form.chain, form.text, partial=form.partial)
+    for enc, fn in _TEXT_ENCODINGS.items():
+        inner = fn(form.text)
+        chain1 = f"{enc}({form.derive_chain})"
+        cs1 = enc in _B64_NAMES
+        add(
+            chain1,
+            inner,
+            partial=form.partial,
+            cs=cs1,
+            opaque=enc not in ("url", "urlplus", "html", "htmldec", "htmlhex"),
+        )
+        for outer in _OUTER_ENCODINGS:
+            if outer == enc and outer != "url":
+                continue
+            text2 = _TEXT_ENCODINGS[outer](inner)
+            cs2 = outer in _B64_NAMES or (outer in ("url", "htmldec") and cs1)
+            add(
+                f"{outer}({chain1})",
+                text2,
+                partial=form.partial,
+                cs=cs2,
+                opaque=outer not in ("url", "htmldec"),
+            )
+
+
+#: The hashes advanced-matching pixels apply to a field (Meta, TikTok, Google: SHA-256; some
+#: older tags MD5 or SHA-1).
+_FIELD_HASHES: dict[str, Callable[[bytes], bytes]] = {
+    name: _HASHES[name] for name in ("md5", "sha1", "sha256") if name in _HASHES
+}
+
+
+def _add_hashes(
+    add: Callable[..., None], label: str, raw: bytes, hashes: dict[str, Callable[[bytes], bytes]]
+) -> None:
+    """Each hash of ``raw`` as hex, encodings of the hex, a hash of the hex and the binary
+    digest's base64/base32."""
+    for hname, hfn in hashes.items():
+        digest = hfn(raw)
+        hexed = digest.hex()
+        chain1 = f"{hname}({label})"
+        add(chain1, hexed, opaque=True, hashed=True)
+        for enc in _OVER_HASH_ENCODINGS:
+            add(
+                f"{enc}({chain1})",
+                _TEXT_ENCODINGS[enc](hexed),
+                cs=enc in _B64_NAMES,
+                opaque=True,
+                hashed=True,
+            )
+        for outer_hash in _OUTER_HASHES:
+            add(
+                f"{outer_hash}({chain1})",
+                _HASHES[outer_hash](hexed.encode()).hex(),
+                opaque=True,
+                hashed=True,
+            )
+        if hname in _BIN_HASHES:
+            for enc in _BIN_ENCODINGS:
                 add(
-                    f"{enc}({chain1})",
-                    _TEXT_ENCODINGS[enc](hexed),
+                    f"{enc}({hname}_bin({label}))",
+                    _BYTE_ENCODINGS[enc](digest),
                     cs=enc in _B64_NAMES,
                     opaque=True,
                     hashed=True,
                 )
-            for outer_hash in _OUTER_HASHES:
-                add(
-                    f"{outer_hash}({chain1})",
-                    _HASHES[outer_hash](hexed.encode()).hex(),
-                    opaque=True,
-                    hashed=True,
-                )
-            if hname in _BIN_HASHES:
-                for enc in _BIN_ENCODINGS:
-                    add(
-                        f"{enc}({hname}_bin({label}))",
-                        _BYTE_ENCODINGS[enc](digest),
-                        cs=enc in _B64_NAMES,
-                        opaque=True,
-                        hashed=True,
-                    )
-    return tuple(pool)

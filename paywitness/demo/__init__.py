@@ -245,6 +245,12 @@ class DemoShop:
     def baseline(self) -> bool:
         return self._mode.baseline
 
+    def restock(self) -> None:
+        """The catalogue back to its starting stock: each scenario finds the same shop, whatever
+        ran before it (a `--full` run buys the first product about 50 times)."""
+        if self._orders is not None:
+            self._orders.restock()
+
     def reset(self) -> None:
         """Forget the access log and beacons (orders and charges stay)."""
         if self._ctx is not None:

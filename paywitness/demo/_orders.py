@@ -313,6 +313,8 @@ def checkout_page(
         config["pixelUrl"] = url("events.social.test", "/px")
     if ctx.mode.has("email-hash-to-noise-host"):
         config["pixelUrl"] = url("www.google.com", "/pagead/px")  # listed under noise.hosts
+    if ctx.mode.has("name-fields-hash-to-social"):
+        config["matchingPixelUrl"] = url("events.social.test", "/px")
     if ctx.mode.has("address-over-social-websocket"):
         merchant = lines[0][0].get("merchant_id", "") if lines else ""
         config["sellerChatUrl"] = "wss://chat.social.test/ws?merchant=" + str(merchant)

@@ -212,6 +212,12 @@ class OrderStore(_Db):
                 ]
             )
 
+    def restock(self) -> None:
+        """Every product back to its starting stock (orders stay)."""
+        self.transaction(
+            [("UPDATE products SET stock = ? WHERE sku = ?", (p[3], p[0])) for p in _PRODUCTS]
+        )
+
     def products(self, merchant_id: str | None = None) -> list[dict[str, Any]]:
         if merchant_id:
             return self.query(

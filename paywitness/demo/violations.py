@@ -71,6 +71,12 @@ CATALOG: dict[str, Violation] = _catalog(
         "profile lists as browser noise: the page sent it, so it is judged anyway.",
     ),
     Violation(
+        "name-fields-hash-to-social",
+        "data",
+        "The checkout loads a social pixel with advanced matching: the given and family names, "
+        "each lowercased and SHA-256-hashed, in parameters of their own.",
+    ),
+    Violation(
         "address-over-social-websocket",
         "data",
         "The checkout's seller chat (social's live chat) sends the shipping address.",

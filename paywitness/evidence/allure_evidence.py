@@ -3,7 +3,10 @@ each step's screenshot and flows (HAR), the Playwright trace, environment and ca
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +19,7 @@ from paywitness.evidence.capture import StepCapture
 from paywitness.evidence.har import har_entries_path
 from paywitness.evidence.scorecard import CATEGORY_TITLES
 
-__all__ = ["TRACE_MIME", "AllureEvidence", "write_allure_meta"]
+__all__ = ["TRACE_MIME", "AllureEvidence", "write_allure_checks", "write_allure_meta"]
 
 TRACE_MIME = "application/vnd.allure.playwright-trace"
 _CATEGORIES = [
@@ -121,3 +124,52 @@ def write_allure_meta(alluredir: Path, run: dict[str, Any]) -> None:
     lines = [f"{k}={v}" for k, v in env.items() if v not in (None, "")]
     (alluredir / "environment.properties").write_text("\n".join(lines) + "\n", "utf-8")
     (alluredir / "categories.json").write_text(json.dumps(_CATEGORIES, indent=2), "utf-8")
+
+
+# A verdict check as an Allure result: judged checks pass or fail; a check that could not be
+# judged is "unknown" (never "passed"), and a waived one "skipped" with its reason.
+_CHECK_STATUS = {"pass": "passed", "fail": "failed"}
+
+
+def write_allure_checks(alluredir: Path, verdict: dict[str, Any]) -> int:
+    """One Allure result per check of the run's verdict, under the suite "paywitness verdict".
+
+    The scenarios' own results say whether each purchase went through; these say what was
+    judged, so a check left `not_judged` or `not_observed` shows in Allure as such (status
+    unknown, the reason as its message) instead of hiding behind passed scenarios. Returns the
+    number of results written."""
+    alluredir.mkdir(parents=True, exist_ok=True)
+    now = int(time.time() * 1000)
+    written = 0
+    for category, result in (verdict.get("categories") or {}).items():
+        title = CATEGORY_TITLES.get(category, category)
+        for check in result.get("checks") or []:
+            status = str(check.get("status"))
+            summary = str(check.get("summary") or "")
+            allure_status = _CHECK_STATUS.get(status)
+            if allure_status is None:
+                allure_status = "skipped" if "waived" in summary else "unknown"
+            name = f"{check.get('id')}: {status.replace('_', ' ')}"
+            full = f"paywitness.verdict.{check.get('id')}"
+            data = {
+                "uuid": str(uuid.uuid4()),
+                "historyId": hashlib.md5(full.encode(), usedforsecurity=False).hexdigest(),
+                "testCaseId": hashlib.md5(full.encode(), usedforsecurity=False).hexdigest(),
+                "fullName": full,
+                "name": name,
+                "status": allure_status,
+                "statusDetails": {"message": summary},
+                "stage": "finished",
+                "start": now,
+                "stop": now,
+                "labels": [
+                    {"name": "parentSuite", "value": "paywitness verdict"},
+                    {"name": "suite", "value": title},
+                    {"name": "epic", "value": title},
+                    {"name": "feature", "value": "verdict checks"},
+                    {"name": "tag", "value": status},
+                ],
+            }
+            (alluredir / f"{data['uuid']}-result.json").write_text(json.dumps(data), "utf-8")
+            written += 1
+    return written

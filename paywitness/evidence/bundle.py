@@ -103,8 +103,17 @@ def render_bundle(
     records = read_ledgers(sorted(bundle.glob(LEDGER_GLOB)))
     history = _history_until(bundle, profile.evidence.history_runs)
     law = {k: v.model_dump(exclude_none=True) for k, v in profile.regulation.items()}
+    from paywitness.seamless.report import screens_section
+
     html = render_report(
-        verdict, card, run, records, notice=notice, history=history, regulation=law
+        verdict,
+        card,
+        run,
+        records,
+        notice=notice,
+        history=history,
+        regulation=law,
+        screens=screens_section(bundle, verdict),
     )
     (dest / REPORT_NAME).write_text(html, "utf-8")
     return card
@@ -152,6 +161,7 @@ def _judge_stored(
     profile: Profile,
     extra_meta: dict[str, Any],
     meta: dict[str, Any] | None = None,
+    record: Path | None = None,
 ) -> Verdict:
     """The stored ledgers judged again (no browser). `meta`: the run's meta (scenario outcomes)
     when the caller has it (a merge), else the stored verdict's."""
@@ -162,8 +172,11 @@ def _judge_stored(
     # A scenario that did not complete was not observed: the same rule as at run time.
     scenarios = old_meta.get("scenarios") or {}
     unfinished = unfinished_of(scenarios, old_meta.get("failed_on_findings") or ())
-    verdict = judge_bundle(bundle, profile, unfinished)
+    verdict = judge_bundle(bundle, profile, unfinished, record=record)
     verdict.meta = {**old_meta, **extra_meta}
+    from paywitness.scope import apply_mode_scope
+
+    apply_mode_scope(verdict)  # a witnessed run: what its mode cannot observe, as at run time
     return verdict
 
 
@@ -197,9 +210,11 @@ def rejudge_bundle(
     *,
     force_unverified: bool = False,
     key: Ed25519PrivateKey | None = None,
+    baseline: Path | None = None,
 ) -> int:
     """`paywitness report`: verify, then judge the stored ledgers again into a new dated record
-    under rejudged/ (the original verdict and manifest are never touched)."""
+    under rejudged/ (the original verdict and manifest are never touched). `baseline`: another
+    bundle whose seamless figures this re-judging compares with, lent into the record."""
     profile_path, profile = _profile_of(bundle, profile_path)
     check = check_bundle(bundle)
     if not check.ok and not force_unverified:
@@ -227,9 +242,14 @@ def rejudge_bundle(
     }
     if notice:
         rejudged["unverified"] = check.failures()
-    verdict = _judge_stored(bundle, profile, {"rejudged": rejudged})
-    data = verdict.to_dict()
     record = new_record(bundle, unverified=notice is not None)
+    if baseline is not None:
+        from paywitness.seamless.baseline import lend_baseline
+
+        prefix = record.relative_to(bundle).as_posix() + "/"
+        rejudged["baseline"] = lend_baseline(baseline, profile, record, prefix=prefix)
+    verdict = _judge_stored(bundle, profile, {"rejudged": rejudged}, record=record)
+    data = verdict.to_dict()
     _write_json(record / "verdict.json", data)
     card = render_bundle(bundle, profile, data, dest=record, notice=notice)
     seal_record(bundle, record, key)

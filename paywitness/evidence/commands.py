@@ -98,6 +98,7 @@ def report_command(ns: argparse.Namespace) -> int:
         Path(ns.profile) if ns.profile else None,
         force_unverified=ns.force_unverified,
         key=key,
+        baseline=Path(ns.baseline) if getattr(ns, "baseline", None) else None,
     )
 
 

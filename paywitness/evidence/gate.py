@@ -19,7 +19,9 @@ def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]
     for name, cat in (verdict.get("categories") or {}).items():
         if cat.get("status") != "fail":
             continue
-        own = [f for f in findings if f.get("category") == name]
+        # An "info" finding is a note (a warning the profile did not make a failure): it never
+        # blocks the gate and is not named as why a category failed.
+        own = [f for f in findings if f.get("category") == name and f.get("severity") != "info"]
         counted = [f for f in own if f.get("severity") in policy.severities]
         # A failing category without findings (a failed check alone) always counts.
         blocking = bool(counted) or not own
@@ -35,7 +37,10 @@ def evaluate_gate(verdict: dict[str, Any], policy: GatePolicy) -> dict[str, Any]
     if verdict.get("verdict") == "inconclusive":
         (failing if policy.inconclusive == "fail" else warning).append("run inconclusive")
     result = "fail" if failing else "warn" if warning else "pass"
-    return {"result": result, "reasons": failing + [f"warn: {w}" for w in warning]}
+    # A category waived with a reason (e.g. what a phone cannot observe) passes, never silently.
+    waived = ((verdict.get("meta") or {}).get("scope") or {}).get("waived") or {}
+    notes = [f"waived: {name} ({why})" for name, why in sorted(waived.items())]
+    return {"result": result, "reasons": failing + [f"warn: {w}" for w in warning] + notes}
 
 
 def gate_exit_code(verdict: dict[str, Any], gate: dict[str, Any] | None) -> int:

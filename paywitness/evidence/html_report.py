@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS
+from paywitness.evidence.scorecard import CATEGORY_TITLES, WEIGHTS, checks_text
 from paywitness.ledger import FlowRecord
 
 __all__ = ["REPORT_NAME", "render_report", "sequence_svg", "trend_svg"]
@@ -80,8 +80,8 @@ def _scorecard(card: dict[str, Any]) -> str:
         weight = f"{r['weight'] * 100:.0f}%" if "weight" in r else "gate"
         rows.append(
             f"<tr><td>{escape(title)}</td><td>{weight}</td><td>{_bar(r['score'])} "
-            f"{_pct(r['score'])}</td><td>{r['passed']}/{r['judged']} judged "
-            f"({r['checks']} checks)</td><td>{_badge(r['status'])}</td></tr>"
+            f"{_pct(r['score'])}</td><td>{escape(checks_text(r))}</td>"
+            f"<td>{_badge(r['status'])}</td></tr>"
         )
     gate = card.get("gate") or {}
     gate_html = (
@@ -405,6 +405,33 @@ def _provenance(run: dict[str, Any]) -> str:
     )
 
 
+def _identities(verdict: dict[str, Any]) -> str:
+    """Per role, the upstream identities that answered it: one operator behind two roles shows."""
+    observed = ((verdict.get("categories") or {}).get("payment") or {}).get("observed") or {}
+    table = observed.get("identities_by_role") or {}
+    if not table:
+        return ""
+    rows = "".join(
+        f"<tr><td><b>{escape(role)}</b></td>"
+        f"<td>{escape(str(i.get('organization') or '(none)'))}</td>"
+        f"<td>{escape(str(i.get('issuer') or ''))}</td>"
+        f"<td><code>{escape(str(i.get('spki_sha256') or '')[:16])}</code></td>"
+        f"<td><code>{escape(', '.join(i.get('hosts') or []))}</code></td>"
+        f"<td><code>{escape(', '.join(i.get('addresses') or []))}</code></td>"
+        f"<td>{i.get('flows', 0)}</td></tr>"
+        for role, ids in table.items()
+        for i in ids
+    )
+    return (
+        '<section id="identities"><h2>Who answered, per role</h2>'
+        '<p class="muted">The identities the servers of each role presented upstream (leaf '
+        "certificate organisation, issuer, public key), side by side: one identity under two "
+        "roles means one operator behind both names (<code>payment.identity-shared</code>).</p>"
+        "<table><tr><th>role</th><th>organisation</th><th>issuer</th><th>SPKI SHA-256</th>"
+        f"<th>hosts</th><th>addresses dialled</th><th>flows</th></tr>{rows}</table></section>"
+    )
+
+
 def _combinations(verdict: dict[str, Any]) -> str:
     """Scenario outcomes grouped by payment method, device and locale."""
     combos = (verdict.get("meta") or {}).get("combinations") or {}
@@ -432,10 +459,15 @@ def render_report(
     notice: str | None = None,
     history: Sequence[dict[str, Any]] = (),
     regulation: dict[str, Any] | None = None,
+    screens: str = "",
 ) -> str:
     """The whole page; every value escaped, nothing loaded from anywhere. `notice` (e.g. an
     unverified re-judgement) is shown as a banner above everything; `regulation` (category or
-    check id -> clause) is the judging profile's, else run.json's."""
+    check id -> clause) is the judging profile's, else run.json's; `screens` is the seamless
+    screens section, built from the bundle's pictures as data: URIs."""
+    from paywitness.seamless.report import waiver_lines
+
+    waivers = "".join(f"<li>{escape(w)}</li>" for w in waiver_lines(verdict))
     reasons = "".join(f"<li>{escape(r)}</li>" for r in verdict.get("reasons") or [])
     law = regulation or run.get("regulation")
     target = escape(str(run.get("target") or (verdict.get("meta") or {}).get("target") or ""))
@@ -456,6 +488,7 @@ def render_report(
         f'<p class="muted">target {target} · seed {escape(str(run.get("seed", "")))} · '
         f"{escape(str(run.get('started', '')))} → {escape(str(run.get('finished', '')))}</p>"
         + (f"<ul>{reasons}</ul>" if reasons else "")
+        + (f"<p>Seamless checks waived by the profile:</p><ul>{waivers}</ul>" if waivers else "")
         + f"<section><h2>Scorecard</h2>{_scorecard(card)}{trend_svg(history)}</section>"
         f"<section><h2>Timeline: which back end each request reached</h2>"
         '<p class="muted">Thick arrows are payment-class requests; dashed arrows are links '
@@ -464,6 +497,8 @@ def render_report(
         + _combinations(verdict)
         + f"<section><h2>Findings</h2>{_findings(verdict)}</section>"
         f"<section><h2>Checks and figures</h2>{_checks(verdict, law)}</section>"
+        + screens
+        + _identities(verdict)
         + _provenance(run)
         + f"<section><h2>Run</h2>{_meta(run)}</section>"
         "</main></body></html>\n"

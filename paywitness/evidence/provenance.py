@@ -83,7 +83,7 @@ def tool_versions(browsers: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """paywitness, Playwright, the browser(s) actually used, mitmproxy, pytest, Python."""
     import platform
 
-    from paywitness import __version__
+    from paywitness._version import __version__
 
     return {
         "paywitness": __version__,

@@ -69,15 +69,18 @@ class Redactor:
     def add_canaries(self, canaries: Iterable[Canary]) -> CanarySet:
         """Mask these values from now on; returns them as a set under this run's salt."""
         with self._lock:
-            new = list(dict.fromkeys(c for c in canaries if c not in self._canaries))
+            requested = tuple(dict.fromkeys(canaries))
+            new = [c for c in requested if c not in self._canaries]
             if new:
                 self._canaries.update(dict.fromkeys(new))
                 levels = list(self._scanners)
                 while len(levels) >= 2 and 2 * _size(levels[-1]) >= _size(levels[-2]):
                     last = levels.pop()
                     merged = (*levels.pop().canary_set.canaries, *last.canary_set.canaries)
-                    levels.append(CanaryScanner(CanarySet(merged, self.salt)))
-                levels.append(CanaryScanner(CanarySet(tuple(new), self.salt)))
+                    levels.append(CanaryScanner(CanarySet(tuple(dict.fromkeys(merged)), self.salt)))
+                # All the requested values (a city two buyers share included): the same set the
+                # test's canary watch asks for.
+                levels.append(CanaryScanner(CanarySet(requested, self.salt)))
                 self._scanners = tuple(levels)  # one swap: readers see old or new, whole
         return CanarySet(tuple(new), self.salt)
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from paywitness.categories import CATEGORY_TITLES, WEIGHTS
+from paywitness.categories import CATEGORY_TITLES, WEIGHTS, checks_text
 
 __all__ = [
     "CATEGORY_TITLES",
@@ -16,6 +16,7 @@ __all__ = [
     "WEIGHTS",
     "append_history",
     "build_scorecard",
+    "checks_text",
     "scorecard_table",
     "write_scorecard",
 ]
@@ -29,7 +30,7 @@ def _category(data: dict[str, Any] | None) -> dict[str, Any]:
     status = (data or {}).get("status") or "not_judged"
     if not checks:
         status = "not_judged"
-    judged = [c for c in checks if c.get("status") != "not_observed"]
+    judged = [c for c in checks if c.get("status") not in ("not_observed", "not_judged")]
     passed = sum(c.get("status") == "pass" for c in judged)
     return {
         "status": status,
@@ -75,9 +76,7 @@ def scorecard_table(card: dict[str, Any]) -> str:
     for name, title in CATEGORY_TITLES.items():
         row = card["categories"][name]
         weight = f"{row['weight'] * 100:.0f}%" if "weight" in row else "gate"
-        detail = (
-            f"{row['passed']}/{row['judged']} checks" if row["judged"] else row["status"]
-        ).replace("_", " ")
+        detail = checks_text(row)
         clause = (card.get("regulation") or {}).get(name)
         law = f"  [{clause}]" if clause else ""
         lines.append(f"  {title:<20} {weight:>5}  {_pct(row['score']):>10}  {detail}{law}")

@@ -122,12 +122,20 @@ class _Secrets:
         return self._pattern.sub(lambda m: mask(self._forms[m.group(0)]), text)
 
 
-def _mask_record(value: Any, masker: TraceMasker, secrets: _Secrets) -> Any:
-    """One JSON value with cookie arrays, credential headers and every string masked."""
+def _mask_record(
+    value: Any, masker: TraceMasker, secrets: _Secrets, members: frozenset[str] = frozenset()
+) -> Any:
+    """One JSON value with cookie arrays, credential headers and every string masked.
+
+    A string that names a member of the zip (a screencast frame `page@<id>-<ms>.jpeg`, a
+    resource) is a reference made by Playwright, never a buyer's value: kept as it is, or the
+    viewer loses the frame (a millisecond timestamp can look like a card number)."""
     if isinstance(value, str):
+        if value in members or f"resources/{value}" in members:
+            return value
         return secrets.sub(masker.text(value), masker.mask)
     if isinstance(value, list):
-        return [_mask_record(v, masker, secrets) for v in value]
+        return [_mask_record(v, masker, secrets, members) for v in value]
     if not isinstance(value, dict):
         return value  # numbers (timestamps look like card numbers) stay numbers
     out: dict[str, Any] = {}
@@ -136,18 +144,18 @@ def _mask_record(value: Any, masker: TraceMasker, secrets: _Secrets) -> Any:
             out[k] = [
                 {**c, "value": masker.mask(c["value"])}
                 if isinstance(c, dict) and isinstance(c.get("value"), str)
-                else _mask_record(c, masker, secrets)
+                else _mask_record(c, masker, secrets, members)
                 for c in v
             ]
         elif k == "headers" and isinstance(v, list):
             out[k] = [
                 {**h, "value": masker.header(str(h.get("name", "")), h["value"])}
                 if isinstance(h, dict) and isinstance(h.get("value"), str)
-                else _mask_record(h, masker, secrets)
+                else _mask_record(h, masker, secrets, members)
                 for h in v
             ]
         else:
-            out[k] = _mask_record(v, masker, secrets)
+            out[k] = _mask_record(v, masker, secrets, members)
     return out
 
 
@@ -187,6 +195,7 @@ def mask_trace(path: Path, masker: TraceMasker | Callable[[str], str]) -> int:
     with zipfile.ZipFile(path) as src:
         infos = src.infolist()
         raw = {info.filename: src.read(info) for info in infos}
+    members = frozenset(raw)
     # Pass 1: every cookie and credential value any record carries.
     secrets = _Secrets()
     parsed: dict[str, list[Any | str]] = {}
@@ -230,7 +239,7 @@ def mask_trace(path: Path, masker: TraceMasker | Callable[[str], str]) -> int:
             if isinstance(rec, str):
                 lines.append(secrets.sub(m.text(rec), m.mask))
             else:
-                masked_rec = _rename_refs(_mask_record(rec, m, secrets), renames)
+                masked_rec = _rename_refs(_mask_record(rec, m, secrets, members), renames)
                 lines.append(json.dumps(masked_rec, separators=(",", ":")))
         text = "".join(line + "\n" for line in lines)
         if text.encode("utf-8") != raw[name]:

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from paywitness.browser import CHROMIUM_ARGS, find_chromium
+from paywitness.browser_observers import BrowserObservers
 from paywitness.canaries import Canary, CanarySet
 from paywitness.client_channels import ClientChannels
 from paywitness.combinations import DESKTOP
-from paywitness.coverage import ClientWatch
 from paywitness.errors import ConfigError
 from paywitness.evidence.capture import StepCapture
 from paywitness.profile import Profile
@@ -28,8 +28,8 @@ from paywitness.proxy_process import ProxyProcess
 from paywitness.pytest_plugin.evidence import browser_contexts
 from paywitness.pytest_plugin.keys import SESSION_KEY
 from paywitness.pytest_plugin.outcomes import mark_scenario
+from paywitness.pytest_plugin.seamless import paywitness_baseline, paywitness_probe
 from paywitness.run import RunContext
-from paywitness.seamless.fixtures import paywitness_baseline, paywitness_probe
 from paywitness.session import DataWatch, RecordingSession, Target
 from paywitness.witness import Witness
 
@@ -261,19 +261,16 @@ def witness(
     w.categories = tuple(
         str(m.args[0]) for m in request.node.iter_markers("paywitness_category") if m.args
     )
-    channels = ClientChannels(session.book, data.scan)
-    request.node.stash[_CHANNELS_KEY] = channels
-    w.step_hooks.append(paywitness_capture.step_hook)  # a screenshot as each step ends
-    w.step_hooks.append(channels.step_hook)  # browser storage as it ends
+    # The same observers as witness browser mode (`paywitness.browser_observers`).
+    observers = BrowserObservers(session.book, data.scan, paywitness_capture)
+    request.node.stash[_CHANNELS_KEY] = observers.channels
+    w.step_hooks += observers.step_hooks  # a screenshot, then browser storage, as each step ends
     w.plant_hooks.append(data.plant)
     # Every browser context of this test, made before or after this point: traced, its
     # client channels observed, and what the browser itself requested recorded (coverage).
     contexts = browser_contexts(request.node)
-    contexts.on_context(paywitness_capture.add_context)
-    contexts.on_context(channels.attach)
-    contexts.on_context(ClientWatch(session.book).watch)
-    contexts.before_close(channels.snapshot)  # storage written after the last step counts
-    contexts.before_close(paywitness_capture.stop)  # traces, before the contexts close
+    contexts.on_context(observers.add_context)
+    contexts.before_close(observers.before_close)  # storage, then traces, before they close
     try:
         yield w
     finally:

@@ -8,6 +8,7 @@ over ours.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,14 @@ from typing import Any
 import pytest
 
 from paywitness.combinations import (
-    DESKTOP,
     apply_combinations,
+    parametrize_combinations,
     parse_shard,
     select_shard,
     skip_missing_browsers,
 )
 from paywitness.errors import ConfigError
+from paywitness.flow_spec import BrowserSpec
 from paywitness.proxy import LIBRARY_WARNINGS, quiet_library_warnings
 from paywitness.pytest_plugin.keys import OUTCOMES_KEY, RESULT_KEY, SESSION_KEY
 from paywitness.pytest_plugin.options import pytest_addoption, resolve_run
@@ -74,6 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     try:
         run = resolve_run(config)
+        from paywitness.pytest_plugin.seamless import configure_seamless
+
+        configure_seamless(config, run)
     except ConfigError as e:
         raise pytest.UsageError(f"paywitness: {e}") from e
     from paywitness.session import RecordingSession
@@ -118,18 +123,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _parametrize_combinations(metafunc: pytest.Metafunc) -> None:
-    config = metafunc.config
-    if "paywitness_device" in metafunc.fixturenames:
-        devices = list(dict.fromkeys(config.getoption("--paywitness-device"))) or [DESKTOP]
-        ids = [d.lower().replace(" ", "-") for d in devices]
-        metafunc.parametrize("paywitness_device", devices, ids=ids)
-    if "paywitness_locale" in metafunc.fixturenames:
-        locales = list(dict.fromkeys(config.getoption("--paywitness-locale"))) or ["id-ID"]
-        metafunc.parametrize("paywitness_locale", locales, ids=locales)
+    session = metafunc.config.stash.get(SESSION_KEY, None)
+    browser = session.profile.browser if session is not None else BrowserSpec()
+    parametrize_combinations(metafunc, browser)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    apply_combinations(items)
+    session = config.stash.get(SESSION_KEY, None)
+    apply_combinations(items, session.profile.browser if session is not None else None)
     for item in items:
         if "witness" in getattr(item, "fixturenames", ()):
             mark_scenario(item)
@@ -164,9 +165,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     def before_manifest(meta: dict[str, Any]) -> None:
         if alluredir:
-            from paywitness.evidence.allure_evidence import write_allure_meta
+            from paywitness.evidence.allure_evidence import write_allure_checks, write_allure_meta
 
             write_allure_meta(Path(alluredir), meta)
+            verdict_file = recording.run.output / "verdict.json"
+            if verdict_file.is_file():  # every check, the unjudged ones as such
+                write_allure_checks(Path(alluredir), json.loads(verdict_file.read_text("utf-8")))
 
     result = recording.finish(
         config.stash[OUTCOMES_KEY].result(),

@@ -37,11 +37,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Make the demo shop misbehave in this named way (repeatable)",
     )
     group.addoption(
-        "--paywitness-baseline",
+        "--paywitness-pre-migration",
         action="store_true",
         default=False,
         help="Run the demo shop as it was before the migration",
     )
+    from paywitness.pytest_plugin.seamless import add_seamless_options
+
+    add_seamless_options(group)
     group.addoption(
         "--paywitness-output",
         default=None,
@@ -113,10 +116,11 @@ def resolve_run(config: pytest.Config) -> RunContext:
     demo = bool(config.getoption("--paywitness-demo")) or not profile_opt
     profile_path = Path(profile_opt) if profile_opt else demo_profile_path()
     violations = tuple(config.getoption("--paywitness-violation"))
-    baseline = bool(config.getoption("--paywitness-baseline"))
+    baseline = bool(config.getoption("--paywitness-pre-migration"))
     if (violations or baseline) and not demo:
         raise ConfigError(
-            "--paywitness-violation and --paywitness-baseline change the built-in demo shop; "
+            "--paywitness-violation and --paywitness-pre-migration change the built-in demo "
+            "shop; "
             "add --paywitness-demo or leave --paywitness-profile out"
         )
     if violations:

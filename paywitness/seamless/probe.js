@@ -40,6 +40,24 @@
     send({probe: "vital", metric: "interaction", value: e.duration, interaction: -1,
           name: e.name, at: epoch(e.startTime)});
   });
+  // CLS, INP and LCP as Chrome defines them (Google's web-vitals, attribution build), each with
+  // what caused it; reported on every change, the last report of a page is its value.
+  const wv = window.__paywitnessWebVitals;
+  if (wv) {
+    const all = {reportAllChanges: true};
+    const report = (metric, cause) => (m) => {
+      let why = "";
+      try { why = String(cause(m.attribution || {}) || ""); } catch (e) { /* no attribution */ }
+      send({probe: "vital", metric: metric, value: m.value, cause: why.slice(0, 160),
+            at: epoch(performance.now())});
+    };
+    try {
+      wv.onCLS(report("cls", (a) => a.largestShiftTarget), all);
+      wv.onINP(report("inp", (a) => `${a.interactionType || ""} on ${a.interactionTarget || "?"}`),
+               all);
+      wv.onLCP(report("lcp-wv", (a) => a.element || a.url), all);
+    } catch (e) { /* a browser without these entry types: the raw observers below remain */ }
+  }
   // Buyer actions and the first visible answer to each click (first DOM change after it).
   let pending = null;
   const mo = new MutationObserver(() => {

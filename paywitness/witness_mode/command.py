@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from paywitness.errors import ConfigError
+from paywitness.scope import MODE_SCOPES
+from paywitness.witness_mode.phone import step_lines
 from paywitness.witness_mode.session import WitnessOptions, WitnessSession
 
 __all__ = ["parse_listen", "run_witness"]
@@ -30,18 +32,33 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, number
 
 
+def _mode(options: WitnessOptions) -> str:
+    return "witness-phone" if options.phone else "witness-browser"
+
+
 def _banner(session: WitnessSession) -> str:
     b, c = session.buyer, session.card
     return "\n".join(
         [
             f"paywitness witness: {session.profile.name}; evidence in {session.output}",
             f"  seed {session.seed}; start at {session.start_url}",
+            f"  scope: {MODE_SCOPES[_mode(session.options)].statement}",
             "Type exactly these values when the shop asks (they are this run's canaries):",
             f"  Name:     {b.name}",
             f"  Email:    {b.email}",
             f"  Phone:    {b.phone}",
             f"  Address:  {b.street_address}, {b.city} {b.postcode}",
             f"  Card:     {c.number}  expiry {c.expiry}  CVC {c.cvc}  (a test card)",
+            *(
+                []
+                if session.options.phone
+                else [
+                    "A panel in the bottom-right corner of every page has a button per step.",
+                    "Press each step as you reach it:",
+                    *(f"  {line}" for line in step_lines(keys=False)),
+                    "Then press Finish (and Yes). Closing the window also finishes.",
+                ]
+            ),
         ]
     )
 
@@ -72,8 +89,9 @@ def run_witness(
         else:
             from paywitness.witness_mode.browser import run_browser
 
-            extra = run_browser(session, person=person)
+            # Judged at Finish, so the report can open in the same window.
+            return run_browser(session, mode=_mode(options), person=person)
     except BaseException:
         session.stop_services()
         raise
-    return session.close(mode="witness-phone" if options.phone else "witness-browser", extra=extra)
+    return session.close(mode=_mode(options), extra=extra)

@@ -12,10 +12,13 @@ OVERLAY_ID = "paywitness-overlay"
 # calls go through Playwright bindings, which no CSP or CORS rule can stop.
 _SCRIPT = r"""
 (() => {
-  if (window.top !== window || window.__paywitnessOverlay) return;
+  // Not on the report opened at Finish (a file), nor twice, nor in frames.
+  if (window.top !== window || window.__paywitnessOverlay || location.protocol === "file:") return;
   window.__paywitnessOverlay = true;
   const STEPS = __STEPS__;
   const ID = __ID__;
+  // One mark id per page load: a double click or a re-sent click never marks twice.
+  const TOKEN = Math.random().toString(36).slice(2) + Date.now().toString(36);
   let host = null, label = null;
   const buttons = {};
   const css = (el, props) => { for (const [k, v] of Object.entries(props)) el.style[k] = v; };
@@ -56,11 +59,24 @@ _SCRIPT = r"""
     };
     for (const s of STEPS) {
       buttons[s] = button(s, ["data-paywitness-step", s],
-                          () => window.paywitnessMark(s).then(render));
+                          () => window.paywitnessMark(s, TOKEN).then(render));
     }
+    // Finish asks once more on the panel itself (Playwright dismisses window.confirm dialogs).
+    let sure = null;
     const fin = button("Finish", ["data-paywitness", "finish"], () => {
+      if (fin.disabled) return;
+      if (!sure) {
+        fin.textContent = "Finish? Yes";
+        fin.setAttribute("data-paywitness", "confirm-finish");
+        sure = button("No", ["data-paywitness", "cancel-finish"], () => {
+          sure.remove(); sure = null;
+          fin.textContent = "Finish";
+          fin.setAttribute("data-paywitness", "finish");
+        });
+        return;
+      }
       render({finished: true});
-      fin.disabled = true;
+      fin.disabled = true; sure.remove();
       window.paywitnessFinish();
     }, "#bbf7d0");
     root.appendChild(box);

@@ -7,10 +7,19 @@ import socket
 import threading
 from typing import Any, TextIO
 
+from paywitness.proxy import is_loopback
+from paywitness.witness_mode.checklist import STEP_HELP
 from paywitness.witness_mode.control import CONTROL_URL
 from paywitness.witness_mode.session import PROXY_USER, STEPS, WitnessSession
 
-__all__ = ["KEYS", "lan_addresses", "proxy_settings_text", "qr_text", "run_phone"]
+__all__ = [
+    "KEYS",
+    "lan_addresses",
+    "proxy_settings_text",
+    "qr_text",
+    "run_phone",
+    "step_lines",
+]
 
 #: Terminal commands: a number or the step's name marks it; q finishes; s shows the checklist.
 KEYS = {str(n): s for n, s in enumerate(STEPS, 1)} | {s: s for s in STEPS}
@@ -45,7 +54,7 @@ def _reachable_host(session: WitnessSession) -> str:
 
 
 def proxy_settings_text(session: WitnessSession) -> str:
-    """What the person types into the phone's Wi-Fi proxy settings (one block, no QR)."""
+    """What the person types into the phone's Wi-Fi proxy settings (the QR code's content)."""
     return "\n".join(
         [
             "Proxy: manual",
@@ -53,7 +62,6 @@ def proxy_settings_text(session: WitnessSession) -> str:
             f"Port: {session.proxy_port}",
             f"Username: {PROXY_USER}",
             f"Password: {session.password}",
-            f"Then open: {CONTROL_URL}",
         ]
     )
 
@@ -70,24 +78,42 @@ def qr_text(data: str) -> str:
     return buf.getvalue().rstrip("\n")
 
 
+def step_lines(keys: bool) -> list[str]:
+    """Every step mark with when to press it (and its terminal key)."""
+    width = max(len(s) for s in STEPS)
+    return [
+        f"{f'{n} ' if keys else ''}{s:<{width}}  {STEP_HELP[s]}" for n, s in enumerate(STEPS, 1)
+    ]
+
+
 def _banner(session: WitnessSession) -> str:
-    on_loopback = session.options.listen_host.startswith("127.")
+    port = session.proxy_port
+    if is_loopback(session.options.listen_host):
+        connect = [
+            "  1. Connect the phone by USB (Android) and run on this computer:",
+            f"       adb reverse tcp:{port} tcp:{port}",
+            "     (This proxy accepts this computer only. For Wi-Fi instead, restart with",
+            "     --listen 0.0.0.0:8080 and put the phone on this computer's network.)",
+        ]
+    else:
+        connect = [
+            "  1. Put the phone on the same network as this computer (allow port "
+            f"{port} in the firewall if it asks).",
+        ]
     lines = [
         "",
-        "Phone setup (once per phone; see README 'Check it yourself'):",
-        "  1. Put the phone on the same Wi-Fi; set its proxy to manual:",
+        "Phone setup (see README 'Check it yourself'):",
+        *connect,
+        "  2. In the phone's Wi-Fi settings, set the proxy of the network in use:",
         *(f"       {line}" for line in proxy_settings_text(session).splitlines()),
         "     (the password is shown only now; the QR code below holds the same settings)",
-        f"  2. Open {CONTROL_URL} on the phone and install the certificate from there.",
-        "  3. Shop and pay in the app or browser; mark each step on that page or here.",
-    ]
-    if on_loopback:
-        lines.append(
-            "  The proxy listens on this computer only: use `adb reverse tcp:"
-            f"{session.proxy_port} tcp:{session.proxy_port}` (Android over USB) with host "
-            "127.0.0.1, or restart with --listen 0.0.0.0:PORT for Wi-Fi."
-        )
-    lines += [
+        f"  3. Open {CONTROL_URL} on the phone: this is the step page. Install the",
+        f'     certificate from it; it is named "{session.ca_name}".',
+        f"  4. Buy as usual, starting at {session.start_url}. Mark each step as you reach it,",
+        "     on the step page or here (its number, then Enter):",
+        *(f"       {line}" for line in step_lines(keys=True)),
+        "     Then Finish on the step page, or q here.",
+        "  5. Afterwards turn the phone's proxy off and remove the certificate.",
         "",
         qr_text(proxy_settings_text(session)),
         "",

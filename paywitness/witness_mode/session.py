@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from paywitness.buyers import Buyer, TestCard, make_buyer, make_card
 from paywitness.canaries import CanarySet
@@ -25,8 +25,12 @@ from paywitness.proxy_process import ProxyProcess
 from paywitness.records import STEP_NAME
 from paywitness.run import RunContext, default_output_dir, ensure_writable
 from paywitness.session import RecordingSession
+from paywitness.witness_mode.ca import ca_name, write_run_ca
 from paywitness.witness_mode.checklist import render_checklist
 from paywitness.witness_mode.control import STEPS, ControlPage
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = ["PROXY_USER", "STEPS", "WitnessOptions", "WitnessSession"]
 
@@ -49,6 +53,9 @@ class WitnessOptions:
     browser: str | None = None
     headless: bool = False
     max_minutes: float = 120.0
+    resolve: tuple[str, ...] = ()  # HOST=URL like curl --resolve (paywitness record)
+    #: Signs the bundle's manifest at Finish (--sign > $PAYWITNESS_SIGNING_KEY > profile).
+    signing_key: Ed25519PrivateKey | None = field(default=None, repr=False)
 
     @property
     def needs_auth(self) -> bool:
@@ -103,17 +110,20 @@ class WitnessSession:
         self.card: TestCard = make_card(self.seed, "success")
         self.canaries = CanarySet.from_buyer(self.buyer, self.card)
         self.password = secrets.token_urlsafe(12) if options.needs_auth else None
+        self.ca_name = ca_name()  # the name a person looks for to remove the certificate
         self.steps: list[str] = []
         self.finished = threading.Event()
         self.finish_source: str | None = None
         self.on_mark: list[Callable[[str], None]] = []
         self._mark_lock = threading.Lock()
+        self.control = ControlPage(self)
         self.recording = RecordingSession(
             self.run,
+            resolve=options.resolve,
             listen_host=options.listen_host,
             listen_port=options.listen_port,
             proxyauth=f"{PROXY_USER}:{self.password}" if self.password is not None else None,
-            control=ControlPage(self),
+            control=self.control,
             faults=(),  # a person paying by hand is never made to fail on purpose
             update_latest=options.output is None,
             record_tls_failures=True,  # a phone may not trust the run's CA (or pin its own)
@@ -128,6 +138,8 @@ class WitnessSession:
     def start(self) -> None:
         """Demo shop (if asked), proxy, ledger; ConfigError if anything cannot start."""
         try:
+            # Our own CA where mitmproxy looks for one, so that it is not called "mitmproxy".
+            write_run_ca(self.recording.tmp_dir / "proxy-ca", self.ca_name)
             self.recording.start()
             # The values the person is told to type are canaries, searched for in every flow.
             canaries = self.recording.register_canaries(_TEST_ID, self.canaries.canaries, None)
@@ -156,6 +168,10 @@ class WitnessSession:
     @property
     def ca_cert_path(self) -> Path:
         return self.recording.ca_cert_path
+
+    def role_of(self, host: str) -> str:
+        """The profile's role for a host name."""
+        return self.recording.classifier.role_of(host)[0]
 
     def stop_services(self) -> None:
         """Stop the proxy and the demo shop (idempotent); the ledger is closed last."""
@@ -189,17 +205,19 @@ class WitnessSession:
     # -- judgement ----------------------------------------------------------------------------
     def close(self, *, mode: str, extra: dict[str, Any] | None = None) -> int:
         """Stop everything, judge with the same analysers, write the bundle; the exit code."""
-        from paywitness.evidence.scorecard import scorecard_table
-        from paywitness.report_text import verdict_table
+        from paywitness.witness_mode.handover import final_text
 
         self.stop_services()
         meta = {
-            "mode": mode,
+            "mode": mode,  # its scope (what it cannot observe) is applied to the verdict
             "witness": {
                 "steps": list(self.steps),
                 "finished_by": self.finish_source or "timeout",
                 "listen": f"{self.options.listen_host}:{self.options.listen_port}",
                 "proxy_auth": self.password is not None,
+                "ca": self.ca_name,
+                "setup_refused": list(self.control.setup_refused),
+                "refused_during_purchase": dict(self.control.refused),
             },
             **(extra or {}),
         }
@@ -207,11 +225,35 @@ class WitnessSession:
         if result.verdict is None:
             self.print("paywitness: nothing was recorded; the run is inconclusive")
             return result.exit_code
-        self.print(verdict_table(result.verdict, self.profile.regulation))
-        if result.scorecard is not None:
-            self.print(scorecard_table(result.scorecard.to_dict()))
+        if result.bundle_error is not None:
+            unsigned = " (so it is not signed)" if self.options.signing_key is not None else ""
+            self.print(
+                f"paywitness: the evidence bundle could not be finished{unsigned}: "
+                f"{result.bundle_error}"
+            )
+        # Signed here, at Finish: the hand-over names the key and the verify command it prints
+        # works at once (browser mode keeps its window open on the report after this).
+        signed_by = self._sign() if result.bundle_error is None else None
+        card = result.scorecard.to_dict() if result.scorecard is not None else None
         self.print(
-            f"paywitness: verdict {result.verdict.verdict} (exit {result.exit_code}); "
-            f"evidence in {self.output}"
+            final_text(
+                result.verdict,
+                card,
+                result.exit_code,
+                self.output,
+                self.profile.regulation,
+                signed_by=signed_by,
+            )
         )
         return result.exit_code
+
+    def _sign(self) -> str | None:
+        """Sign the finished bundle's manifest with the configured key; its fingerprint."""
+        key = self.options.signing_key
+        if key is None:
+            return None
+        from paywitness.evidence.manifest import MANIFEST_NAME
+        from paywitness.evidence.signing import fingerprint, sign_manifest
+
+        sign_manifest(self.output, key, MANIFEST_NAME)
+        return fingerprint(key.public_key())

@@ -46,7 +46,7 @@ def test_analysers_quick_judges_the_synthetic_ledger_and_scans(tmp_path: Path) -
     judged = figures["read + judge a 10,000-flow ledger, median"]
     assert judged.value > 0
     assert judged.detail == "verdict pass"  # a compliant synthetic ledger must pass
-    assert figures["canary scan, raw bytes (one Aho-Corasick pass)"].unit == "MB/s"
+    assert figures["canary scan, raw bytes (one multi-pattern pass)"].unit == "MB/s"
 
 
 def test_proxy_quick_measures_latency_and_memory() -> None:

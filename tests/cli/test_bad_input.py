@@ -23,6 +23,12 @@ payment:
   allowed_roles: [gateway]
   endpoints: [{{name: charge, path: /v1/charges}}]
   invoice_endpoint: null
+flow:
+  steps:
+    - {{goto: /, step: browse}}
+    - {{click: "#buy", step: checkout, moment: buy}}
+    - {{click: "#pay", step: pay, moment: pay}}
+    - {{wait_for: "#done", moment: confirmation}}
 """
 
 

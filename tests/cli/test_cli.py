@@ -61,7 +61,7 @@ def test_payment_on_social_fails_with_the_offending_url(demo_runs: DemoRuns) -> 
         (["run", "--profile", "missing.yaml"], "missing.yaml does not exist"),
         (["demo", "--browser", "/no/such/chromium"], "/no/such/chromium"),
         (["demo", "--output", "/proc/paywitness"], "not writable"),
-        (["demo", "--baseline", "--violation", "payment-on-social"], "one at a time"),
+        (["demo", "--pre-migration", "--violation", "payment-on-social"], "one at a time"),
     ],
 )
 def test_bad_input_is_exit_2_without_traceback(args: list[str], message: str) -> None:

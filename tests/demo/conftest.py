@@ -20,7 +20,6 @@ from playwright.sync_api import (
     Page,
     Playwright,
     expect,
-    sync_playwright,
 )
 
 from paywitness.demo import DemoShop
@@ -116,11 +115,10 @@ def make_card(request: pytest.FixtureRequest) -> Callable[[str], str]:
 
 
 @pytest.fixture(scope="module")
-def demo_playwright() -> Iterator[Playwright]:
+def demo_playwright(pw_session: Playwright) -> Playwright:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_playwright() as pw:
-        yield pw
+    return pw_session
 
 
 @pytest.fixture(scope="module")

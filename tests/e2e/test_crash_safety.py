@@ -80,6 +80,7 @@ def broken():
     raise RuntimeError("the browser could not start")
 
 
+@pytest.mark.paywitness_category("payment")  # held to what one purchase can judge alone
 def test_buys(page, witness, paywitness_profile, buyer, card):
     run_purchase(page, witness, paywitness_profile.flow, BuyerValues.of(buyer, card))
     witness.assert_pass()

@@ -92,3 +92,23 @@ def test_no_raw_canary_anywhere_in_any_run_folder(demo_runs: DemoRuns) -> None:
         for rel, data in _blobs(out):
             for value in raw:
                 assert value.encode() not in data, f"{name}: a raw canary is in {rel}"
+
+
+def test_advanced_matching_pixel_fails_data_naming_each_field(demo_runs: DemoRuns) -> None:
+    """Given and family name, each SHA-256-hashed in a parameter of its own: one finding each."""
+    verdict = demo_runs.matrix("name-fields-hash-to-social").verdict()
+    assert verdict["categories"]["data"]["status"] == "fail"
+    leaks = [
+        ev
+        for f in verdict["findings"]
+        if f["rule_id"] == "data.canary-leak"
+        for ev in f["evidence"]
+    ]
+    for kind, where in (("given_name", "query:fn"), ("family_name", "query:ln")):
+        assert any(
+            ev["canary"] == kind
+            and ev["chain"] == f"sha256(lower({kind}))"
+            and ev["location"] == where
+            and ev["role"] == "social"
+            for ev in leaks
+        ), (kind, json.dumps(leaks, indent=1))

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 from demo_runs import COMPLIANT_FULL, TEST_SIGNING_KEY, DemoRun, DemoRuns
-from leak_search import bundle_views, cookie_values, find_leaks, planted_values
+from leak_search import (
+    bundle_views,
+    cookie_values,
+    find_leaks,
+    planted_values,
+    searched_values,
+    word_bounded,
+)
 
 from paywitness.evidence.har import validate_har
 from paywitness.evidence.manifest import bundle_files
@@ -62,6 +69,17 @@ def test_demo_bundle_verifies_and_holds_every_piece(demo_bundle: Path) -> None:
     ]
     assert any(f.startswith("traces/") and f.endswith(".zip") for f in files)
     assert any(f.startswith("allure-results/") for f in files)
+    # Allure holds every check of the verdict with its status, beside the scenarios' results.
+    verdict = json.loads((demo_bundle / "verdict.json").read_text())
+    checks = {c["id"] for cat in verdict["categories"].values() for c in cat["checks"]}
+    in_allure = {
+        r["fullName"].removeprefix("paywitness.verdict.")
+        for r in map(
+            json.loads, map(Path.read_text, demo_bundle.glob("allure-results/*-result.json"))
+        )
+        if r["fullName"].startswith("paywitness.verdict.")
+    }
+    assert in_allure == checks
     har = json.loads((demo_bundle / "flows.har").read_text())
     assert validate_har(har) == []
     titles = [p["title"] for p in har["log"]["pages"]]
@@ -89,8 +107,9 @@ def test_no_raw_planted_value_or_cookie_in_any_file_of_the_demo_bundle(
     bundle = demo_run.output
     planted, not_rebuilt = planted_values(bundle)
     assert not_rebuilt == [], "planted values the seed did not rebuild"
-    assert {kind for _, kind, _ in planted} >= {"name", "email", "phone", "address", "card"}
-    values = {value: f"{kind} of {test.split('::')[-1]}" for test, kind, value in planted}
+    kinds = {kind for _, kind, _ in planted}
+    assert kinds >= {"name", "email", "phone", "address", "card", "city", "postcode", "region"}
+    values = searched_values(planted)
     cookies = cookie_values(demo_run.cookie_journal)
     assert cookies, "the demo shop sets a session cookie"
     values.update(cookies)
@@ -98,5 +117,5 @@ def test_no_raw_planted_value_or_cookie_in_any_file_of_the_demo_bundle(
         *bundle_views(bundle),
         ("terminal output", (demo_run.stdout + demo_run.stderr).encode()),
     ]
-    leaks = find_leaks(views, values)
+    leaks = find_leaks(views, values, word_bounded(planted))
     assert not leaks, f"{len(leaks)} raw values in the bundle:\n" + "\n".join(leaks)

@@ -3,6 +3,16 @@ and nothing in the ledger is unaccounted for. Also: the card number reaches only
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+# The checks run inside a paywitness run of the demo (where the shop's own access log is at
+# hand), as a user's scenario file: run in this test process, pytest-playwright's session-wide
+# Playwright would stay open in the xdist worker and break every later test that starts its own.
+SCENARIO = """from __future__ import annotations
+
 from collections import Counter
 
 import pytest
@@ -68,3 +78,21 @@ def test_card_number_reaches_only_the_gateway(
     assert carriers == {("gateway", "pay.gateway.test", "POST", "/v1/charges")}
     # The ledger as stored never holds the number in plain text.
     assert card.number not in witness.ledger_path.read_text(encoding="utf-8")
+"""
+
+
+def test_ledger_and_card_against_the_demo_servers_own_logs(tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "test_ground_truth_scenario.py").write_text(SCENARIO, encoding="utf-8")
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "paywitness.cli", "demo", "--scenarios", str(own),
+         "--output", str(out), "-q", "-p", "no:cacheprovider", "-s"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    verdict = json.loads((out / "verdict.json").read_text(encoding="utf-8"))
+    outcomes = verdict["meta"]["scenarios"]
+    assert len(outcomes) == 4, done.stdout[-3000:]
+    assert set(outcomes.values()) == {"passed"}, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "served by the demo servers: " in done.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_runs import DemoRuns
+from demo_runs import DemoRuns, unjudged_only_for_want_of_a_baseline
 
 # The routing scenario only: this test is about parallel and sharded runs judging alike, not
 # about the timing-sensitive seamless comparison (tested on its own).
@@ -21,7 +21,9 @@ def summary(bundle: Path) -> tuple[Any, ...]:
     v = json.loads((bundle / "verdict.json").read_text())
     pay = v["categories"]["payment"]
     outcomes = sorted(v["meta"]["scenarios"].values())
-    return v["verdict"], pay["observed"]["payment_flows_by_role"], outcomes
+    checks = [c for cat in v["categories"].values() for c in cat["checks"]]
+    statuses = sorted((c["id"], c["status"]) for c in checks)
+    return v["verdict"], pay["observed"]["payment_flows_by_role"], outcomes, statuses
 
 
 # One serial run, one with two workers, and two shards of the same run.
@@ -36,7 +38,9 @@ def runs(demo_runs: DemoRuns) -> dict[str, Path]:
     folders = {}
     for name, extra in RUNS.items():
         r = demo_runs.get("--seed", "11", *METHODS, *extra)
-        assert r.returncode == 0, f"{extra}: {r.tail}"
+        # Routing alone: no baseline replay, so some seamless checks stay not judged (exit 3).
+        assert r.returncode == 3, f"{extra}: {r.tail}"
+        assert unjudged_only_for_want_of_a_baseline(r.verdict()), f"{extra}: {r.tail}"
         folders[name] = r.output
     return folders
 
@@ -52,9 +56,10 @@ def test_parallel_and_merged_shards_match_the_serial_run(
          str(tmp_path / "s2"), "--output", str(merged)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 3, r.stdout + r.stderr  # the merged verdict, inconclusive as each shard
     serial = summary(tmp_path / "serial")
-    assert serial[0] == "pass"
+    assert serial[0] == "inconclusive"
+    assert ("payment.allowed-role", "pass") in serial[3]
     assert summary(tmp_path / "n2") == serial
     assert summary(merged) == serial
     assert len(json.loads((merged / "run.json").read_text())["merged_from"]) == 2

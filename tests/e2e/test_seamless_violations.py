@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from paywitness.buyers import Buyer, TestCard
 from paywitness.flow import BuyerValues, run_purchase
 from paywitness.profile import Profile
-from paywitness.seamless.fixtures import BaselineRun
+from paywitness.pytest_plugin.seamless import BaselineRun
 from paywitness.verdict import Check, Verdict
 from paywitness.witness import Witness
 

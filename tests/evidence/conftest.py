@@ -89,8 +89,6 @@ def make_run(output: Path, tmp: Path, *, payment_host: str = "api.commerce.test"
                     ("POST", f"https://{payment_host}/api/orders", pay_role, "create-order"),
                     ("POST", f"https://{payment_host}/api/orders/7/pay", pay_role, "pay"),
                     ("POST", "https://pay.gateway.test/v1/charges", "gateway", "charge"),
-                    # The pay call the demo profile requires of a completed purchase.
-                    ("POST", f"https://{payment_host}/api/orders/7/pay", pay_role, "pay"),
                 ],
             ),
             (

@@ -40,7 +40,6 @@ def test_one_page_per_step_in_order_and_every_entry_on_its_step(bundle: Path) ->
         "https://api.commerce.test/api/orders",
         "https://api.commerce.test/api/orders/7/pay",
         "https://pay.gateway.test/v1/charges",
-        "https://api.commerce.test/api/orders/7/pay",
     ]
 
 

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from builders import http_flow
 from cryptography import x509
 from mitmproxy.certs import Cert
-from mitmproxy.test import taddons, tflow
+from mitmproxy.test import taddons
 
 from paywitness.cli import main
 from paywitness.evidence.allure_evidence import write_allure_meta
@@ -29,11 +30,9 @@ def test_the_recorder_notes_each_connections_chain_once(tmp_path: Path) -> None:
         tctx.configure(
             rec, paywitness_profile=str(demo_profile_path()), paywitness_ledger=str(ledger)
         )
-        flows = [tflow.tflow(resp=True) for _ in range(2)]
+        flows = [http_flow("api.commerce.test", "/path", "GET") for _ in range(2)]
         flows[1].server_conn = flows[0].server_conn  # the same upstream connection, reused
         for f in flows:
-            f.request.host = f.request.headers["host"] = "api.commerce.test"
-            f.request.scheme, f.request.port = "https", 443
             f.server_conn.certificate_list = [Cert(cert)]
             rec.requestheaders(f)
             rec.response(f)

@@ -54,7 +54,9 @@ def test_canaries_added_test_by_test_are_all_masked_with_few_scanners() -> None:
     for b in buyers:
         r.add_canaries(CanarySet.from_buyer(b).canaries)
         r.add_canaries([Canary("email", b.email)])  # already known: adds nothing
-    assert len(r.canary_set().canaries) == 40 * len(CanarySet.from_buyer(buyers[0]).canaries)
+    # Distinct values: buyers may share a city or a region (searched only hashed).
+    distinct = {c for b in buyers for c in CanarySet.from_buyer(b).canaries}
+    assert len(r.canary_set().canaries) == len(distinct)
     assert len(r._scanners) <= 6  # batches of 5 canaries: at most log2(200 / 5) + 1 levels
     text = " | ".join(f"{b.name} <{b.email}> {b.phone}" for b in buyers)
     out = r.text(text)

@@ -7,10 +7,11 @@ import json
 import shutil
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Playwright
 
 from paywitness.browser import find_chromium
 from paywitness.cli import main
@@ -23,13 +24,15 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium")
 
 
 @needs_chromium
-def test_report_html_charts_the_runs_of_its_reports_folder(tmp_path: Path) -> None:
+def test_report_html_charts_the_runs_of_its_reports_folder(
+    tmp_path: Path, pw_session: Playwright
+) -> None:
     reports = tmp_path / "reports"
     make_run(reports / "night1", tmp_path)
     make_run(reports / "night2", tmp_path, payment_host="api.social.test")  # a failing night
     first = (reports / "night1" / "report.html").read_text()
     assert "one run so far" in first
-    with sync_playwright() as p:
+    with nullcontext(pw_session) as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1000, "height": 800})
         page.goto((reports / "night2" / "report.html").as_uri())
@@ -75,7 +78,7 @@ def _allure_results(bundle: Path, status: str) -> None:
     reason="needs Allure 3 (npm ci) and Node",
 )
 def test_two_runs_in_one_reports_folder_give_allure_a_two_point_trend(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pw_session: Playwright
 ) -> None:
     reports = tmp_path / "reports"
     for n, status in enumerate(("passed", "failed"), 1):
@@ -85,7 +88,7 @@ def test_two_runs_in_one_reports_folder_give_allure_a_two_point_trend(
     assert len(history) == 2
     index = reports / "allure-report" / "index.html"
     assert not (reports / "allure-report" / "allure-report").exists()  # never nested
-    with sync_playwright() as p:
+    with nullcontext(pw_session) as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(index.as_uri())

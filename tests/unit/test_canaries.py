@@ -92,6 +92,12 @@ def test_manifest_and_repr_hold_no_raw_value(
         "address",
         "card",
         "marker",
+        "given_name",
+        "family_name",
+        "address_line2",
+        "city",
+        "region",
+        "postcode",
     }
 
 
@@ -581,3 +587,162 @@ def test_decompression_is_bounded(scanner: CanaryScanner, card: TestCard) -> Non
     bomb = gzip.compress(b"\0" * (64 << 20) + card.number.encode())
     assert len(bomb) < 1 << 20
     assert scanner.scan(bomb, "response.body", content_encoding="gzip") == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "{buyer.email}",
+        # A 16-character run makes the e-mail a decoded layer of its own (as a hand-typed
+        # address did in witness mode): its partial name hit once hid the whole name.
+        "{last}_{first}_2024@example.com",
+    ],
+)
+def test_full_name_hit_is_kept_beside_partial_hits_in_the_email(
+    scanner: CanaryScanner, buyer: Buyer, email: str
+) -> None:
+    first, last = (w.lower() for w in (buyer.name.split()[0], buyer.name.split()[-1]))
+    body = json.dumps(
+        {
+            "items": [{"sku": "SKU-1", "qty": 1}],
+            "buyer": {
+                "name": buyer.name,
+                "email": email.format(buyer=buyer, first=first, last=last),
+            },
+        }
+    )
+    hits = [h for h in scanner.scan(body, "request.body", content_type="application/json")]
+    full = [h for h in hits if h.kind == "name" and not h.partial]
+    assert [(h.location, h.decoding) for h in full] == [
+        ("request.body:$.buyer.name", "json:$.buyer.name")
+    ], [h.to_dict() for h in hits]
+    assert any(h.kind == "name" and h.partial for h in hits)  # the words in the e-mail too
+
+
+def _raw_forms_of(buyer: Buyer) -> list[str]:
+    """Every readable form of the buyer's values a reviewer could recognise in an excerpt."""
+    words = [w for w in buyer.name.split() if len(w) >= 3]
+    forms = [buyer.name, buyer.email, buyer.phone, buyer.street_address, buyer.marker, *words]
+    forms += [quote(buyer.email, safe=""), quote(buyer.name, safe=""), quote_plus(buyer.name)]
+    return forms
+
+
+def test_excerpts_of_a_demo_order_body_hold_no_raw_value(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    # The demo checkout's order request, and the pixel the data violations send beside it.
+    body = json.dumps(
+        {
+            "items": [{"sku": "SKU-1", "qty": 1, "price": 125000}],
+            "buyer": {
+                "name": buyer.name,
+                "email": buyer.email,
+                "phone": buyer.phone,
+                "address": buyer.street_address,
+            },
+        }
+    )
+    pixel = f"/px?ev=Purchase&em={quote(buyer.email, safe='')}&fn={quote_plus(buyer.name)}"
+    hits = scanner.scan(body, "request.body", content_type="application/json")
+    hits += scanner.scan(pixel, "url")
+    assert {"name", "email", "phone", "address", "marker"} <= kinds(hits)
+    for hit in hits:
+        for raw in _raw_forms_of(buyer):
+            assert raw.lower() not in hit.excerpt.lower(), (raw, hit.to_dict())
+
+
+def test_advanced_matching_fields_are_each_a_hit_of_their_own(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    def h(value: str, algo: str = "sha256") -> str:
+        return hashlib.new(algo, value.strip().lower().encode()).hexdigest()
+
+    digits = "".join(ch for ch in buyer.phone if ch.isdigit())
+    url = (
+        f"/tr?ev=Purchase&fn={h(buyer.given_name)}&ln={h(buyer.family_name, 'md5')}"
+        f"&ct={h(buyer.city)}&st={h(buyer.region, 'sha1')}&zp={h(buyer.postcode)}"
+        f"&ph={h(digits)}"
+    )
+    found = {h.kind: h for h in scanner.scan(url, "url")}
+    expected = {
+        "given_name": "query:fn",
+        "family_name": "query:ln",
+        "city": "query:ct",
+        "region": "query:st",
+        "postcode": "query:zp",
+        "phone": "query:ph",
+    }
+    assert {k: found[k].location for k in expected if k in found} == expected
+    assert found["family_name"].chain == "md5(lower(family_name))"
+
+
+def test_split_fields_inside_a_whole_value_are_not_hits_of_their_own(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    # Common values (a city, a postcode) are searched only hashed: plain text is everywhere.
+    body = json.dumps({"holder": buyer.name, "kota": buyer.city, "kode_pos": buyer.postcode})
+    assert kinds(scanner.scan(body, "response.body")) == {"name"}
+    # A given name standing alone is a hit of its own.
+    alone = scanner.scan(json.dumps({"first_name": buyer.given_name}), "request.body")
+    assert only(alone, "given_name").location == "request.body:$.first_name"
+
+
+def _common_fields(buyer: Buyer) -> dict[str, str]:
+    return {
+        "city": buyer.city,
+        "region": buyer.region,
+        "postcode": buyer.postcode,
+        "address_line2": buyer.address_line2,
+    }
+
+
+def _simple_forms(value: str) -> list[str]:
+    forms = []
+    for v in (value, value.lower(), value.upper()):
+        forms += [v, quote(v, safe=""), quote_plus(v), base64.b64encode(v.encode()).decode()]
+        forms += [v.encode().hex()]
+    return forms
+
+
+def test_raw_common_fields_are_masked_but_never_hits(scanner: CanaryScanner, buyer: Buyer) -> None:
+    fields = _common_fields(buyer)
+    for kind, value in fields.items():
+        for form in _simple_forms(value):
+            text = f'{{"shipping": "{form}", "note": "x"}}'
+            # Plain text is everywhere (a page lists cities): no hit, so no finding...
+            assert scanner.scan(text, "response.body") == [], (kind, form)
+            # ...but whatever is written masks it like every other canary.
+            masked = scanner.redact(text)
+            assert form not in masked, (kind, form, masked)
+            assert f"[canary:{kind}:" in masked, (kind, form, masked)
+
+
+def test_raw_common_fields_are_masked_only_as_whole_words(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    # A postcode inside a timestamp, a city inside a longer word: not the buyer's value.
+    inside = f"ts=17{buyer.postcode}123 id=x{buyer.city.lower()}y"
+    assert scanner.redact(inside) == inside
+    marker = f"[canary:postcode:{scanner.canary_set.salted_hash(buyer.postcode)[:8]}]"
+    assert scanner.redact(f"kode_pos={buyer.postcode}&") == f"kode_pos={marker}&"
+
+
+def test_hit_excerpt_masks_a_raw_common_field_beside_it(
+    scanner: CanaryScanner, buyer: Buyer
+) -> None:
+    body = f"to={buyer.email}&kota={buyer.city}&kode_pos={buyer.postcode}"
+    hit = only(scanner.scan(body, "request.body", decode=False), "email")
+    assert buyer.city not in hit.excerpt
+    assert buyer.postcode not in hit.excerpt
+    assert "[canary:city:" in hit.excerpt
+    assert "[canary:postcode:" in hit.excerpt
+
+
+def test_common_field_shorter_than_four_characters_is_not_masked_raw() -> None:
+    # Three letters stand as a word all over a page: masking them would hide far more than
+    # the buyer (the hashed forms are still searched).
+    short = CanaryScanner(CanarySet((Canary("region", "Ban"),), SALT))
+    assert short.redact("region Ban, city Bandung") == "region Ban, city Bandung"
+    four = CanaryScanner(CanarySet((Canary("city", "Tual"),), SALT))
+    marker = f"[canary:city:{four.canary_set.salted_hash('Tual')[:8]}]"
+    assert four.redact("city Tual, actual") == f"city {marker}, actual"

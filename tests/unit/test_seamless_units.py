@@ -12,7 +12,7 @@ from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 from paywitness.profile import Profile
 from paywitness.seamless.digest import parse_shown, response_digest, value_hash
-from paywitness.seamless.figures import cls_of
+from paywitness.seamless.figures import cls_of, run_figures
 from paywitness.seamless.screens import compare_images
 
 
@@ -77,3 +77,45 @@ def test_display_role_follows_the_response_that_carried_the_value(demo_profile: 
     check = next(ch for ch in bad.categories["merchant_ops"].checks if ch.id.endswith("price"))
     assert check.status == "fail"
     assert "1 from social" in check.summary
+
+
+def _client(ts: float, probe: str, url: str, **extra: object) -> FlowRecord:
+    host = url.split("/")[2]
+    path = "/" + url.split("/", 3)[3]
+    return flow_record(host, path, kind="client", ts=ts, role="social", probe=probe, **extra)
+
+
+FAILED_503 = "Failed to load resource: the server responded with a status of 503 ()"
+
+
+def test_errors_an_injected_fault_caused_are_set_aside_and_no_others() -> None:
+    faulted = "https://api.niaga.example/v2/checkouts"
+    page = "https://m.ramai.example/"
+    fault = {"action": "status", "phase": "request", "rule": "r", "status": 503}
+    favicon = "https://m.ramai.example/favicon.ico"
+    records = [
+        flow_record("api.niaga.example", "/v2/checkouts", "POST", ts=1.0, status=503, fault=fault),
+        _client(1.1, "console-error", page, text=FAILED_503, source=faulted),
+        # The same kind of line for another resource is the shop's own error: it counts.
+        _client(1.2, "console-error", page, text=FAILED_503, source="https://m.ramai.example/api"),
+        _client(1.3, "page-error", page, text="TypeError: x is undefined"),
+        # The browser's own favicon fetch failing is nothing the buyer sees.
+        _client(1.4, "console-error", page, text=FAILED_503.replace("503", "404"), source=favicon),
+    ]
+    fig = run_figures("t", records)
+    assert [r.extra["text"][:9] for r in fig.errors] == ["Failed to", "TypeError"]
+    assert fig.errors[0].extra["source"] == "https://m.ramai.example/api"
+    assert [r.extra["source"] for r in fig.excused] == [faulted]
+
+
+def test_a_reset_fault_excuses_its_failed_request() -> None:
+    url = "https://api.niaga.example/v2/checkouts/c1/confirm"
+    fault = {"action": "reset", "phase": "response", "rule": "r"}
+    records = [
+        flow_record("api.niaga.example", "/v2/checkouts/c1/confirm", "POST", ts=1.0, fault=fault),
+        _client(1.1, "request-failed", url, failure="net::ERR_HTTP2_PROTOCOL_ERROR", aborted=False),
+        _client(1.2, "request-failed", url, failure="net::ERR_HTTP2_PROTOCOL_ERROR", aborted=False),
+    ]
+    fig = run_figures("t", records)
+    assert len(fig.excused) == 1  # one fault, one failure set aside
+    assert len(fig.errors) == 1

@@ -15,6 +15,7 @@ from paywitness.browser import find_chromium
 from paywitness.buyers import Buyer, TestCard
 from paywitness.evidence.manifest import verify_bundle
 from paywitness.flow import BuyerValues, run_purchase
+from paywitness.ledger import read_ledger
 from paywitness.profile import Profile
 from paywitness.witness_mode.overlay import OVERLAY_ID
 from paywitness.witness_mode.session import WitnessOptions, WitnessSession
@@ -31,6 +32,10 @@ class OverlayPerson:
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         self.page.locator(f"#{OVERLAY_ID} [data-paywitness-step={name}]").click()
+        # As a person does: go on once the panel says the step is marked (the mark ends the
+        # previous step, whose screen, storage and displays are read as it ends).
+        label = self.page.locator(f"#{OVERLAY_ID} [data-paywitness=label]")
+        expect(label).to_have_text(f"step: {name}")
         self.clicked.append(name)
         yield
 
@@ -38,7 +43,9 @@ class OverlayPerson:
         """A person just sees the link; opening it is what the proxy records."""
 
     def finish(self) -> None:
+        """Finish asks once more on the panel: the first click alone ends nothing."""
         self.page.locator(f"#{OVERLAY_ID} [data-paywitness=finish]").click()
+        self.page.locator(f"#{OVERLAY_ID} [data-paywitness=confirm-finish]").click()
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +117,11 @@ def test_browser_purchase_marked_on_the_overlay_is_judged_and_bundled(
         "06-orders.png",
     ]
     assert (out / "traces" / "witness.zip").is_file()
+    links = [r for r in read_ledger(out / "ledger.jsonl") if r.kind == "link"]
+    assert [r.extra["link"] for r in links] == ["invoice"], [(r.url, r.step) for r in links]
+    checks = data["categories"]["payment"]["checks"]
+    (invoice,) = [c for c in checks if c["id"] == "payment.invoice-link"]
+    assert invoice["status"] == "pass", invoice  # shown on screen and opened, on commerce
     run = json.loads((out / "run.json").read_text())
     assert run["browsers"][0]["name"] == "chromium"
     if verdict == "fail":

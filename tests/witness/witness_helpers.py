@@ -72,9 +72,20 @@ class PhoneClient:
         finally:
             conn.close()
 
+    def _form(self, page: str, action: str) -> str:
+        """The action URL of the step page's form for `action` (a step name or finish)."""
+        body = self.call("GET", f"http://paywitness.invalid/{page}").body.decode()
+        match = re.search(rf'action="(/{action}[^"]*)"', body.replace("&amp;", "&"))
+        assert match, f"no {action!r} form on the step page"
+        return f"http://paywitness.invalid{match.group(1)}"
+
     def mark(self, step: str) -> Answer:
-        """Tap a step on the phone's control page."""
-        return self.call("GET", f"http://paywitness.invalid/step/{step}")
+        """Tap a step on the phone's step page (a POST carrying the page's mark id)."""
+        return self.call("POST", self._form("", f"mark\\?step={step}&"))
+
+    def finish(self) -> Answer:
+        """Tap Finish, then confirm it on the page that asks."""
+        return self.call("POST", self._form("finish", "finish"))
 
 
 def page_config(answer: Answer) -> dict[str, Any]:
@@ -93,18 +104,18 @@ def pay_by_hand(phone: PhoneClient, session: WitnessSession) -> dict[str, Any]:
         "phone": session.buyer.phone,
         "address": f"{session.buyer.street_address}, {session.buyer.city}",
     }
-    assert phone.mark("browse").status == 200
+    assert phone.mark("browse").status == 303
     shop = phone.call("GET", session.start_url)
     assert shop.status == 200
     checkout_url = page_config(shop)["checkoutUrl"]
-    assert phone.mark("checkout").status == 200
+    assert phone.mark("checkout").status == 303
     checkout = page_config(phone.call("GET", f"{checkout_url}?sku=KOP-001"))
     order = phone.call(
         "POST", checkout["ordersUrl"], {"items": [{"sku": "KOP-001", "qty": 1}], "buyer": buyer}
     )
     assert order.status == 201, order.body
     order_data = order.json()
-    assert phone.mark("pay").status == 200
+    assert phone.mark("pay").status == 303
     card = session.card
     charge = phone.call(
         "POST",
@@ -126,7 +137,7 @@ def pay_by_hand(phone: PhoneClient, session: WitnessSession) -> dict[str, Any]:
         {"method": "card", "charge_id": charge.json()["id"]},
     )
     assert paid.status == 200, paid.body
-    assert phone.mark("confirm").status == 200
+    assert phone.mark("confirm").status == 303
     invoice = phone.call("GET", paid.json()["invoice_url"])
     assert invoice.status == 200
     result: dict[str, Any] = paid.json()
@@ -180,15 +191,24 @@ class WitnessThread:
         assert self.session is not None
         return self.session
 
-    def press(self, key: str) -> None:
-        """Type a key and Enter in the witness's terminal."""
+    def press(self, key: str, *, marks: str | None = None) -> None:
+        """Type a key and Enter in the witness's terminal; with `marks`, wait until that step is
+        marked (the terminal is read on the witness's thread: a Finish tapped on the step page
+        right after could otherwise overtake the mark)."""
         assert self.keys is not None
+        marked = threading.Event()
+        if marks is not None:
+            assert self.session is not None
+            self.session.on_mark.append(lambda step: step == marks and marked.set())
         self.keys.write(key + "\n")
         self.keys.flush()
+        if marks is not None:
+            assert marked.wait(WAIT), f"the terminal did not mark {marks!r}"
 
     def join(self) -> int:
         assert self._thread is not None
-        self._thread.join(WAIT)
+        # The witness bounds itself (max_minutes); judging and writing the bundle come after.
+        self._thread.join(self.options.max_minutes * 60 + WAIT)
         assert not self._thread.is_alive(), "the witness did not finish"
         for f in (self.keys, self._stdin):
             if f is not None:

@@ -1,0 +1,159 @@
+"""Flow steps in a real Chromium: pages served in the browser itself (no network, no proxy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, Route
+
+from paywitness.browser import find_chromium
+from paywitness.flow import BuyerValues, FlowStepError, StepRunner
+from paywitness.flow_spec import FlowStep
+
+START = "https://shop.example/"
+PAGES = {
+    "/": """<h1 id=product>Kopi</h1><a id=buy href="/address">Buy</a>""",
+    "/address": """<form action="/payment"><input id=given><input id=family>
+        <select id=region><option>Aceh</option><option>Jawa Barat</option></select>
+        <input id=post><label><input type=checkbox id=terms>ok</label>
+        <button id=next>Next</button></form>""",
+    "/payment": """<iframe id=card src="/card"></iframe>
+        <button id=win onclick="window.open('/3ds')">Verify</button>
+        <p id=verified hidden>verified</p>
+        <button id=pay onclick="fetch('/api/pay',{method:'POST'}).then(
+          ()=>{document.getElementById('done').hidden=false})">Pay</button>
+        <p id=done hidden>Thank you, order TK-1</p>""",
+    "/card": """<input id=number>""",
+    "/3ds": """<button id=approve onclick="opener.document.getElementById('verified')
+        .hidden=false; setTimeout(()=>window.close(), 50)">Approve</button>""",
+}
+
+
+class FakeWitness:
+    """Records step names and moments as the real witness would receive them."""
+
+    start_url = START
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.links: list[tuple[str, str]] = []
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.events.append(f"step:{name}")
+        yield
+        self.events.append(f"end:{name}")
+
+    def moment(self, name: str, page: Any = None) -> None:
+        self.events.append(f"moment:{name}")
+
+    def link(self, kind: str, url: str) -> None:
+        self.links.append((kind, url))
+
+
+def _serve(route: Route) -> None:
+    path = "/" + route.request.url.split("/", 3)[3].split("?")[0]
+    if path == "/api/pay":
+        route.fulfill(json={"ok": True})
+    elif path in PAGES:
+        route.fulfill(body=PAGES[path], content_type="text/html")
+    else:
+        route.fulfill(status=404, body="")
+
+
+@pytest.fixture(scope="module")
+def step_browser(pw_session: Playwright) -> Iterator[Browser]:
+    path = find_chromium(None)
+    if path is None:
+        pytest.skip("no Chromium here")
+    b = pw_session.chromium.launch(executable_path=str(path))
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def shop_page(step_browser: Browser) -> Iterator[Page]:
+    context = step_browser.new_context()
+    context.set_default_timeout(10_000)
+    context.route("https://shop.example/**", _serve)
+    yield context.new_page()
+    context.close()
+
+
+VALUES = BuyerValues(
+    name="Sari Widodo",
+    email="sari@example.com",
+    phone="+62 812",
+    address="Jl. Melati 7",
+    card_number="4242424242424242",
+    placeholders={"buyer.given_name": "Sari", "buyer.family_name": "Widodo",
+                  "buyer.region": "Jawa Barat", "buyer.postcode": "40115"},
+)  # fmt: skip
+
+
+def steps(*raw: dict[str, Any]) -> list[FlowStep]:
+    return [FlowStep.model_validate(s) for s in raw]
+
+
+def test_a_multi_page_checkout_runs_from_steps(shop_page: Page) -> None:
+    w = FakeWitness()
+    flow = steps(
+        {"goto": "/", "step": "browse"},
+        {"wait_for": "#product", "moment": "browse"},
+        {"tap": "#buy", "step": "checkout", "moment": "buy"},  # no touch here: a click
+        {"wait_for": {"url": "**/address"}, "moment": "checkout-ready"},
+        {"fill": "#given", "value": "{buyer.given_name}"},
+        {"fill": "#family", "value": "{buyer.family_name}"},
+        {"select": "#region", "value": "{buyer.region}"},
+        {"fill": "#post", "value": "{buyer.postcode}"},
+        {"check": "#terms"},
+        {"press": "#post", "key": "Enter"},
+        {"frame": ["#card"]},
+        {"fill": "#number", "value": "{card.number}"},
+        {"frame": []},
+        {"popup": "#win", "then": [{"click": "#approve"}], "wait_close": True},
+        {"expect": "#verified"},
+        {"click": "#pay", "step": "pay", "moment": "pay"},
+        {"wait_for": {"response": "**/api/pay", "status": 200}},
+        {"expect": "#done", "text": "Thank you", "moment": "confirmation"},
+    )
+    with StepRunner(shop_page, w, VALUES) as runner:
+        runner.run(flow)
+    assert "/payment" in shop_page.url
+    assert w.events == [
+        "step:browse", "moment:browse", "end:browse",
+        "step:checkout", "moment:buy", "moment:checkout-ready", "end:checkout",
+        "step:pay", "moment:pay", "moment:confirmation", "end:pay",
+    ]  # fmt: skip
+
+
+def test_a_frame_chain_matching_nothing_names_the_step(shop_page: Page) -> None:
+    flow = steps(
+        {"goto": "/payment"},
+        {"frame": ["#card", "#inner"]},
+        {"fill": "#number", "value": "{card.number}", "timeout_s": 1},
+    )
+    with pytest.raises(FlowStepError) as e, StepRunner(shop_page, FakeWitness(), VALUES) as runner:
+        runner.run(flow)
+    text = str(e.value)
+    assert text.startswith("flow.steps[2] (fill '#number'): the frame chain")
+    assert "set by flow.steps[1] matches nothing: no iframe '#inner'" in text
+
+
+def test_a_failed_step_names_its_index_and_action(shop_page: Page) -> None:
+    flow = steps({"goto": "/"}, {"click": "#missing", "timeout_s": 1})
+    with pytest.raises(FlowStepError, match=r"^flow\.steps\[1\] \(click '#missing'\) failed"):
+        with StepRunner(shop_page, FakeWitness(), VALUES) as runner:
+            runner.run(flow)
+
+
+def test_a_placeholder_without_a_value_in_this_run(shop_page: Page) -> None:
+    no_card = BuyerValues(name="a", email="b", phone="c", address="d")
+    flow = steps({"goto": "/payment"}, {"frame": ["#card"]},
+                 {"fill": "#number", "value": "{card.number}"})  # fmt: skip
+    with pytest.raises(FlowStepError, match=r"flow\.steps\[2\]: the placeholder \{card\.number\}"):
+        with StepRunner(shop_page, FakeWitness(), no_card) as runner:
+            runner.run(flow)
