@@ -12,7 +12,17 @@ from paywitness.errors import ConfigError
 from paywitness.profile import demo_profile_path, load_profile
 from paywitness.run import RunContext, default_output_dir
 
-__all__ = ["pytest_addoption", "resolve_run"]
+__all__ = [
+    "DEFAULT_PROXY_MODE",
+    "PROXY_MODES",
+    "proxy_in_own_process",
+    "pytest_addoption",
+    "resolve_run",
+]
+
+#: Where mitmproxy runs: in a process of its own, or on a thread of the test process.
+PROXY_MODES = ("process", "thread")
+DEFAULT_PROXY_MODE = "process"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -105,8 +115,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="WS_URL",
         help="Use a remote browser (Playwright browser server) at this ws:// endpoint",
     )
+    group.addoption(
+        "--paywitness-proxy",
+        default=None,
+        choices=PROXY_MODES,
+        help="Where mitmproxy runs: 'process' (its own, off the test's GIL) or 'thread' (a "
+        f"thread of the test process); default: {DEFAULT_PROXY_MODE}",
+    )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
+    parser.addini(
+        "paywitness_proxy", "Where mitmproxy runs: process or thread", default=DEFAULT_PROXY_MODE
+    )
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
+
+
+def proxy_in_own_process(config: pytest.Config) -> bool:
+    """Whether the run's proxy runs in a process of its own (else on a thread of this one)."""
+    # Precedence: command line > ini > built-in default.
+    mode = config.getoption("--paywitness-proxy") or config.getini("paywitness_proxy")
+    if mode not in PROXY_MODES:
+        raise ConfigError(
+            f"paywitness_proxy = {mode!r} is not a proxy mode; use one of {', '.join(PROXY_MODES)}"
+        )
+    return bool(mode == "process")
 
 
 def resolve_run(config: pytest.Config) -> RunContext:

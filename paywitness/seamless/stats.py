@@ -148,7 +148,8 @@ class Comparison:
     def rule_text(self, unit: str = " ms") -> str:
         mr = "inf" if math.isinf(self.median_ratio) else f"{self.median_ratio:.2f}"
         floor = (
-            f"; difference {_g(self.difference)}{unit} (noticeable from {_g(self.noticeable)}{unit})"
+            f"; difference {_g(self.difference)}{unit}"
+            f" (noticeable from {_g(self.noticeable)}{unit})"
             if self.noticeable
             else ""
         )
