@@ -12,9 +12,10 @@ confirm, open the invoice), then the context is closed. Variants, interleaved ro
               idle, canary watch, recorder, host map, HAR capture, TLS failures) — with a test
               begun per purchase (its canaries searched), steps labelled, coverage, client
               channels and the continuity probe on the context, and the test judged from the
-              ledger at the end; the proxy in its own process, as the pytest plugin runs it;
-* harness-in-process: the same, with mitmproxy on a thread of this process (the one that
-              drives Playwright), as ``--paywitness-proxy thread`` runs it;
+              ledger at the end; mitmproxy on a thread of this process (the one that drives
+              Playwright), as the pytest plugin runs it by default;
+* harness-own-process: the same, with mitmproxy in a process of its own, as
+              ``--paywitness-proxy process`` runs it;
 * playwright-har: direct, with Playwright's ``record_har_path`` (written when the context closes).
 """
 
@@ -79,21 +80,21 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         run_ctx = RunContext(
             output=root / "bundle", profile=profile, profile_path=profile_path, seed=1, demo=True
         )
-        session = RecordingSession(run_ctx, own_process=True)  # as the pytest plugin runs it
+        session = RecordingSession(run_ctx)  # as the pytest plugin runs it by default
         session.start()  # the demo shop too: the direct variants reach the same shop
         assert session.target is not None
         assert session.target.demo is not None
-        # The same chain on a thread of this process, against the same demo shop.
-        run_thread = RunContext(
-            output=root / "bundle-thread",
+        # The same chain in a process of its own, against the same demo shop.
+        run_own = RunContext(
+            output=root / "bundle-own-process",
             profile=profile,
             profile_path=profile_path,
             seed=1,
             demo=True,
         )
-        session_thread = RecordingSession(run_thread, target=session.target)
+        session_own = RecordingSession(run_own, target=session.target, own_process=True)
         try:
-            session_thread.start()
+            session_own.start()
         except BaseException:
             session.stop()
             raise
@@ -103,7 +104,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         # (whose key every certificate the proxy makes shares).
         tls_dir = shop.ca_cert_path.parent
         spkis = [spki_sha256_b64(tls_dir / f"{c}-cert.pem") for c in COMPANY_HOSTS]
-        spkis += [session.ca_spki, session_thread.ca_spki]
+        spkis += [session.ca_spki, session_own.ca_spki]
         launch: dict[str, Any] = {
             "headless": True,
             "args": [
@@ -176,7 +177,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                 variants = {
                     "direct": direct,
                     "harness": harness_with(session, run_ctx),
-                    "harness-in-process": harness_with(session_thread, run_thread),
+                    "harness-own-process": harness_with(session_own, run_own),
                     "playwright-har": playwright_har,
                 }
                 for fn in variants.values():  # warm-up: first navigations, caches, JIT
@@ -184,7 +185,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                 times = interleaved(variants, rounds)
                 browser.close()
         finally:
-            session_thread.stop()  # the browser is closed first: no CancelledError noise
+            session_own.stop()  # the browser is closed first: no CancelledError noise
             session.stop()
     part.seconds = time.perf_counter() - started
     part.load_after = load_average()
@@ -195,8 +196,8 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         Figure("direct purchase (no proxy, no analysers), median", med["direct"], "s"),
         Figure("harness purchase (proxy + addons + judge), median", med["harness"], "s"),
         Figure(
-            "harness purchase, proxy on a thread of the test's process, median",
-            med["harness-in-process"],
+            "harness purchase, proxy in its own process, median",
+            med["harness-own-process"],
             "s",
         ),
         Figure("Playwright record_har_path purchase, median", med["playwright-har"], "s"),
@@ -216,7 +217,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         ),
         Figure(
             "proxy in its own process / on the test's thread",
-            paired_ratio(times, "harness", "harness-in-process"),
+            paired_ratio(times, "harness-own-process", "harness"),
             "x",
         ),
         Figure(

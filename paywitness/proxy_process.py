@@ -34,6 +34,8 @@ __all__ = ["ProxyProcess", "ProxySpec", "RemoteBook", "RemoteCanaryWatch"]
 log = logging.getLogger(__name__)
 _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 10.0
+# An answer takes milliseconds; a child silent this long is wedged, and is treated as lost.
+_CALL_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ProxySpec:
     faults: tuple[str, ...] = ()
     listen_host: str = "127.0.0.1"
     listen_port: int = 0
+    record_tls_failures: bool = False
 
 
 class ProxyGone(RuntimeError):
@@ -102,8 +105,13 @@ class ProxyProcess:
         try:
             kind, value = parent.recv()
         except EOFError as e:
+            code = self._proc.exitcode if self._proc is not None else None
             self.kill()
-            raise ConfigError("the proxy process exited while starting") from e
+            raise ConfigError(
+                f"the proxy process exited while starting (exit code {code}); a script that "
+                "starts a RecordingSession with own_process=True must do so under "
+                '`if __name__ == "__main__":`, since the process re-imports the script'
+            ) from e
         if kind != "ready":
             self.kill()
             raise ConfigError(str(value))
@@ -116,13 +124,21 @@ class ProxyProcess:
                 raise ProxyGone("the proxy process is gone")
             try:
                 self._conn.send((command, args))
+                if not self._conn.poll(_CALL_TIMEOUT):
+                    raise TimeoutError(f"no answer to {command!r} in {_CALL_TIMEOUT:.0f} s")
                 kind, value = self._conn.recv()
-            except (EOFError, OSError) as e:
+            except (EOFError, OSError) as e:  # TimeoutError is an OSError
                 self.gone = True
-                raise ProxyGone("the proxy process is gone") from e
+                raise ProxyGone(f"the proxy process is gone ({e or type(e).__name__})") from e
         if kind == "error":
             raise RuntimeError(f"proxy process: {command}: {value}")
         return value
+
+    def addon_names(self) -> list[str]:
+        """The class names of the child's addon chain, in order."""
+        names = self.call("addon_names")
+        assert isinstance(names, list)
+        return names
 
     def stop(self) -> None:
         """Stop the child (gracefully if it still answers); the port is free on return."""
@@ -246,6 +262,7 @@ def _child_main(spec: ProxySpec, conn: Connection) -> None:
         return
     runner, book, redactor, watch, injector, ledgers = state
     conn.send(("ready", runner.port))
+    names = [type(a).__name__ for a in runner.addons]
     try:
         while True:
             try:
@@ -255,6 +272,9 @@ def _child_main(spec: ProxySpec, conn: Connection) -> None:
             if command == "stop":
                 conn.send(("ok", None))
                 break
+            if command == "addon_names":
+                conn.send(("ok", names))
+                continue
             try:
                 result = _answer(command, args, book, redactor, watch, injector, ledgers)
             except Exception as e:  # reported, the proxy keeps serving
@@ -294,6 +314,7 @@ def _build(spec: ProxySpec) -> Any:
             canary_watch=watch,
             injector=injector,
             har_path=spec.har_path,
+            record_tls_failures=spec.record_tls_failures,
         ),
         confdir=spec.confdir,
         listen_host=spec.listen_host,

@@ -308,6 +308,7 @@ class RecordingSession:
                 faults=tuple(self._fault_texts),
                 listen_host=self.listen_host,
                 listen_port=self.listen_port,
+                record_tls_failures=self.record_tls_failures,
             )
         )
         proc.start()

@@ -97,7 +97,7 @@ def paywitness_target(paywitness_session: RecordingSession) -> Target:
 
 @pytest.fixture(scope="session")
 def paywitness_proxy(paywitness_session: RecordingSession) -> ProxyRunner | ProxyProcess:
-    """The intercepting proxy (mitmproxy in its own process, port 0) running the addon chain."""
+    """The intercepting proxy (mitmproxy, port 0; see --paywitness-proxy) running the chain."""
     assert paywitness_session.proxy is not None
     return paywitness_session.proxy
 

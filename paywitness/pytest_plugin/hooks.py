@@ -93,7 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run,
         resolve=config.getoption("--paywitness-resolve"),
         update_latest=config.getoption("--paywitness-output") is None,
-        own_process=own_process,  # mitmproxy off the GIL of the test that drives the browser
+        own_process=own_process,  # --paywitness-proxy process: mitmproxy off the test's GIL
     )
     from paywitness import scenario
     from paywitness.pytest_plugin import evidence, fixtures

@@ -20,9 +20,10 @@ __all__ = [
     "resolve_run",
 ]
 
-#: Where mitmproxy runs: in a process of its own, or on a thread of the test process.
-PROXY_MODES = ("process", "thread")
-DEFAULT_PROXY_MODE = "process"
+#: Where mitmproxy runs: on a thread of the test process, or in a process of its own. A thread
+#: is the default: on 2 busy cores the process measured no faster (docs/performance.md).
+PROXY_MODES = ("thread", "process")
+DEFAULT_PROXY_MODE = "thread"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -119,8 +120,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--paywitness-proxy",
         default=None,
         choices=PROXY_MODES,
-        help="Where mitmproxy runs: 'process' (its own, off the test's GIL) or 'thread' (a "
-        f"thread of the test process); default: {DEFAULT_PROXY_MODE}",
+        help="Where mitmproxy runs: 'thread' (a thread of the test process) or 'process' (a "
+        f"process of its own, off the test's GIL); default: {DEFAULT_PROXY_MODE}",
     )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
     parser.addini(
