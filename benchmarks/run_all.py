@@ -85,10 +85,11 @@ _EXPLAINED = """\
   second process buys nothing when no core is idle, and it costs a second interpreter's imports
   (about 1 s of CPU a run) and a pipe round trip for each record the test notes (0.17 ms p50
   against 0.05 ms on the thread, about 1,200 records a demo run), which on busy cores waits for
-  the child to be scheduled. It may also unsettle the seamless timings: 2 of 52 judged
+  the child to be scheduled. Whether it unsettles the seamless timings is open: 2 of 52 judged
   `journey` purchases failed the seamless gate (the one traced ran in own-process mode), and 1
-  of 2 full own-process demos failed `seamless.timing` (checkout-ready 1295 vs 574 ms for the
-  baseline replay); too few runs to tell from the load. So the thread stays the default;
+  of 3 full own-process demos failed `seamless.timing` (checkout-ready 1295 vs 574 ms for the
+  baseline replay), while a thread-mode demo minutes later passed at 667 vs 335 ms: too few
+  runs to tell the mode from the load. So the thread stays the default;
   re-measure on a quiet machine (where the child has a core of its own) before changing it,
   and make the test's notes one-way messages first.
 """
