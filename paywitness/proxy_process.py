@@ -2,19 +2,22 @@
 
 `ProxyProcess` spawns a child that runs mitmproxy with the session's one addon chain and writes
 the ledger itself (append-only, one line per record, as in-process). The parent keeps a
-`RemoteBook` with the record book's interface: the current test and step, `note`, routes and
-canaries travel over a small control channel (a pipe), one request and one answer each. If the
-child dies (a crash, or a test killing it), the parent stops sending: what the child wrote is
-on disk, whole, and the run ends `inconclusive` like any lost piece of the harness.
+`RemoteBook` with the record book's interface over a pipe: the records the test notes are
+stamped, classified and masked in the parent and sent one way (the child numbers and writes
+them); test, step, route, canary and fault changes wait for the child's answer, so the flows
+the browser starts next carry them. If the child dies (a crash, or a test killing it), the
+parent stops sending: what the child wrote is on disk, whole, and the run ends `inconclusive`
+like any lost piece of the harness.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from paywitness.canaries import Canary, CanarySet
 from paywitness.classify import Classifier
 from paywitness.errors import ConfigError
 from paywitness.faults import FaultRule
-from paywitness.ledger import FlowRecord, LedgerWriter, RecordKind
+from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.proxy import spki_sha256_b64
 from paywitness.records import STEP_NAME, RecordBook
 from proxy_addons.canary_watch import CanaryWatch
@@ -123,7 +126,7 @@ class ProxyProcess:
             if self.gone or self._conn is None:
                 raise ProxyGone("the proxy process is gone")
             try:
-                self._conn.send((command, args))
+                self._conn.send((command, args, True))
                 if not self._conn.poll(_CALL_TIMEOUT):
                     raise TimeoutError(f"no answer to {command!r} in {_CALL_TIMEOUT:.0f} s")
                 kind, value = self._conn.recv()
@@ -133,6 +136,18 @@ class ProxyProcess:
         if kind == "error":
             raise RuntimeError(f"proxy process: {command}: {value}")
         return value
+
+    def tell(self, command: str, *args: Any) -> None:
+        """Send `command` without waiting for an answer (the pipe keeps the order); ProxyGone
+        once the child has died. A failure in the child is printed there."""
+        with self._lock:
+            if self.gone or self._conn is None:
+                raise ProxyGone("the proxy process is gone")
+            try:
+                self._conn.send((command, args, False))
+            except OSError as e:
+                self.gone = True
+                raise ProxyGone(f"the proxy process is gone ({e or type(e).__name__})") from e
 
     def addon_names(self) -> list[str]:
         """The class names of the child's addon chain, in order."""
@@ -180,14 +195,16 @@ class RemoteBook(RecordBook):
         self.proxy = proxy
         self._warned = False
 
-    def _call(self, command: str, *args: Any) -> Any:
+    def _call(self, command: str, *args: Any, answer: bool = True) -> Any:
         try:
-            return self.proxy.call(command, *args)
+            if answer:
+                return self.proxy.call(command, *args)
+            self.proxy.tell(command, *args)
         except ProxyGone:
             if not self._warned:  # said once: the run is inconclusive for its own reasons
                 log.warning("paywitness: the proxy process is gone; nothing more is recorded")
                 self._warned = True
-            return None
+        return None
 
     def begin_test(self, test_id: str | None) -> str | None:
         previous, self._test = self._test, test_id
@@ -204,19 +221,14 @@ class RemoteBook(RecordBook):
         self._call("set_step", step, source, mark)
 
     def next_id(self) -> str:
-        raise RuntimeError("record ids are given by the proxy process; use note()")
+        return ""  # the child numbers the record as it writes it, in its one id sequence
 
-    def note(
-        self, kind: RecordKind, url: str = "", *, with_payment_class: bool = False, **facts: Any
-    ) -> FlowRecord:
-        record = self._call("note", kind, url, with_payment_class, facts)
-        if record is None:  # the proxy is gone: the record is lost with it
-            return FlowRecord(id="", kind=kind, ts_start=0.0, ts_end=0.0, step=self._step)
-        assert isinstance(record, FlowRecord)
-        return record
-
+    # `note` is the record book's own: stamped, classified and masked here (same profile, salt
+    # and canaries), then sent without waiting; the test and step travel in the record, so the
+    # test's thread never waits for the proxy process to be scheduled. Step and test changes do
+    # wait: the flows the browser starts next must carry them.
     def write(self, record: FlowRecord) -> None:
-        self._call("write", record)
+        self._call("write", record, answer=False)
 
 
 class RemoteCanaryWatch(CanaryWatch):
@@ -266,9 +278,15 @@ def _child_main(spec: ProxySpec, conn: Connection) -> None:
     try:
         while True:
             try:
-                command, args = conn.recv()
+                command, args, answer = conn.recv()
             except (EOFError, OSError):
                 break
+            if not answer:
+                try:
+                    _answer(command, args, book, redactor, watch, injector, ledgers)
+                except Exception as e:  # no one waits for this answer: said here
+                    print(f"paywitness proxy process: {command}: {e}", file=sys.stderr)
+                continue
             if command == "stop":
                 conn.send(("ok", None))
                 break
@@ -341,11 +359,9 @@ def _answer(
         step, source, mark = args
         book.set_step(step, source=source, mark=mark)
         return None
-    if command == "note":
-        kind, url, with_payment_class, facts = args
-        return book.note(kind, url, with_payment_class=with_payment_class, **facts)
     if command == "write":
-        book.write(args[0])
+        record = args[0]
+        book.write(record if record.id else replace(record, id=book.next_id()))
         return None
     if command == "route":
         test_id, path = args
