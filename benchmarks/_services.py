@@ -23,11 +23,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from benchmarks._common import rss_kib
 
-__all__ = ["BENCH_HOST", "Service", "start_proxy", "start_upstream"]
+if TYPE_CHECKING:
+    from paywitness.session import RecordingSession
+
+__all__ = ["BENCH_HOST", "Service", "harness_session", "start_proxy", "start_upstream"]
 
 #: The upstream's name: mapped by the proxy's host map, and in the upstream's certificate.
 BENCH_HOST = "bench.commerce.test"
@@ -102,6 +105,47 @@ def start_proxy(
     return _spawn(args)
 
 
+def harness_session(
+    directory: Path,
+    upstream_port: int,
+    upstream_ca: Path,
+    *,
+    options: dict[str, Any] | None = None,
+    own_process: bool = False,
+) -> RecordingSession:
+    """A started `RecordingSession` mapping BENCH_HOST to the upstream: the whole chain users
+    run (fault injector idle, canary watch searching one buyer's canaries, recorder, host map,
+    HAR capture), as one test of a run; mitmproxy on a thread here, or in its own process."""
+    from paywitness.buyers import make_buyer, make_card
+    from paywitness.canaries import CanarySet
+    from paywitness.profile import demo_profile_path, load_profile
+    from paywitness.run import RunContext
+    from paywitness.session import RecordingSession, Target
+
+    profile_path = demo_profile_path()
+    run = RunContext(
+        output=directory, profile=load_profile(profile_path), profile_path=profile_path, seed=1
+    )
+    session = RecordingSession(
+        run,
+        target=Target(
+            host_map=[f"{BENCH_HOST}=https://127.0.0.1:{upstream_port}"],
+            block_unmapped=True,
+            upstream_ca=upstream_ca,
+        ),
+        proxy_options=options,
+        own_process=own_process,
+    )
+    session.start()
+    try:
+        canaries = CanarySet.from_buyer(make_buyer(1), make_card(1, "success")).canaries
+        session.begin_test("bench", canaries=session.register_canaries("bench", canaries, 1))
+    except BaseException:
+        session.stop()
+        raise
+    return session
+
+
 # -- the child processes ----------------------------------------------------------------------
 def _listening_socket() -> socket.socket:
     # IPPROTO_TCP explicitly: with proto 0 asyncio skips TCP_NODELAY (40 ms Nagle stalls).
@@ -161,16 +205,15 @@ def _serve_upstream(directory: Path, out: TextIO) -> None:
 
 
 def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
-    from paywitness.profile import demo_profile_path, load_profile
     from paywitness.proxy import ProxyRunner
-    from paywitness.run import RunContext
+    from paywitness.proxy_process import ProxyProcess
 
     directory = Path(ns.dir)
     directory.mkdir(parents=True, exist_ok=True)
     ledger_path = directory / "ledger.jsonl"
     har_path = directory / "har-entries.jsonl"
     options: dict[str, Any] = {"stream_large_bodies": ns.stream} if ns.stream else {}
-    proxy: ProxyRunner
+    proxy: ProxyRunner | ProxyProcess
     if ns.bare:
         # No paywitness addon: mitmproxy's own cost, the reference the harness is measured
         # against. Without the host map, the upstream name resolves through mitmproxy's DNS, so
@@ -180,29 +223,10 @@ def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
         proxy.start()
         stop = proxy.stop
     else:
-        from paywitness.buyers import make_buyer, make_card
-        from paywitness.canaries import CanarySet
-        from paywitness.session import RecordingSession, Target
-
-        profile_path = demo_profile_path()
-        run = RunContext(
-            output=directory, profile=load_profile(profile_path), profile_path=profile_path, seed=1
+        # In this process (already apart from the load client), so that its RSS is the proxy's.
+        session = harness_session(
+            directory, ns.upstream_port, Path(ns.upstream_ca), options=options
         )
-        # The whole chain users run (fault injector idle, canary watch searching one buyer's
-        # canaries, recorder, host map, HAR capture, TLS failures), as one test of a run.
-        session = RecordingSession(
-            run,
-            target=Target(
-                host_map=[f"{BENCH_HOST}=https://127.0.0.1:{ns.upstream_port}"],
-                block_unmapped=True,
-                upstream_ca=Path(ns.upstream_ca),
-            ),
-            proxy_options=options,
-        )
-        session.start()
-        buyer = make_buyer(1)
-        canaries = CanarySet.from_buyer(buyer, make_card(1, "success")).canaries
-        session.begin_test("bench", canaries=session.register_canaries("bench", canaries, 1))
         assert session.proxy is not None
         proxy = session.proxy
         stop = session.stop

@@ -12,7 +12,10 @@ confirm, open the invoice), then the context is closed. Variants, interleaved ro
               idle, canary watch, recorder, host map, HAR capture, TLS failures) — with a test
               begun per purchase (its canaries searched), steps labelled, coverage, client
               channels and the continuity probe on the context, and the test judged from the
-              ledger at the end;
+              ledger at the end; mitmproxy on a thread of this process (the one that drives
+              Playwright), as the pytest plugin runs it by default;
+* harness-own-process: the same, with mitmproxy in a process of its own, as
+              ``--paywitness-proxy process`` runs it;
 * playwright-har: direct, with Playwright's ``record_har_path`` (written when the context closes).
 """
 
@@ -23,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -77,17 +80,31 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         run_ctx = RunContext(
             output=root / "bundle", profile=profile, profile_path=profile_path, seed=1, demo=True
         )
-        session = RecordingSession(run_ctx)
+        session = RecordingSession(run_ctx)  # as the pytest plugin runs it by default
         session.start()  # the demo shop too: the direct variants reach the same shop
         assert session.target is not None
         assert session.target.demo is not None
+        # The same chain in a process of its own, against the same demo shop.
+        run_own = RunContext(
+            output=root / "bundle-own-process",
+            profile=profile,
+            profile_path=profile_path,
+            seed=1,
+            demo=True,
+        )
+        session_own = RecordingSession(run_own, target=session.target, own_process=True)
+        try:
+            session_own.start()
+        except BaseException:
+            session.stop()
+            raise
         shop = session.target.demo
         assert shop.ca_cert_path is not None
         # The demo's leaf certificates have their own keys: trust each by SPKI, and the proxy CA
         # (whose key every certificate the proxy makes shares).
         tls_dir = shop.ca_cert_path.parent
         spkis = [spki_sha256_b64(tls_dir / f"{c}-cert.pem") for c in COMPANY_HOSTS]
-        spkis.append(session.ca_spki)
+        spkis += [session.ca_spki, session_own.ca_spki]
         launch: dict[str, Any] = {
             "headless": True,
             "args": [
@@ -119,8 +136,15 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                     run_purchase(page, _NoWitness(profile.start_url), hints, buyer_values(r))
                     context.close()  # the HAR is written here
 
-                def harness(r: int) -> None:
+                def harness_with(
+                    session: RecordingSession, run_ctx: RunContext
+                ) -> Callable[[int], None]:
+                    return lambda r: harness(session, run_ctx, r)
+
+                def harness(session: RecordingSession, run_ctx: RunContext, r: int) -> None:
                     test_id = f"bench::purchase[{r}]"
+                    if session.target is not None and session.target.demo is not None:
+                        session.target.demo.restock()  # the shop is shared by both sessions
                     buyer, card = make_buyer(r), make_card(r, "success")
                     canaries = [*CanarySet.from_buyer(buyer).canaries, Canary("card", card.number)]
                     data = session.begin_test(
@@ -150,13 +174,19 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                     session.end_test("passed")
                     verdicts.append(witness.judge().verdict)
 
-                variants = {"direct": direct, "harness": harness, "playwright-har": playwright_har}
+                variants = {
+                    "direct": direct,
+                    "harness": harness_with(session, run_ctx),
+                    "harness-own-process": harness_with(session_own, run_own),
+                    "playwright-har": playwright_har,
+                }
                 for fn in variants.values():  # warm-up: first navigations, caches, JIT
                     fn(10_000)
                 times = interleaved(variants, rounds)
                 browser.close()
         finally:
-            session.stop()  # the browser is closed first: no CancelledError noise
+            session_own.stop()  # the browser is closed first: no CancelledError noise
+            session.stop()
     part.seconds = time.perf_counter() - started
     part.load_after = load_average()
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -165,6 +195,11 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
     part.figures += [
         Figure("direct purchase (no proxy, no analysers), median", med["direct"], "s"),
         Figure("harness purchase (proxy + addons + judge), median", med["harness"], "s"),
+        Figure(
+            "harness purchase, proxy in its own process, median",
+            med["harness-own-process"],
+            "s",
+        ),
         Figure("Playwright record_har_path purchase, median", med["playwright-har"], "s"),
         Figure(
             "harness overhead ratio (harness / direct)",
@@ -179,6 +214,11 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
             "x",
             target="<= 1.00x",
             met=vs_har <= 1.00,
+        ),
+        Figure(
+            "proxy in its own process / on the test's thread",
+            paired_ratio(times, "harness-own-process", "harness"),
+            "x",
         ),
         Figure(
             "Playwright HAR / direct",

@@ -4,7 +4,10 @@ Run: ``python -m benchmarks.proxy_load [--quick]``.
 
 * latency: one keep-alive HTTP/1.1 connection, sequential GETs of a 1 KB body, directly to the
   upstream, through a bare mitmproxy (no addon) and through the proxy as the harness runs it
-  (recorder + host map + HAR capture); batches interleaved, p50 and p99 of every request.
+  (recorder + host map + HAR capture); batches interleaved, p50 and p99 of every request. The
+  harness's two ways of running as a test process starts them are measured too, with this load
+  client in the role of the test: mitmproxy in its own process, and on a thread of this one
+  (sharing the client's GIL).
 * memory: the harness proxy's RSS before and after N flows with 100 KB text bodies (8 client
   connections); the growth says whether bodies or flows are held after they are recorded.
 
@@ -20,12 +23,20 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmarks._common import Figure, Part, load_average, percentile, print_parts
-from benchmarks._services import BENCH_HOST, Service, start_proxy, start_upstream
+from benchmarks._services import (
+    BENCH_HOST,
+    Service,
+    harness_session,
+    start_proxy,
+    start_upstream,
+)
 
 __all__ = ["Channel", "run"]
 
@@ -84,8 +95,33 @@ class Channel:
             pass  # a peer that drops the TLS session first is not a benchmark failure
 
 
+@dataclass
+class LocalProxy:
+    """The harness proxy started by this process (as a test process starts it)."""
+
+    port: int
+    info: dict[str, Any]
+
+
+@contextmanager
+def local_harness(directory: Path, upstream: Service, *, own_process: bool) -> Iterator[LocalProxy]:
+    session = harness_session(
+        directory, upstream.port, Path(upstream.info["ca"]), own_process=own_process
+    )
+    try:
+        yield LocalProxy(session.proxy_port, {"ca": str(session.ca_cert_path)})
+    finally:
+        session.stop()
+
+
 async def _latencies(
-    service_port: int, ca: str, proxy: Service | None, n: int, deadline: float, *, bare: bool
+    service_port: int,
+    ca: str,
+    proxy: Service | LocalProxy | None,
+    n: int,
+    deadline: float,
+    *,
+    bare: bool,
 ) -> list[float]:
     if proxy is None:
         ch = await Channel.open(service_port, ca)
@@ -110,11 +146,22 @@ async def _latencies(
 
 
 def measure_latency(
-    upstream: Service, bare: Service, harness: Service, *, rounds: int, per_batch: int
+    upstream: Service,
+    bare: Service,
+    harness: Service,
+    *,
+    rounds: int,
+    per_batch: int,
+    local: dict[str, LocalProxy] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """All request latencies per variant, and each batch's p50 per variant."""
     ca = str(upstream.info["ca"])
-    variants: dict[str, Service | None] = {"direct": None, "bare proxy": bare, "harness": harness}
+    variants: dict[str, Service | LocalProxy | None] = {
+        "direct": None,
+        "bare proxy": bare,
+        "harness": harness,
+        **(local or {}),
+    }
     samples: dict[str, list[float]] = {v: [] for v in variants}
     batch_p50: dict[str, list[float]] = {v: [] for v in variants}
     names = list(variants)
@@ -183,7 +230,11 @@ def _rate(m: dict[str, float]) -> float:
     return m["flows"] / m["seconds"] if m["seconds"] else 0.0
 
 
-def run(quick: bool = False) -> list[Part]:
+_OWN = "started by the test, own process"
+_THREAD = "started by the test, on its thread"
+
+
+def run(quick: bool = False, *, latency_only: bool = False) -> list[Part]:
     rounds, per_batch = (5, 40) if quick else (7, 200)
     flows = 300 if quick else 10_000
     text_flows = 60 if quick else 500
@@ -199,9 +250,16 @@ def run(quick: bool = False) -> list[Part]:
             start_upstream(root / "up") as upstream,
             start_proxy(root / "bare", upstream, bare=True) as bare,
             start_proxy(root / "harness", upstream) as harness,
+            local_harness(root / "own", upstream, own_process=True) as own,
+            local_harness(root / "thread", upstream, own_process=False) as thread,
         ):
             samples, batch_p50 = measure_latency(
-                upstream, bare, harness, rounds=rounds, per_batch=per_batch
+                upstream,
+                bare,
+                harness,
+                rounds=rounds,
+                per_batch=per_batch,
+                local={_OWN: own, _THREAD: thread},
             )
         latency.seconds = time.perf_counter() - t0
         latency.load_after = load_average()
@@ -219,6 +277,8 @@ def run(quick: bool = False) -> list[Part]:
                 p50["harness"] - p50["bare proxy"],
                 "ms",
             ),
+            Figure(f"added, {_OWN}, p50", p50[_OWN] - p50["direct"], "ms"),
+            Figure(f"added, {_THREAD}, p50", p50[_THREAD] - p50["direct"], "ms"),
         ]
         n = len(ms["direct"])
         latency.notes.append(
@@ -230,6 +290,8 @@ def run(quick: bool = False) -> list[Part]:
             )
         )
 
+        if latency_only:
+            return [latency]
         memory.load_before = load_average()
         t0 = time.perf_counter()
         with (
@@ -279,8 +341,9 @@ def run(quick: bool = False) -> list[Part]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="Fewer requests and flows")
+    ap.add_argument("--latency-only", action="store_true", help="Skip the memory part")
     ns = ap.parse_args(argv)
-    print_parts(run(ns.quick))
+    print_parts(run(ns.quick, latency_only=ns.latency_only))
     return 0
 
 

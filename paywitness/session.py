@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from paywitness.analysers.data import PLANT_METHOD
 from paywitness.canaries import Canary, CanaryHit, CanarySet
+from paywitness.chain import addon_chain
 from paywitness.classify import Classifier
 from paywitness.errors import ConfigError
 from paywitness.evidence.har import har_entries_path
@@ -43,16 +44,12 @@ from paywitness.proxy import ProxyRunner
 from paywitness.records import UNLABELLED, RecordBook
 from paywitness.run import Outcomes, RunContext, ensure_writable, update_latest_link
 from paywitness.verdict import Verdict, exit_code_for
-from proxy_addons.artefact_watch import ArtefactWatch
-from proxy_addons.backend_recorder import BackendRecorder
 from proxy_addons.canary_watch import CanaryWatch
 from proxy_addons.fault_injector import FaultInjector
-from proxy_addons.har_capture import HarCapture
-from proxy_addons.host_map import HostMap
-from proxy_addons.tls_failures import TlsFailures
 
 if TYPE_CHECKING:
     from paywitness.demo import DemoShop
+    from paywitness.proxy_process import ProxyProcess
 
 __all__ = ["DataWatch", "Outcomes", "RecordingSession", "RunResult", "Scorecard", "Target"]
 
@@ -196,12 +193,17 @@ class RecordingSession:
         proxy_options: Mapping[str, Any] | None = None,
         update_latest: bool = False,
         record_tls_failures: bool = False,
+        own_process: bool = False,
     ) -> None:
         """`target`: where the proxy sends the browser (default: the demo shop this session
         starts, or the profile's hosts with `resolve`); `control`: a driver's own addon, first in
         the chain (witness mode's control page); `faults`: the run's fault rules (default: the
         profile's and the demo violations'); `proxy_options`: more mitmproxy options;
-        `record_tls_failures`: a refused client handshake leaves a `tls` record (witness mode)."""
+        `record_tls_failures`: a refused client handshake leaves a `tls` record (witness mode);
+        `own_process`: mitmproxy and the ledger writer run in a child process, off the GIL of
+        the test that drives the browser (the control page, an object, needs the same one)."""
+        if own_process and control is not None:
+            raise ValueError("a control addon runs in the session's own process")
         self.run = run
         self.profile = run.profile
         self.classifier = Classifier(run.profile)  # the run's one classifier
@@ -215,6 +217,7 @@ class RecordingSession:
         self.record_tls_failures = record_tls_failures
         self._given_target = target
         self._proxy_options = dict(proxy_options or {})
+        self.own_process = own_process
         self._fault_texts = list(faults) if faults is not None else self._default_faults()
         self.book = RecordBook(
             classifier=self.classifier, worker=run.worker, mask_text=self.redactor.text
@@ -222,7 +225,7 @@ class RecordingSession:
         self.canary_watch = CanaryWatch()
         self.injector = FaultInjector(classifier=self.classifier)
         self.target: Target | None = None
-        self.proxy: ProxyRunner | None = None
+        self.proxy: ProxyRunner | ProxyProcess | None = None
         self.data: DataWatch | None = None
         self.outcomes = Outcomes()
         self._ledger: LedgerWriter | None = None
@@ -272,8 +275,6 @@ class RecordingSession:
         except ValueError as e:
             raise ConfigError(f"fault rules: {e}") from e
         self.target = self._given_target or self._start_target()
-        self._ledger = LedgerWriter(self.run.ledger_path)
-        self.book.ledger = self._ledger
         options: dict[str, Any] = {
             **self._proxy_options,
             "paywitness_host_map": self.target.host_map,
@@ -283,22 +284,58 @@ class RecordingSession:
             options["ssl_verify_upstream_trusted_ca"] = str(self.target.upstream_ca)
         if self.proxyauth is not None:
             options["proxyauth"] = self.proxyauth
+        if self.own_process:
+            self._start_process(options)
+        else:
+            self._start_in_process(options)
+        assert self.proxy is not None
+        save_ca_cert(self.run.output, self.run.worker, self.proxy.ca_cert_path)
+
+    def _start_process(self, options: dict[str, Any]) -> None:
+        from paywitness.proxy_process import (
+            ProxyProcess,
+            ProxySpec,
+            RemoteBook,
+            RemoteCanaryWatch,
+        )
+
+        run = self.run
+        proc = ProxyProcess(
+            ProxySpec(
+                profile_path=run.profile_path,
+                output=run.output,
+                worker=run.worker,
+                ledger_path=run.ledger_path,
+                har_path=har_entries_path(run.output, run.worker),
+                confdir=self.tmp_dir / "proxy-ca",
+                salt=self.redactor.salt,
+                options=options,
+                faults=tuple(self._fault_texts),
+                listen_host=self.listen_host,
+                listen_port=self.listen_port,
+                record_tls_failures=self.record_tls_failures,
+            )
+        )
+        proc.start()
+        self.proxy = proc
+        self.book = RemoteBook(
+            proc, classifier=self.classifier, worker=run.worker, mask_text=self.redactor.text
+        )
+        self.canary_watch = RemoteCanaryWatch(proc)
+
+    def _start_in_process(self, options: dict[str, Any]) -> None:
+        self._ledger = LedgerWriter(self.run.ledger_path)
+        self.book.ledger = self._ledger
         addons: list[Any] = [self._control] if self._control is not None else []
-        addons += [
-            self.injector,
-            self.canary_watch,
-            ArtefactWatch(self.classifier),  # before the recorder, which records its facts
-            BackendRecorder(book=self.book),
-            HostMap(),
-            HarCapture(
-                redactor=self.redactor, path=har_entries_path(self.run.output, self.run.worker)
-            ),
-        ]
-        if self.record_tls_failures:
-            # Only where the client's trust is not ours to set (a phone, a person's browser): a
-            # browser paywitness launched trusts the run's CA by construction, so a handshake it
-            # drops (a preconnect cancelled, a reset fault) is no sign of an uninspected app.
-            addons.append(TlsFailures(self.book))
+        addons += addon_chain(
+            book=self.book,
+            classifier=self.classifier,
+            redactor=self.redactor,
+            canary_watch=self.canary_watch,
+            injector=self.injector,
+            har_path=har_entries_path(self.run.output, self.run.worker),
+            record_tls_failures=self.record_tls_failures,
+        )
         proxy = ProxyRunner(
             addons,
             confdir=self.tmp_dir / "proxy-ca",  # the CA key never leaves this private folder
@@ -308,7 +345,6 @@ class RecordingSession:
         )
         proxy.start()
         self.proxy = proxy
-        save_ca_cert(self.run.output, self.run.worker, proxy.ca_cert_path)
 
     def _start_target(self) -> Target:
         if not self.run.demo:
@@ -357,7 +393,7 @@ class RecordingSession:
         self.stop()
 
     # -- the proxy as a browser sees it -----------------------------------------------------------
-    def _running(self) -> ProxyRunner:
+    def _running(self) -> ProxyRunner | ProxyProcess:
         if self.proxy is None:
             raise RuntimeError("the recording session is not started")
         return self.proxy
@@ -386,6 +422,11 @@ class RecordingSession:
     ) -> CanarySet:
         """Mask these values in everything written (and note them in the bundle's canary file)."""
         added = self.redactor.add_canaries(canaries)
+        if self.own_process and self.proxy is not None:
+            from paywitness.proxy_process import ProxyProcess, add_canaries_remote
+
+            assert isinstance(self.proxy, ProxyProcess)
+            add_canaries_remote(self.proxy, canaries)
         self.redactor.write_canaries(
             self.run.output / CANARIES_FILE, added, test=test_id, worker=self.run.worker
         )
@@ -422,7 +463,12 @@ class RecordingSession:
 
     def set_test_faults(self, rules: Sequence[FaultRule] | None) -> None:
         """Fault rules for the current test only, on top of the run's (None: clear them)."""
-        if rules:
+        if self.own_process and self.proxy is not None:
+            from paywitness.proxy_process import ProxyProcess, set_test_faults_remote
+
+            assert isinstance(self.proxy, ProxyProcess)
+            set_test_faults_remote(self.proxy, rules)
+        elif rules:
             self.injector.set_test_rules(rules)
         else:
             self.injector.clear_test_rules()

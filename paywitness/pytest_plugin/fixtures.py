@@ -24,6 +24,7 @@ from paywitness.errors import ConfigError
 from paywitness.evidence.capture import StepCapture
 from paywitness.profile import Profile
 from paywitness.proxy import ProxyRunner
+from paywitness.proxy_process import ProxyProcess
 from paywitness.pytest_plugin.evidence import browser_contexts
 from paywitness.pytest_plugin.keys import INITIATORS_KEY, SESSION_KEY
 from paywitness.pytest_plugin.outcomes import mark_scenario
@@ -95,8 +96,8 @@ def paywitness_target(paywitness_session: RecordingSession) -> Target:
 
 
 @pytest.fixture(scope="session")
-def paywitness_proxy(paywitness_session: RecordingSession) -> ProxyRunner:
-    """The intercepting proxy (mitmproxy, port 0) running the session's addon chain."""
+def paywitness_proxy(paywitness_session: RecordingSession) -> ProxyRunner | ProxyProcess:
+    """The intercepting proxy (mitmproxy, port 0; see --paywitness-proxy) running the chain."""
     assert paywitness_session.proxy is not None
     return paywitness_session.proxy
 

@@ -26,7 +26,11 @@ from paywitness.errors import ConfigError
 from paywitness.flow_spec import BrowserSpec
 from paywitness.proxy import LIBRARY_WARNINGS, quiet_library_warnings
 from paywitness.pytest_plugin.keys import OUTCOMES_KEY, RESULT_KEY, SESSION_KEY
-from paywitness.pytest_plugin.options import pytest_addoption, resolve_run
+from paywitness.pytest_plugin.options import (
+    proxy_in_own_process,
+    pytest_addoption,
+    resolve_run,
+)
 from paywitness.pytest_plugin.outcomes import JUDGED_PROPERTY, ScenarioOutcomes, mark_scenario
 
 __all__ = [
@@ -76,6 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     try:
         run = resolve_run(config)
+        own_process = proxy_in_own_process(config)
         from paywitness.pytest_plugin.seamless import configure_seamless
 
         configure_seamless(config, run)
@@ -88,6 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run,
         resolve=config.getoption("--paywitness-resolve"),
         update_latest=config.getoption("--paywitness-output") is None,
+        own_process=own_process,  # --paywitness-proxy process: mitmproxy off the test's GIL
     )
     from paywitness import scenario
     from paywitness.pytest_plugin import control, evidence, fixtures

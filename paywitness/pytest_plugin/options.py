@@ -12,7 +12,18 @@ from paywitness.errors import ConfigError
 from paywitness.profile import demo_profile_path, load_profile
 from paywitness.run import RunContext, default_output_dir
 
-__all__ = ["pytest_addoption", "resolve_run"]
+__all__ = [
+    "DEFAULT_PROXY_MODE",
+    "PROXY_MODES",
+    "proxy_in_own_process",
+    "pytest_addoption",
+    "resolve_run",
+]
+
+#: Where mitmproxy runs: on a thread of the test process, or in a process of its own. A thread
+#: is the default: on 2 busy cores the process measured no faster (docs/performance.md).
+PROXY_MODES = ("thread", "process")
+DEFAULT_PROXY_MODE = "thread"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,7 +123,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Replay each scenario once more in a browser without the proxy and compare "
         "(observation.control; also the profile's observation.control)",
     )
+    group.addoption(
+        "--paywitness-proxy",
+        default=None,
+        choices=PROXY_MODES,
+        help="Where mitmproxy runs: 'thread' (a thread of the test process) or 'process' (a "
+        f"process of its own, off the test's GIL); default: {DEFAULT_PROXY_MODE}",
+    )
     parser.addini("paywitness_profile", "Default target profile (YAML)", default="")
+    parser.addini(
+        "paywitness_proxy", "Where mitmproxy runs: process or thread", default=DEFAULT_PROXY_MODE
+    )
     parser.addini("paywitness_output", "Default evidence bundle parent folder", default="reports")
     parser.addini(
         "paywitness_control",
@@ -120,6 +141,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=False,
     )
+
+
+def proxy_in_own_process(config: pytest.Config) -> bool:
+    """Whether the run's proxy runs in a process of its own (else on a thread of this one)."""
+    # Precedence: command line > ini > built-in default.
+    mode = config.getoption("--paywitness-proxy") or config.getini("paywitness_proxy")
+    if mode not in PROXY_MODES:
+        raise ConfigError(
+            f"paywitness_proxy = {mode!r} is not a proxy mode; use one of {', '.join(PROXY_MODES)}"
+        )
+    return bool(mode == "process")
 
 
 def resolve_run(config: pytest.Config) -> RunContext:

@@ -21,6 +21,7 @@ from paywitness.errors import ConfigError
 from paywitness.ledger import read_ledger
 from paywitness.profile import Profile, demo_profile_path, load_profile
 from paywitness.proxy import ProxyRunner, is_loopback
+from paywitness.proxy_process import ProxyProcess
 from paywitness.records import STEP_NAME
 from paywitness.run import RunContext, default_output_dir, ensure_writable
 from paywitness.session import RecordingSession
@@ -155,7 +156,7 @@ class WitnessSession:
             raise
 
     @property
-    def proxy(self) -> ProxyRunner | None:
+    def proxy(self) -> ProxyRunner | ProxyProcess | None:
         return self.recording.proxy
 
     @property

@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 
 # A user-style scenario that buys like the standard one and loses a piece of the harness in the
-# checkout step, as a crash would: the browser process, or the intercepting proxy.
+# checkout step, as a crash would: the browser process, or the intercepting proxy (stopped on
+# its thread, or its own process killed).
 SCENARIO = """
+import os
+import signal
+
 from paywitness.flow import BuyerValues, run_purchase
 
 
@@ -25,14 +29,16 @@ def test_purchase_interrupted(page, witness, paywitness_profile, paywitness_prox
         page.locator(hints.buy).first.click()
         if "{what}" == "browser":
             page.context.browser.close()  # the browser is gone mid-checkout
-        else:
+        elif "{what}" == "proxy-thread":
             paywitness_proxy.stop()  # the proxy is gone mid-checkout
+        else:
+            os.kill(paywitness_proxy.pid, signal.SIGKILL)  # the proxy process dies mid-checkout
         page.locator(hints.pay).click(timeout=5_000)
 """
 
 
 def run_inconclusive(
-    tmp_path: Path, name: str, source: str, out: Path
+    tmp_path: Path, name: str, source: str, out: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
     """Run one user-style scenario file against the demo; the run must end inconclusive (3)."""
     scenario = tmp_path / "scenarios" / name
@@ -40,20 +46,24 @@ def run_inconclusive(
     scenario.write_text(source)
     r = subprocess.run(
         [sys.executable, "-m", "paywitness.cli", "demo", "--scenarios", str(scenario.parent),
-         "--output", str(out), "-p", "no:cacheprovider"],
+         "--output", str(out), "-p", "no:cacheprovider", *args],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 3, r.stdout[-3000:] + r.stderr[-2000:]
     return r
 
 
-@pytest.mark.parametrize("what", ["browser", "proxy"])
+@pytest.mark.parametrize("what", ["browser", "proxy-thread", "proxy-process"])
 def test_a_crash_mid_checkout_is_inconclusive_with_the_ledger_intact(
     tmp_path: Path, what: str
 ) -> None:
     out = tmp_path / "bundle"
-    r = run_inconclusive(tmp_path, f"test_crash_{what}.py", SCENARIO.replace("{what}", what), out)
+    mode = ["--paywitness-proxy=process"] if what == "proxy-process" else []
+    name = f"test_crash_{what.replace('-', '_')}.py"
+    r = run_inconclusive(tmp_path, name, SCENARIO.replace("{what}", what), out, *mode)
     assert "Traceback" not in r.stderr
+    if what == "proxy-process":  # the kill landed: the session saw its proxy go, and said so
+        assert "the proxy process is gone" in r.stdout + r.stderr
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["verdict"] == "inconclusive"
     assert any("did not complete" in reason for reason in verdict["reasons"])

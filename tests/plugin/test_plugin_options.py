@@ -55,6 +55,36 @@ def test_plain_tests_leave_no_bundle(pytester: pytest.Pytester) -> None:
     assert not (pytester.path / "reports").exists()
 
 
+def test_a_bad_proxy_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npaywitness_proxy = fork\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*paywitness_proxy = 'fork' is not a proxy mode*thread, process*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [((), "ProxyRunner"), (("--paywitness-proxy=process",), "ProxyProcess")],
+    ids=["default", "process"],
+)
+def test_the_proxy_runs_where_asked(
+    pytester: pytest.Pytester, args: tuple[str, ...], kind: str
+) -> None:
+    pytester.makepyfile(
+        f"""
+        import os
+
+        def test_where(paywitness_proxy):
+            assert type(paywitness_proxy).__name__ == {kind!r}
+            if {kind!r} == "ProxyProcess":
+                assert paywitness_proxy.pid not in (None, os.getpid())
+        """
+    )
+    result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 @pytest.fixture
 def demo_profile_file() -> str:
     from paywitness.profile import demo_profile_path
