@@ -7,6 +7,7 @@ Every wait is Playwright's auto-waiting; only a `pause` step waits a fixed time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +57,26 @@ _FIELD_PLACEHOLDERS = {
     "card_cvc": "{card.cvc}",
 }
 _CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+
+
+log = logging.getLogger(__name__)
+
+# A click Chromium routed to the wrong frame never reaches its element: seen on the demo's Pay
+# button inside a cross-site checkout frame (the storefront page got the click on its <iframe>
+# element, under load, about one purchase in fifty), leaving a purchase that waits 30 s for a
+# confirmation nobody asked for. Each click step listens for its own click on the element
+# (capturing, once) and clicks again only when the element positively did not get it.
+_ARM_CLICK = """el => {
+  el.__paywitnessClicked = false;
+  const seen = () => { el.__paywitnessClicked = true; };
+  el.addEventListener("click", seen, {once: true, capture: true});
+}"""
+_CLICK_ARRIVED = """el => new Promise((resolve) => {
+  const until = Date.now() + 1000;
+  const look = () => (el.__paywitnessClicked !== false || Date.now() > until)
+    ? resolve(el.__paywitnessClicked !== false) : setTimeout(look, 25);
+  look();
+})"""
 
 
 class FlowStepError(PaywitnessError, AssertionError):
@@ -219,6 +240,7 @@ class StepRunner:
     ) -> None:
         self.page = page
         self.witness = witness
+        self._armed = False  # the current click step listens for its own click
         self.values = values.lookup()
         self.where = where
         self.on_moment = on_moment
@@ -275,6 +297,8 @@ class StepRunner:
             self._start_step(step.step)
         elif self.step_name is None:
             self._start_step("browse")
+        # Listening for the click happens before its moment is marked (a timing never counts it).
+        self._armed = not double and self._arm_click(step)
         if step.moment and moments.marked_before(step.moment):
             self._mark(step.moment)
         try:
@@ -344,10 +368,8 @@ class StepRunner:
                 return
             if double:
                 target.dblclick(timeout=timeout)
-            elif verb == "tap":
-                self._tap(target, timeout)
             else:
-                target.click(timeout=timeout)
+                self._click_reaching(target, timeout, tap=verb == "tap", at=at)
         elif verb == "fill":
             box = self._loc(str(step.fill))
             box.wait_for(timeout=timeout)
@@ -383,6 +405,34 @@ class StepRunner:
             return render(text, self.values)
         except ValueError as e:
             raise FlowStepError(f"{at}: {e}") from e
+
+    def _click_reaching(
+        self, target: Locator, timeout: float | None, *, tap: bool, at: str
+    ) -> None:
+        """Click (or tap) once; again once only if the element positively never got the click."""
+        self._tap(target, timeout) if tap else target.click(timeout=timeout)
+        if not self._armed:
+            return
+        try:
+            arrived = bool(target.evaluate(_CLICK_ARRIVED, timeout=2000))
+        except PlaywrightError:
+            return  # the click navigated or re-rendered it away: it arrived
+        if not arrived:
+            log.warning("paywitness: %s: the click never reached its element; clicking again", at)
+            self._tap(target, timeout) if tap else target.click(timeout=timeout)
+
+    def _arm_click(self, step: FlowStep) -> bool:
+        """Listen for a click step's own click on its element (False: nothing to listen on)."""
+        if step.verb not in ("click", "tap"):
+            return False
+        target = self._loc(str(getattr(step, step.verb)))
+        try:
+            if step.optional and not target.is_visible():
+                return False
+            target.evaluate(_ARM_CLICK, timeout=_ms(step.timeout_s))
+        except PlaywrightError:
+            return False  # not there (yet) or gone: the click itself reports that
+        return True
 
     @staticmethod
     def _tap(target: Locator, timeout: float | None) -> None:
