@@ -15,8 +15,8 @@ from fnmatch import fnmatch
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin
 
+from playwright.sync_api import ElementHandle, FrameLocator, Locator, Page, Response, expect
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import FrameLocator, Locator, Page, Response, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 import paywitness.moments as moments
@@ -60,6 +60,14 @@ _CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 
 
 log = logging.getLogger(__name__)
+
+
+def _dispose(handle: ElementHandle) -> None:
+    try:
+        handle.dispose()
+    except PlaywrightError:
+        pass  # its frame is gone, and the handle with it
+
 
 # A click Chromium routed to the wrong frame never reaches its element: seen on the demo's Pay
 # button inside a cross-site checkout frame (the storefront page got the click on its <iframe>
@@ -240,7 +248,7 @@ class StepRunner:
     ) -> None:
         self.page = page
         self.witness = witness
-        self._armed = False  # the current click step listens for its own click
+        self._armed: ElementHandle | None = None  # the current click step's listening element
         self.values = values.lookup()
         self.where = where
         self.on_moment = on_moment
@@ -298,7 +306,7 @@ class StepRunner:
         elif self.step_name is None:
             self._start_step("browse")
         # Listening for the click happens before its moment is marked (a timing never counts it).
-        self._armed = not double and self._arm_click(step)
+        self._armed = None if double else self._arm_click(step)
         if step.moment and moments.marked_before(step.moment):
             self._mark(step.moment)
         try:
@@ -411,28 +419,34 @@ class StepRunner:
     ) -> None:
         """Click (or tap) once; again once only if the element positively never got the click."""
         self._tap(target, timeout) if tap else target.click(timeout=timeout)
-        if not self._armed:
+        if self._armed is None:
             return
+        handle, self._armed = self._armed, None
         try:
-            arrived = bool(target.evaluate(_CLICK_ARRIVED, timeout=2000))
+            # The element itself, not the selector again: one that the click removed or
+            # replaced is not waited for (its own flag still tells).
+            arrived = bool(handle.evaluate(_CLICK_ARRIVED))
         except PlaywrightError:
-            return  # the click navigated or re-rendered it away: it arrived
+            return  # the click navigated its frame away: it arrived
+        finally:
+            _dispose(handle)
         if not arrived:
             log.warning("paywitness: %s: the click never reached its element; clicking again", at)
             self._tap(target, timeout) if tap else target.click(timeout=timeout)
 
-    def _arm_click(self, step: FlowStep) -> bool:
-        """Listen for a click step's own click on its element (False: nothing to listen on)."""
+    def _arm_click(self, step: FlowStep) -> ElementHandle | None:
+        """Listen for a click step's own click on its element (None: nothing to listen on)."""
         if step.verb not in ("click", "tap"):
-            return False
+            return None
         target = self._loc(str(getattr(step, step.verb)))
         try:
             if step.optional and not target.is_visible():
-                return False
-            target.evaluate(_ARM_CLICK, timeout=_ms(step.timeout_s))
+                return None
+            handle = target.element_handle(timeout=_ms(step.timeout_s))
+            handle.evaluate(_ARM_CLICK)
         except PlaywrightError:
-            return False  # not there (yet) or gone: the click itself reports that
-        return True
+            return None  # not there (yet) or gone: the click itself reports that
+        return handle
 
     @staticmethod
     def _tap(target: Locator, timeout: float | None) -> None:
