@@ -99,29 +99,38 @@ def note_nothing_replayed(run: RunContext) -> bool:
 
     if not run.control or control_records(run.output):
         return False
-    now = time.time()
     writer = LedgerWriter(control_ledger_path(run))
     try:
         writer.write(
-            FlowRecord(
-                id=f"{run.worker}-control",
-                kind="client",
-                ts_start=now,
-                ts_end=now,
-                step=UNLABELLED,
-                role="paywitness",
-                rule="control",
-                worker=run.worker,
-                extra={
-                    "probe": CONTROL_RUN,
-                    "available": False,
-                    "reason": "no scenario drove a page with a witness, so none was replayed",
-                },
+            control_record(
+                f"{run.worker}-control",
+                run.worker,
+                None,
+                probe=CONTROL_RUN,
+                available=False,
+                reason="no scenario drove a page with a witness, so none was replayed",
             )
         )
     finally:
         writer.close()
     return True
+
+
+def control_record(record_id: str, worker: str, test: str | None, **extra: Any) -> FlowRecord:
+    """A record of the control itself (its availability, a scenario's outcome), stamped now."""
+    now = time.time()
+    return FlowRecord(
+        id=record_id,
+        kind="client",
+        ts_start=now,
+        ts_end=now,
+        step=UNLABELLED,
+        role="paywitness",
+        rule="control",
+        worker=worker,
+        test=test,
+        extra=extra,
+    )
 
 
 class ControlWatch:
@@ -208,20 +217,7 @@ class ControlRun:
 
     def _note(self, test: str | None, **extra: Any) -> None:
         """A record of the control itself (its availability, a scenario's outcome)."""
-        now = time.time()
-        record = FlowRecord(
-            id=self.book.next_id(),
-            kind="client",
-            ts_start=now,
-            ts_end=now,
-            step=UNLABELLED,
-            role="paywitness",
-            rule="control",
-            worker=self.run.worker,
-            test=test,
-            extra=extra,
-        )
-        self._writer().write(record)
+        self._writer().write(control_record(self.book.next_id(), self.run.worker, test, **extra))
 
     def prepare(self, browser_type: BrowserType, launch_args: Mapping[str, Any]) -> None:
         """Say how the control browser starts (it starts on the first replay)."""
