@@ -131,7 +131,18 @@ def build_commerce(ctx: Context, store: OrderStore) -> web.Application:
     async def login_handler(request: web.Request) -> web.Response:
         return login_page(request)
 
+    async def warm_handler(request: web.Request) -> web.Response:
+        # What the storefront loads in a hidden frame while the buyer browses: an empty page of
+        # the checkout's own site, so the checkout frame later opens in a renderer that is
+        # already running and over a connection already made (no buyer data, no cookies set).
+        return web.Response(
+            text="<!doctype html><title>checkout</title>",
+            content_type="text/html",
+            headers={"Cache-Control": "no-store"},
+        )
+
     checkout.router.add_get("/checkout", checkout_handler)
+    checkout.router.add_get("/warm", warm_handler)
     checkout.router.add_get("/login", login_handler)
 
     api = web.Application()
