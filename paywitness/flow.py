@@ -7,6 +7,7 @@ Every wait is Playwright's auto-waiting; only a `pause` step waits a fixed time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -556,11 +557,16 @@ class StepRunner:
         tab = opener.context.new_page()
         self.page, self.chain = tab, []
         try:
+            # The buyer looks at the tab the link opened: a page left in the background gets no
+            # animation frames, and Playwright's click waits for frames to see its element stable.
+            tab.bring_to_front()
             tab.goto(url, timeout=timeout)
             self.run(step.then, f"{at}.then")
         finally:
             self.page, self.chain = opener, chain
             tab.close()
+            with contextlib.suppress(PlaywrightError):
+                opener.bring_to_front()  # and goes back to the shop's tab
 
 
 def run_steps(

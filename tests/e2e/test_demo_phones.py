@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 from demo_runs import unjudged_only_for_want_of_a_baseline
 from PIL import Image
@@ -22,6 +23,18 @@ DEVICE = "iPhone 14"
 METHODS = {"card", "card-3ds", "virtual-account", "ewallet", "card-declined"}
 
 
+def _failures(junit: Path) -> str:
+    """Each failed scenario's own error (Playwright's call log), which the run's tail cuts."""
+    if not junit.is_file():
+        return ""
+    root = ElementTree.parse(junit).getroot()
+    return "".join(
+        f"\n--- {case.get('name')}: {(bad.text or bad.get('message') or '')[-3000:]}"
+        for case in root.iter("testcase")
+        for bad in list(case.findall("failure")) + list(case.findall("error"))
+    )
+
+
 def test_every_method_pays_on_a_phone(tmp_path: Path, pw_session: Playwright) -> None:
     out = tmp_path / "run"
     done = subprocess.run(
@@ -29,7 +42,7 @@ def test_every_method_pays_on_a_phone(tmp_path: Path, pw_session: Playwright) ->
          "-k", "paid_in_commerce", "--output", str(out), "-q", "-p", "no:cacheprovider"],
         capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
-    tail = done.stdout[-4000:] + done.stderr[-2000:]
+    tail = done.stdout[-4000:] + done.stderr[-2000:] + _failures(out / "junit.xml")
     verdict = json.loads((out / "verdict.json").read_text(encoding="utf-8"))
     outcomes = verdict["meta"]["scenarios"]
     slug = DEVICE.lower().replace(" ", "-")
