@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTROL_SUFFIX",
+    "ControlMoments",
     "ControlRun",
     "ControlWatch",
     "control_launch_args",
@@ -197,6 +198,21 @@ class ControlWatch:
         )
 
 
+class ControlMoments:
+    """The control witness's observer: each moment the scenario marks becomes a `moment` record,
+    stamped as the continuity probe stamps it; nothing else (no script in the page, no
+    screenshot), so the control stays a browser a buyer could have."""
+
+    def __init__(self, book: RecordBook) -> None:
+        self.book = book
+
+    def step_ended(self, step: str) -> None:
+        """Nothing to capture: the control compares requests and timings, not displays."""
+
+    def moment(self, name: str, page: Page | None = None) -> None:
+        self.book.note("client", extra={"probe": "moment", "run": "control", "name": name})
+
+
 class ControlRun:
     """One worker's control runs: a proxy-less browser (launched on first use) and a ledger."""
 
@@ -276,6 +292,7 @@ class ControlRun:
                 test_id=test,
                 seed=self.run.seed,
             )
+            witness.observer = ControlMoments(self.book)
             try:
                 scenario(context.new_page(), witness)
             except VerdictFailed:
