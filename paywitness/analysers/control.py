@@ -2,13 +2,15 @@
 
 A control run (`--control`) replays each scenario in a browser of its own that reaches the target
 directly, without the intercepting proxy (its own TLS client, its own HTTP versions), and records
-every request that browser sent (`paywitness.control.ControlWatch`) and the moments the scenario
-marked (`ControlMoments`). This analyser compares them with what was recorded for the same
-scenarios under observation (what the verdict judged):
+every request that browser sent (`paywitness.control.ControlWatch`); its page is observed from
+the browser side as the proxied run's is (continuity probe, initiator watch, trace), so the proxy
+is what differs. This analyser compares them with what was recorded for the same scenarios under
+observation (what the verdict judged):
 
 - per replayed scenario, the destinations by role in each step, and the payment-class calls;
-- across the replayed scenarios, each moment-to-moment timing (`buy_to_checkout_ready_ms`,
-  `pay_to_confirmation_ms`, `open_<tab>_tab_ms`): one value a side per scenario, judged by the
+- across the replayed scenarios, each timing the browser gives (`buy_to_checkout_ready_ms`,
+  `pay_to_confirmation_ms`, `open_<tab>_tab_ms`, `pay_to_first_feedback_ms`; not
+  `checkout_document_ms`, which the proxy times): one value a side per scenario, judged by the
   seamless baseline's own rule (`paywitness.seamless.stats.compare_samples` with the profile's
   `timing_factor`, `alpha` and `timing_noticeable_ms`) in both directions, since the observed
   purchase being noticeably slower or faster than the unobserved one are both observer effects.
@@ -56,13 +58,15 @@ CONTROL_PROTOCOL = "control-protocol"
 COMPARED = (
     "destinations (role, host) per step, the step before or after allowed",
     "payment-class calls (role, host, method, class)",
-    "moment-to-moment timings across the replayed scenarios, one value a side per scenario, by "
-    "the seamless baseline's rule in both directions",
+    "the browser's timings (moment to moment, Pay to first feedback) across the replayed "
+    "scenarios, one value a side per scenario, by the seamless baseline's rule both ways",
 )
 _NOT_COMPARED = {
-    "checkout_document_ms, pay_to_first_feedback_ms, Web Vitals, screens": "the control browser "
-    "carries no page probe and no proxy to time them (it stays a browser a buyer could have); "
-    "the seamless category judges them",
+    "checkout_document_ms": "the proxy times the document's answer, and the control has none",
+    "Web Vitals, counts, screens": "the seamless category judges them; the control compares "
+    "what was requested and how long the buyer waited",
+    "the browser-side observers' own cost": "the control page carries them too (continuity "
+    "probe, initiator watch, trace), so that the timings measure the proxy alone",
     "WebSocket connections and CORS preflights": "the browser's network events do not report "
     "them as requests, so neither side counts them",
 }
@@ -189,13 +193,17 @@ _SPANS = frozenset(s.figure for s in TIMED_SPANS)
 _Pairs = tuple[list[str], list[float], list[float]]  # scenarios, with the proxy, without it
 
 
-def _timed_by_moments(name: str) -> bool:
-    """A figure the moments alone give (the control marks moments; nothing else times it)."""
-    return name in _SPANS or (name.startswith("open_") and name.endswith("_tab_ms"))
+def _timed_by_browser(name: str) -> bool:
+    """A timing the browser gives (moments, the probe's feedback), not the proxy's record."""
+    return (
+        name in _SPANS
+        or name == "pay_to_first_feedback_ms"
+        or (name.startswith("open_") and name.endswith("_tab_ms"))
+    )
 
 
 def _pairs(ctx: AnalysisContext, tests: Sequence[str]) -> tuple[dict[str, _Pairs], list[str]]:
-    """Each moment-timed figure's pairs: the scenarios timed on both sides and their values; and
+    """Each browser-timed figure's pairs: the scenarios timed on both sides and their values; and
     the figures timed on one side only (how many scenarios each side timed)."""
     wanted = set(tests)
     observed = group_by_test(r for r in ctx.records if r.test in wanted)
@@ -209,7 +217,7 @@ def _pairs(ctx: AnalysisContext, tests: Sequence[str]) -> tuple[dict[str, _Pairs
         mine = run_figures(test, observed.get(test, [])).timings_ms
         theirs = run_figures(test, control.get(test, [])).timings_ms
         for name in {*mine, *theirs}:
-            if not _timed_by_moments(name):
+            if not _timed_by_browser(name):
                 continue
             count = sides.setdefault(name, [0, 0])
             count[0] += name in mine
@@ -221,6 +229,7 @@ def _pairs(ctx: AnalysisContext, tests: Sequence[str]) -> tuple[dict[str, _Pairs
                 b.append(theirs[name])
     unpaired = [
         f"{name}: timed in {a} scenario(s) with the proxy, {b} without it"
+        + (f" (only the {len(pairs[name][0])} timed on both sides count)" if name in pairs else "")
         for name, (a, b) in sorted(sides.items())
         if a != b or name not in pairs
     ]
@@ -363,7 +372,7 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
     if too_few or unpaired:
         timed += f"; timings not compared: {'; '.join(too_few + unpaired)}"
     if not pairs and not unpaired:
-        timed += "; no moment-to-moment timing was marked on either side"
+        timed += "; no timing was recorded on either side"
     n = len(replayed)
     skipped = f"; not replayed: {len(not_replayed)}" if not_replayed else ""
     if not diffs and not slow:
