@@ -39,8 +39,10 @@ from paywitness.witness import VerdictFailed, Witness
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Request
 
+    from paywitness.profile import Profile
     from paywitness.records import RecordBook
     from paywitness.run import RunContext
+    from paywitness.seamless.probe import ContinuityProbe
     from paywitness.session import RecordingSession, Target
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "control_launch_args",
     "control_ledger_path",
     "note_nothing_replayed",
+    "observe_like_the_run",
     "replay_kwargs",
 ]
 
@@ -197,6 +200,26 @@ class ControlWatch:
         )
 
 
+def observe_like_the_run(
+    context: BrowserContext, page: Page, book: RecordBook, profile: Profile
+) -> ContinuityProbe:
+    """Give a control context the browser-side observation the proxied run's context has: the
+    continuity probe (its page script; the moments it records are what the timings are read
+    from), the initiator watch (a DevTools session that holds each new cross-site frame until it
+    is watched) and a trace with screenshots and snapshots (discarded at the end). Each costs the
+    page time; with them on both sides, the proxy is the only difference the timings measure."""
+    from paywitness.initiators import InitiatorWatch
+    from paywitness.seamless.probe import ContinuityProbe
+
+    initiators = InitiatorWatch(book)
+    initiators.watch(context)
+    context.tracing.start(screenshots=True, snapshots=True)
+    initiators.attach(page)
+    probe = ContinuityProbe(context, book, profile, run="control")
+    probe.attach(page)
+    return probe
+
+
 class ControlRun:
     """One worker's control runs: a proxy-less browser (launched on first use) and a ledger."""
 
@@ -276,8 +299,12 @@ class ControlRun:
                 test_id=test,
                 seed=self.run.seed,
             )
+            probe: ContinuityProbe | None = None
             try:
-                scenario(context.new_page(), witness)
+                page = context.new_page()
+                probe = observe_like_the_run(context, page, self.book, self.run.profile)
+                witness.observer = probe
+                scenario(page, witness)
             except VerdictFailed:
                 pass  # the scenario's own judgement reads proxy records; the control has none
             except Exception as e:
@@ -285,6 +312,9 @@ class ControlRun:
                 first = (str(e).strip().splitlines() or [type(e).__name__])[0]
                 error = self.session.redactor.text(f"{type(e).__name__}: {first}")[:300]
             finally:
+                if probe is not None:
+                    probe.close()
+                    context.tracing.stop()  # no path: the control's trace is not evidence
                 context.close()
         self.book.route(test, None)
         self._note(

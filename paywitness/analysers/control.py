@@ -2,12 +2,24 @@
 
 A control run (`--control`) replays each scenario in a browser of its own that reaches the target
 directly, without the intercepting proxy (its own TLS client, its own HTTP versions), and records
-every request that browser sent (`paywitness.control.ControlWatch`). This analyser compares them,
-per replayed scenario, with the requests the proxy recorded for the same scenario (what the
-verdict judged): the destinations by role in each step, and the payment-class calls. Any difference
-means the shop behaves differently when it is observed, so what was judged may not be what a real
-buyer gets: the check is `not_judged` (the run is `inconclusive`, never `pass`) and each differing
-request is listed. A pure function over recorded data; it knows no shop.
+every request that browser sent (`paywitness.control.ControlWatch`); its page is observed from
+the browser side as the proxied run's is (continuity probe, initiator watch, trace), so the proxy
+is what differs. This analyser compares them with what was recorded for the same scenarios under
+observation (what the verdict judged):
+
+- per replayed scenario, the destinations by role in each step, and the payment-class calls;
+- across the replayed scenarios, each timing the browser gives (`buy_to_checkout_ready_ms`,
+  `pay_to_confirmation_ms`, `open_<tab>_tab_ms`, `pay_to_first_feedback_ms`; not
+  `checkout_document_ms`, which the proxy times): one value a side per scenario, judged by the
+  seamless baseline's own rule (`paywitness.seamless.stats.compare_samples` with the profile's
+  `timing_factor`, `alpha` and `timing_noticeable_ms`) in both directions, since the observed
+  purchase being noticeably slower or faster than the unobserved one are both observer effects.
+  A figure with fewer pairs than the rank test needs to ever reach `alpha` is stated as not
+  compared, with its count; it neither passes nor blocks the check.
+
+Any difference means the shop behaves differently when it is observed, so what was judged may not
+be what a real buyer gets: the check is `not_judged` (the run is `inconclusive`, never `pass`) and
+each differing request or figure is listed. A pure function over recorded data; it knows no shop.
 """
 
 from __future__ import annotations
@@ -16,6 +28,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from paywitness.ledger import FlowRecord
+from paywitness.moments import TIMED_SPANS
+from paywitness.profile import SeamlessPolicy
+from paywitness.seamless.figures import group_by_test, run_figures
+from paywitness.seamless.stats import Comparison, compare_samples, describe, min_p_value
 from paywitness.verdict import AnalysisContext, CategoryResult, Check, Finding
 
 __all__ = [
@@ -42,10 +58,15 @@ CONTROL_PROTOCOL = "control-protocol"
 COMPARED = (
     "destinations (role, host) per step, the step before or after allowed",
     "payment-class calls (role, host, method, class)",
+    "the browser's timings (moment to moment, Pay to first feedback) across the replayed "
+    "scenarios, one value a side per scenario, by the seamless baseline's rule both ways",
 )
 _NOT_COMPARED = {
-    "seamless figures": "one control run a side gives no spread to compare within; the control "
-    "is about what was requested, the seamless category judges the figures",
+    "checkout_document_ms": "the proxy times the document's answer, and the control has none",
+    "Web Vitals, counts, screens": "the seamless category judges them; the control compares "
+    "what was requested and how long the buyer waited",
+    "the browser-side observers' own cost": "the control page carries them too (continuity "
+    "probe, initiator watch, trace), so that the timings measure the proxy alone",
     "WebSocket connections and CORS preflights": "the browser's network events do not report "
     "them as requests, so neither side counts them",
 }
@@ -168,6 +189,115 @@ def _line(d: dict[str, Any]) -> str:
     )
 
 
+_SPANS = frozenset(s.figure for s in TIMED_SPANS)
+_Pairs = tuple[list[str], list[float], list[float]]  # scenarios, with the proxy, without it
+
+
+def _timed_by_browser(name: str) -> bool:
+    """A timing the browser gives (moments, the probe's feedback), not the proxy's record."""
+    return (
+        name in _SPANS
+        or name == "pay_to_first_feedback_ms"
+        or (name.startswith("open_") and name.endswith("_tab_ms"))
+    )
+
+
+def _pairs(ctx: AnalysisContext, tests: Sequence[str]) -> tuple[dict[str, _Pairs], list[str]]:
+    """Each browser-timed figure's pairs: the scenarios timed on both sides and their values; and
+    the figures timed on one side only (how many scenarios each side timed)."""
+    wanted = set(tests)
+    observed = group_by_test(r for r in ctx.records if r.test in wanted)
+    control = group_by_test(
+        (r for r in ctx.control if (r.test or "").removesuffix(CONTROL_SUFFIX) in wanted),
+        strip=CONTROL_SUFFIX,
+    )
+    pairs: dict[str, _Pairs] = {}
+    sides: dict[str, list[int]] = {}
+    for test in sorted(wanted):
+        mine = run_figures(test, observed.get(test, [])).timings_ms
+        theirs = run_figures(test, control.get(test, [])).timings_ms
+        for name in {*mine, *theirs}:
+            if not _timed_by_browser(name):
+                continue
+            count = sides.setdefault(name, [0, 0])
+            count[0] += name in mine
+            count[1] += name in theirs
+            if name in mine and name in theirs:
+                scenarios, a, b = pairs.setdefault(name, ([], [], []))
+                scenarios.append(test)
+                a.append(mine[name])
+                b.append(theirs[name])
+    unpaired = [
+        f"{name}: timed in {a} scenario(s) with the proxy, {b} without it"
+        + (f" (only the {len(pairs[name][0])} timed on both sides count)" if name in pairs else "")
+        for name, (a, b) in sorted(sides.items())
+        if a != b or name not in pairs
+    ]
+    return pairs, unpaired
+
+
+def _pairs_needed(alpha: float) -> int:
+    """The fewest pairs for which the rank test can ever reach `alpha`."""
+    return next((n for n in range(1, 51) if min_p_value(n, n) <= alpha), 51)
+
+
+def _ms(v: float) -> str:
+    return f"{v:+.0f}" if v else "0"
+
+
+def _timing_text(name: str, slower: Comparison, faster: Comparison) -> str:
+    """One figure both ways: both sides' medians, ranges and n, the difference, both p-values."""
+    return (
+        f"{name}: with the proxy {slower.target.text(' ms')}, without it "
+        f"{slower.baseline.text(' ms')}, difference {_ms(slower.difference)} ms; one-sided "
+        f"Mann-Whitney p={slower.p_value:.3f} slower with the proxy, p={faster.p_value:.3f} "
+        "slower without it"
+    )
+
+
+def _judge_timings(
+    pairs: dict[str, _Pairs], p: SeamlessPolicy
+) -> tuple[dict[str, Any], list[str], list[str], list[str]]:
+    """Each figure judged both ways by the seamless rule: its figures, and the lines of the
+    figures that differ, of those within the noise, and of those with too few pairs."""
+    figures: dict[str, Any] = {}
+    differ: list[str] = []
+    within: list[str] = []
+    too_few: list[str] = []
+    needed = _pairs_needed(p.alpha)
+    for name, (tests, observed, unobserved) in sorted(pairs.items()):
+        n = len(tests)
+        entry: dict[str, Any] = {
+            "pairs": n,
+            "scenarios": tests,
+            "with_proxy": describe(observed).to_dict(),
+            "without_proxy": describe(unobserved).to_dict(),
+        }
+        figures[name] = entry
+        if n < needed:
+            entry["status"] = "not_compared"
+            too_few.append(
+                f"{name} ({n} pair(s); the rank test needs {needed} to reach alpha {p.alpha:g})"
+            )
+            continue
+        rule = {"ratio": p.timing_factor, "alpha": p.alpha, "noticeable": p.timing_noticeable_ms}
+        slower = compare_samples(observed, unobserved, **rule)
+        faster = compare_samples(unobserved, observed, **rule)
+        entry.update(
+            status="differs" if slower.worse or faster.worse else "within_noise",
+            difference_ms=slower.difference,
+            slower_with_proxy=slower.to_dict(),
+            slower_without_proxy=faster.to_dict(),
+        )
+        text = _timing_text(name, slower, faster)
+        if slower.worse or faster.worse:
+            side = "with" if slower.worse else "without"
+            differ.append(f"{text}: noticeably slower {side} the proxy")
+        else:
+            within.append(text)
+    return figures, differ, within, too_few
+
+
 def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
     """The `observation.control` check, or None when the run asked for no control."""
     control = ctx.control
@@ -228,9 +358,24 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
         )
     figures["differences"] = len(diffs)
     figures["differing_requests"] = diffs[:_LISTED]
+    completed = [t for t, info in replayed.items() if info["outcome"] == "completed"]
+    pairs, unpaired = _pairs(ctx, completed)
+    timings, slow, within, too_few = _judge_timings(pairs, ctx.profile.seamless)
+    figures["timings"] = timings
+    figures["timings_not_compared"] = too_few + unpaired
+    p = ctx.profile.seamless
+    rule = (
+        f"the seamless rule both ways: {p.timing_factor:g}x and {p.timing_noticeable_ms:g} ms, "
+        f"alpha {p.alpha:g}"
+    )
+    timed = f"; timings within the noise ({rule}): {' | '.join(within)}" if within else ""
+    if too_few or unpaired:
+        timed += f"; timings not compared: {'; '.join(too_few + unpaired)}"
+    if not pairs and not unpaired:
+        timed += "; no timing was recorded on either side"
     n = len(replayed)
     skipped = f"; not replayed: {len(not_replayed)}" if not_replayed else ""
-    if not diffs:
+    if not diffs and not slow:
         result.checks.append(
             Check(
                 id="observation.control",
@@ -238,31 +383,53 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
                 status="pass",
                 summary=f"without the proxy, {n} scenario(s) reached the same destinations by "
                 f"role in every step and made the same payment-class calls ({seconds:.1f} s of "
-                f"control runs{skipped})",
+                f"control runs{skipped}){timed}",
                 figures=figures,
             )
         )
         return result
-    listed = "; ".join(_line(d) for d in diffs[:5]) + (" ..." if len(diffs) > 5 else "")
+    parts = []
+    if diffs:
+        listed = "; ".join(_line(d) for d in diffs[:5]) + (" ..." if len(diffs) > 5 else "")
+        parts.append(
+            f"{len(diffs)} request difference(s) in {len({d['test'] for d in diffs})} "
+            f"scenario(s): {listed}"
+        )
+        result.findings.append(
+            Finding(
+                category="observation",
+                severity="major",
+                rule_id="observation.control",
+                message=f"the purchase differs with and without the intercepting proxy: {listed}",
+                flow_ids=[str(d["flow_id"]) for d in diffs if "flow_id" in d][:_LISTED],
+                evidence=diffs[:_LISTED],
+            )
+        )
+    if slow:
+        parts.append(f"{len(slow)} timing(s) differ by {rule}: {' | '.join(slow)}")
+        result.findings.append(
+            Finding(
+                category="observation",
+                severity="major",
+                rule_id="observation.control",
+                message="the buyer waits noticeably longer or shorter with the intercepting proxy "
+                f"than without it ({rule}): {' | '.join(slow)}",
+                evidence=[
+                    {"figure": name, **entry}
+                    for name, entry in timings.items()
+                    if entry["status"] == "differs"
+                ],
+            )
+        )
     result.checks.append(
         Check(
             id="observation.control",
             category="observation",
             status="not_judged",
-            summary=f"the shop behaved differently without the proxy ({len(diffs)} difference(s) "
-            f"in {len({d['test'] for d in diffs})} scenario(s): {listed}): what the proxy "
-            "observed may not be what a real buyer gets, so nothing observed can pass",
+            summary=f"the shop behaved differently without the proxy ({'; '.join(parts)}): what "
+            "the proxy observed may not be what a real buyer gets, so nothing observed can pass"
+            + (f"{timed}" if within or too_few or unpaired else ""),
             figures=figures,
-        )
-    )
-    result.findings.append(
-        Finding(
-            category="observation",
-            severity="major",
-            rule_id="observation.control",
-            message=f"the purchase differs with and without the intercepting proxy: {listed}",
-            flow_ids=[str(d["flow_id"]) for d in diffs if "flow_id" in d][:_LISTED],
-            evidence=diffs[:_LISTED],
         )
     )
     return result

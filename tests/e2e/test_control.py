@@ -45,6 +45,12 @@ def test_the_compliant_demo_passes_observation_control(demo_runs: DemoRuns) -> N
     (skipped, why), *_ = check["figures"]["not_replayed"].items()
     assert "fault_then_paid_once" in skipped
     assert "faults are injected by the proxy" in why
+    # The control page marked the purchase's moments, timed by the same figure code; one scenario
+    # a side is too few pairs for the rank test: stated as not compared, never passed silently.
+    timings = check["figures"]["timings"]
+    assert timings["buy_to_checkout_ready_ms"]["status"] == "not_compared"
+    assert timings["buy_to_checkout_ready_ms"]["without_proxy"]["n"] == 1
+    assert "timings not compared: buy_to_checkout_ready_ms (1 pair(s)" in check["summary"]
     # The control browser's own protocols were recorded (no proxy: its TLS, its HTTP versions).
     assert check["figures"]["control_protocols"]
     assert "observation.control" in run.stdout  # the terminal summary

@@ -27,8 +27,8 @@ _CLASSIFIER = Classifier(load_profile(demo_profile_path()))
 def seen(host: str, path: str, step: str, test: str, method: str = "POST") -> FlowRecord:
     """A request of the observed run as the proxy recorded it (test T), or one the control
     browser sent (test T#control; its role is the analyser's to classify)."""
-    if test == T:
-        return flow_record(host, path, method, step=step, test=T, classifier=_CLASSIFIER)
+    if not test.endswith(CONTROL_SUFFIX):
+        return flow_record(host, path, method, step=step, test=test, classifier=_CLASSIFIER)
     return flow_record(host, path, method, kind="client", step=step, test=test,
                        probe=CONTROL_REQUEST)  # fmt: skip
 
@@ -72,7 +72,9 @@ def test_the_same_purchase_without_the_proxy_passes(demo_profile: Profile) -> No
     assert check.id == "observation.control"
     assert check.status == "pass", check.summary
     assert check.figures["compared"] == list(COMPARED)
-    assert "seamless figures" in check.figures["not_compared"]
+    assert "checkout_document_ms" in check.figures["not_compared"]
+    assert check.figures["timings"] == {}
+    assert "no timing was recorded on either side" in check.summary
     assert check.figures["control_seconds"] == 1.5
     assert v.categories["observation"].status == "pass"
     assert (v.verdict, v.reasons) == (base.verdict, base.reasons)  # the control adds no reason
@@ -234,3 +236,132 @@ def test_a_run_that_asked_for_a_control_and_replayed_nothing_says_so(
     v = judge(PROXIED, demo_profile, control=control_records(tmp_path))
     (check,) = v.categories["observation"].checks
     assert "no scenario drove a page with a witness" in check.summary
+
+
+# -- the seamless timings, with and without the proxy ---------------------------------------------
+
+METHODS = ("card", "virtual-account", "ewallet", "card-declined")
+
+
+def scenario(method: str) -> str:
+    return T.replace("[card]", f"[{method}]")
+
+
+def timed(test: str, buy_ms: float, pay_ms: float) -> list[FlowRecord]:
+    """One purchase's moments as the witness marks them: Buy to a ready checkout in `buy_ms`,
+    Pay to the confirmation in `pay_ms`."""
+    marks = [("buy", 0.0), ("checkout-ready", buy_ms), ("pay", buy_ms + 3000),
+             ("confirmation", buy_ms + 3000 + pay_ms)]  # fmt: skip
+    return [flow_record(kind="client", test=test, ts=5000 + at / 1000, probe="moment", name=name)
+            for name, at in marks]  # fmt: skip
+
+
+def timed_runs(
+    observed: list[tuple[float, float]], unobserved: list[tuple[float, float]]
+) -> tuple[list[FlowRecord], list[FlowRecord]]:
+    """Scenarios (one per payment method) timed with the proxy and replayed without it: the same
+    requests, the given (buy, pay) timings a side; the run's records and the control's."""
+    records: list[FlowRecord] = []
+    ctl = [flow_record(kind="client", probe=CONTROL_RUN, available=True, reason="")]
+    for method, mine, theirs in zip(METHODS, observed, unobserved, strict=False):
+        test = scenario(method)
+        records += [*purchase(test), *timed(test, *mine)]
+        ctl += [*purchase(test + CONTROL_SUFFIX), *timed(test + CONTROL_SUFFIX, *theirs)]
+        ctl.append(flow_record(kind="client", test=test + CONTROL_SUFFIX, probe=CONTROL_OUTCOME,
+                               of=test, outcome="completed", seconds=1.0))  # fmt: skip
+    return records, ctl
+
+
+def test_timings_within_the_noise_pass_and_say_so(demo_profile: Profile) -> None:
+    # Buy: scheduling noise both ways. Pay: significantly 1.8x slower with the proxy, but by
+    # 34 ms, which no buyer notices (the rule's `timing_noticeable_ms`).
+    records, ctl = timed_runs(
+        [(480, 60), (510, 75), (455, 66), (530, 70)],
+        [(470, 30), (500, 35), (520, 40), (490, 38)],
+    )
+    v = judge(records, demo_profile, control=ctl)
+    (check,) = v.categories["observation"].checks
+    assert check.status == "pass", check.summary
+    assert "timings within the noise" in check.summary
+    assert "1.2x and 100 ms, alpha 0.05" in check.summary
+    text = "buy_to_checkout_ready_ms: with the proxy median 495 ms (455..530, n=4), "
+    assert text in check.summary
+    assert "without it median 495 ms (470..520, n=4)" in check.summary
+    timings = check.figures["timings"]
+    assert set(timings) == {"buy_to_checkout_ready_ms", "pay_to_confirmation_ms"}
+    assert {t["status"] for t in timings.values()} == {"within_noise"}
+    assert timings["pay_to_confirmation_ms"]["pairs"] == 4
+    assert timings["pay_to_confirmation_ms"]["slower_with_proxy"]["p_value"] <= 0.05  # yet noise
+    assert not v.categories["observation"].findings
+
+
+@pytest.mark.parametrize("slow_side", ["with", "without"])
+def test_a_timing_noticeably_slower_on_one_side_is_inconclusive(
+    demo_profile: Profile, slow_side: str
+) -> None:
+    fast = [(450, 900), (500, 950), (470, 880), (520, 1000)]
+    slow = [(b * 2, p) for b, p in fast]  # the checkout takes twice as long: +450..520 ms
+    observed, unobserved = (slow, fast) if slow_side == "with" else (fast, slow)
+    records, ctl = timed_runs(observed, unobserved)
+    v = judge(records, demo_profile, control=ctl)
+    assert v.verdict == "inconclusive"
+    cat = v.categories["observation"]
+    (check,) = cat.checks
+    assert check.status == "not_judged"
+    assert check.required
+    assert check.summary.startswith("the shop behaved differently without the proxy (1 timing(s)")
+    assert f"noticeably slower {slow_side} the proxy" in check.summary
+    slow_text = "median 970 ms (900..1040, n=4)"
+    fast_text = "median 485 ms (450..520, n=4)"
+    mine, theirs = (slow_text, fast_text) if slow_side == "with" else (fast_text, slow_text)
+    assert f"buy_to_checkout_ready_ms: with the proxy {mine}, without it {theirs}" in check.summary
+    assert f"difference {'+485' if slow_side == 'with' else '-485'} ms" in check.summary
+    assert f"p=0.014 slower {'with the proxy' if slow_side == 'with' else 'without it'}" in (
+        check.summary
+    )
+    assert "timings within the noise" in check.summary
+    assert "pay_to_confirmation_ms: with the proxy" in check.summary
+    entry = check.figures["timings"]["buy_to_checkout_ready_ms"]
+    assert entry["status"] == "differs"
+    key = "slower_with_proxy" if slow_side == "with" else "slower_without_proxy"
+    assert entry[key]["worse"]
+    assert entry[key]["p_value"] < 0.05
+    assert check.figures["timings"]["pay_to_confirmation_ms"]["status"] == "within_noise"
+    (finding,) = cat.findings
+    assert finding.rule_id == "observation.control"
+    assert "buy_to_checkout_ready_ms" in finding.message
+    assert "pay_to_confirmation_ms" not in finding.message
+    assert [e["figure"] for e in finding.evidence] == ["buy_to_checkout_ready_ms"]
+    assert any(r.startswith("observation: the shop behaved differently") for r in v.reasons)
+
+
+def test_too_few_pairs_are_not_compared_and_do_not_block(demo_profile: Profile) -> None:
+    # Two scenarios, twice as slow with the proxy: the rank test cannot reach 0.05 from 2 pairs.
+    records, ctl = timed_runs([(1000, 900), (1100, 950)], [(500, 900), (550, 950)])
+    v = judge(records, demo_profile, control=ctl)
+    (check,) = v.categories["observation"].checks
+    assert check.status == "pass", check.summary
+    assert "timings not compared: buy_to_checkout_ready_ms (2 pair(s); the rank test needs 3 " \
+        "to reach alpha 0.05)" in check.summary  # fmt: skip
+    assert "within the noise" not in check.summary
+    assert {t["status"] for t in check.figures["timings"].values()} == {"not_compared"}
+    assert check.figures["timings"]["buy_to_checkout_ready_ms"]["pairs"] == 2
+    # With a third pair as slow, the same figures are judged, and differ.
+    records, ctl = timed_runs([(1000, 900), (1100, 950), (1050, 920)],
+                              [(500, 900), (550, 950), (520, 930)])  # fmt: skip
+    check = judge(records, demo_profile, control=ctl).categories["observation"].checks[0]
+    assert check.status == "not_judged"
+    assert check.figures["timings"]["buy_to_checkout_ready_ms"]["status"] == "differs"
+
+
+def test_a_control_that_marked_no_moments_says_so(demo_profile: Profile) -> None:
+    """A control ledger without moments (recorded before the control marked them): the timings
+    are stated as timed on one side only, never compared as equal."""
+    records, ctl = timed_runs([(480, 40)] * 4, [(470, 30)] * 4)
+    ctl = [r for r in ctl if r.extra.get("probe") != "moment"]
+    check = judge(records, demo_profile, control=ctl).categories["observation"].checks[0]
+    assert check.status == "pass"
+    assert "buy_to_checkout_ready_ms: timed in 4 scenario(s) with the proxy, 0 without it" in (
+        check.summary
+    )
+    assert check.figures["timings"] == {}
