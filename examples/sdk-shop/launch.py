@@ -260,7 +260,7 @@ async def main_async(ns: argparse.Namespace) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stale-orders", action="store_true", help="Orders tab reads Ramai's cache")
-    p.add_argument("--layout-shift", action="store_true", help="A promotion strip jumps")
+    p.add_argument("--layout-shift", action="store_true", help="Buy opens a slow strip, page jumps")
     p.add_argument("--leak-analytics", action="store_true", help="Analytics copies typed fields")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while serving")
     ns = p.parse_args()

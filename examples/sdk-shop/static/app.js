@@ -28,7 +28,9 @@ function openSheet(sku) {
     '<button data-testid="sheet-buy">Beli sekarang</button>';
   sheet.querySelector("button").addEventListener("click", () => {
     closeSheet();
-    window.Niaga.checkout({sku: sku, buyer: USER, mount: document.getElementById("checkout-root")});
+    const mount = () =>
+      window.Niaga.checkout({sku: sku, buyer: USER, mount: document.getElementById("checkout-root")});
+    if (CONFIG.layoutShift) flashSale(mount); else mount();
   });
   document.body.appendChild(sheet);
 }
@@ -57,11 +59,12 @@ function route() {
 window.addEventListener("hashchange", route);
 document.addEventListener("DOMContentLoaded", route);
 
-if (CONFIG.layoutShift) {
-  // A promotion strip that grows and shrinks on its own: the page jumps under the buyer.
-  let tall = false;
-  setInterval(() => {
-    tall = !tall;
-    document.getElementById("promo").style.height = tall ? "45vh" : "0";
+// The layout-shift variant: tapping Buy first fetches a flash-sale strip (slow, 700 ms), which
+// opens above the products and pushes them down while the buyer waits for the checkout; the
+// checkout is mounted only once the page has been painted with the strip.
+function flashSale(then) {
+  setTimeout(() => {
+    document.getElementById("promo").style.height = "45vh";
+    requestAnimationFrame(() => requestAnimationFrame(then));
   }, 700);
 }
