@@ -481,7 +481,7 @@ def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
     """Check what can be checked before a browser starts: every bad input is exit 2."""
     from paywitness.browser import find_chromium
     from paywitness.profile import demo_profile_path, load_profile
-    from paywitness.run import default_output_dir, ensure_writable
+    from paywitness.run import default_output_dir, ensure_fresh, ensure_writable
 
     if ns.repeat is not None and ns.repeat < 1:
         raise ConfigError(
@@ -525,6 +525,7 @@ def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
     key = _signing_key(ns, None if ns.command == "demo" else ns.profile)
     output = Path(ns.output) if ns.output else default_output_dir()
     ensure_writable(output)
+    ensure_fresh(output)
     if find_chromium(ns.browser) is None:
         from paywitness.browser import playwright_chromium
 

@@ -71,6 +71,20 @@ def ensure_writable(output: Path) -> None:
         ) from e
 
 
+def ensure_fresh(output: Path) -> None:
+    """Refuse an output folder that already holds a run's evidence: a second run would append
+    its records to the first one's ledgers and judge both together. Nothing is deleted."""
+    held = [n for n in ("verdict.json", "run.json") if (output / n).is_file()]
+    held += sorted(p.name for p in output.glob(LEDGER_GLOB))[:3]
+    if held:
+        raise ConfigError(
+            f"the output folder {output} already holds a run's evidence ({', '.join(held)}); a "
+            "new run there would mix its records with the old ones and judge them together. "
+            "Pass a new folder with --output (the default is a new reports/<time>/), or move "
+            "the old bundle away first"
+        )
+
+
 @dataclass
 class RunContext:
     """Everything one run (one pytest session, possibly several xdist workers) shares."""

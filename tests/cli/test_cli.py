@@ -72,6 +72,20 @@ def test_bad_input_is_exit_2_without_traceback(args: list[str], message: str) ->
     assert r.stderr.startswith("paywitness: error: ")
 
 
+def test_an_output_folder_holding_a_run_is_refused_and_kept(tmp_path: Path) -> None:
+    old = tmp_path / "bundle"
+    old.mkdir()
+    (old / "ledger-main.jsonl").write_text('{"id": "old"}\n', encoding="utf-8")
+    (old / "verdict.json").write_text("{}", encoding="utf-8")
+    r = run("demo", "--output", str(old))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "already holds a run's evidence (verdict.json, ledger-main.jsonl)" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    # Nothing of the old bundle was touched.
+    assert sorted(p.name for p in old.iterdir()) == ["ledger-main.jsonl", "verdict.json"]
+    assert (old / "ledger-main.jsonl").read_text(encoding="utf-8") == '{"id": "old"}\n'
+
+
 def test_list_violations() -> None:
     r = run("demo", "--list-violations")
     assert r.returncode == 0
