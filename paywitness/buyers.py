@@ -7,12 +7,14 @@ import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from faker import Faker
 
 from paywitness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 __all__ = [
     "DEFAULT_INSTRUMENTS",
@@ -105,6 +107,8 @@ _SYLLABLES = ("ra", "wa", "ti", "na", "si", "ya", "di", "ka", "sa", "ri", "ni", 
 
 _FAKER_LOCK = threading.Lock()
 _FAKER: list[Faker] = []  # one id_ID instance, re-seeded per buyer (creating one is slow)
+# Faker is imported on first use: imported before `pytest.main` (the CLI), it would be a module
+# pytest can no longer rewrite for Faker's own pytest plugin, a warning in every run.
 
 
 def make_marker(seed: int) -> str:
@@ -119,6 +123,8 @@ def make_buyer(seed: int) -> Buyer:
     """A reproducible Indonesian buyer for ``seed`` (Faker ``id_ID``), email unique per seed."""
     with _FAKER_LOCK:
         if not _FAKER:
+            from faker import Faker
+
             _FAKER.append(Faker("id_ID"))
         fake = _FAKER[0]
         fake.seed_instance(seed)
