@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -231,6 +232,35 @@ def _fill_verified(box: Locator, value: str) -> None:
         raise AssertionError("the field does not keep the value typed into it")
 
 
+#: How long a click may fail only Playwright's hit-target check before the spot is pressed.
+_HIT_CHECK_MS = 8_000.0
+_ROUTINE = (
+    "waiting",
+    "retrying",
+    "attempting",
+    "locator resolved",
+    "element is visible",
+    "scrolling",
+    "done scrolling",
+    "performing",
+    "Call log",
+)
+
+
+def _call_log_reason(error: BaseException) -> str:
+    """The last line of Playwright's call log that says what went wrong (not a routine line)."""
+    for line in reversed(str(error).splitlines()[1:]):
+        text = line.strip().lstrip("-").strip()
+        if text and not text.startswith(_ROUTINE):
+            return text[:200]
+    return ""
+
+
+def _arrived(handle: ElementHandle) -> bool:
+    """Whether the armed element got its click (waits up to 1 s for the event to land)."""
+    return bool(handle.evaluate(_CLICK_ARRIVED))
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
@@ -336,6 +366,9 @@ class StepRunner:
     def _explain(self, step: FlowStep, at: str, error: BaseException) -> str:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         text = f"{at} ({step.verb} {step.target!r}) failed: {first}"
+        reason = _call_log_reason(error)
+        if reason:
+            text += f" (last: {reason})"
         missing = self._missing_frame()
         if missing is not None:
             text = (
@@ -419,21 +452,71 @@ class StepRunner:
         self, target: Locator, timeout: float | None, *, tap: bool, at: str
     ) -> None:
         """Click (or tap) once; again once only if the element positively never got the click."""
-        self._tap(target, timeout) if tap else target.click(timeout=timeout)
+        self._press_checked(target, timeout, tap=tap, at=at)
         if self._armed is None:
             return
         handle, self._armed = self._armed, None
         try:
-            # The element itself, not the selector again: one that the click removed or
-            # replaced is not waited for (its own flag still tells).
-            arrived = bool(handle.evaluate(_CLICK_ARRIVED))
+            arrived = _arrived(handle)
         except PlaywrightError:
             return  # the click navigated its frame away: it arrived
         finally:
             _dispose(handle)
         if not arrived:
             log.warning("paywitness: %s: the click never reached its element; clicking again", at)
-            self._tap(target, timeout) if tap else target.click(timeout=timeout)
+            self._press(target, timeout, tap=tap)
+
+    def _press(
+        self, target: Locator, timeout: float | None, *, tap: bool, force: bool = False
+    ) -> None:
+        if tap:
+            self._tap(target, timeout, force=force)
+        else:
+            target.click(timeout=timeout, force=force)
+
+    def _press_checked(self, target: Locator, timeout: float | None, *, tap: bool, at: str) -> None:
+        """Press with Playwright's checks. When only its hit-target check keeps failing for a
+        while (another element "intercepts pointer events" at the spot where the element is
+        drawn; on an emulated phone this happened with the button plainly visible there,
+        Chromium's hit test and Playwright's coordinates disagreeing inside a cross-site
+        frame), press that spot once as a person would; if the element did not get it,
+        press with the checks again for the time left (a real overlay fails as before)."""
+        armed = self._armed
+        if armed is None:
+            self._press(target, timeout, tap=tap)
+            return
+        # A step without its own timeout has the context's default, which Playwright does not
+        # tell: the check window is then taken on top of it (a failing step waits a little
+        # longer), never cut from it.
+        first = _HIT_CHECK_MS if timeout is None else min(timeout / 3, _HIT_CHECK_MS)
+        started = time.monotonic()
+
+        def left() -> float | None:
+            if timeout is None:
+                return None
+            return max(timeout - (time.monotonic() - started) * 1000, 1000.0)
+
+        try:
+            self._press(target, first, tap=tap)
+            return
+        except PlaywrightTimeoutError as e:
+            if "intercepts pointer events" not in str(e):
+                self._press(target, left(), tap=tap)
+                return
+            log.warning(
+                "paywitness: %s: for %.0f s another element kept intercepting the press at the "
+                "element's drawn position (%s); pressing that position once",
+                at,
+                first / 1000,
+                _call_log_reason(e),
+            )
+        try:
+            self._press(target, left(), tap=tap, force=True)
+            if _arrived(armed):
+                return
+        except PlaywrightError:
+            pass
+        self._press(target, left(), tap=tap)
 
     def _arm_click(self, step: FlowStep) -> ElementHandle | None:
         """Listen for a click step's own click on its element (None: nothing to listen on)."""
@@ -450,14 +533,14 @@ class StepRunner:
         return handle
 
     @staticmethod
-    def _tap(target: Locator, timeout: float | None) -> None:
+    def _tap(target: Locator, timeout: float | None, *, force: bool = False) -> None:
         try:
-            target.tap(timeout=timeout)
+            target.tap(timeout=timeout, force=force)
         except PlaywrightError as e:
             # A context without touch (desktop) cannot tap: the buyer clicks instead.
             if "hasTouch" not in str(e):
                 raise
-            target.click(timeout=timeout)
+            target.click(timeout=timeout, force=force)
 
     def _wait_for(self, step: FlowStep, timeout: float | None) -> None:
         spec = step.wait_for

@@ -36,6 +36,17 @@ PAGES = {
         }, true);</script>""",
     "/sound": """<button id=pay onclick="document.getElementById('n').textContent =
           Number(document.getElementById('n').textContent) + 1">Pay</button><p id=n>0</p>""",
+    # Playwright's hit check finds the overlay on top of the button; a press at the button's
+    # spot reaches the overlay, which passes it on (as when Playwright's coordinates and the
+    # browser's hit test disagree and the button does get a real press there).
+    "/forwarding": """<button id=pay onclick="document.getElementById('n').textContent =
+          Number(document.getElementById('n').textContent) + 1">Pay</button><p id=n>0</p>
+        <div id=veil style="position:fixed;inset:0" onclick="document.getElementById('pay')
+          .click()"></div>""",
+    # A real overlay: whatever is pressed, the button never gets it.
+    "/covered": """<button id=pay onclick="document.getElementById('n').textContent =
+          Number(document.getElementById('n').textContent) + 1">Pay</button><p id=n>0</p>
+        <div id=veil style="position:fixed;inset:0"></div>""",
     "/3ds": """<button id=approve onclick="opener.document.getElementById('verified')
         .hidden=false; setTimeout(()=>window.close(), 50)">Approve</button>""",
 }
@@ -176,3 +187,23 @@ def test_a_click_that_never_reached_its_element_is_made_again_once(
         runner.run(steps({"goto": page}, {"click": "#pay", "step": "pay", "moment": "pay"}))
     assert shop_page.text_content("#n") == "1"  # paid once either way: never a double click
     assert ("never reached its element" in caplog.text) is retried
+
+
+def test_a_press_only_playwrights_hit_check_refuses_is_made_at_the_spot_once(
+    shop_page: Page, caplog: pytest.LogCaptureFixture
+) -> None:
+    with StepRunner(shop_page, FakeWitness(), VALUES) as runner:
+        runner.run(steps({"goto": "/forwarding"}, {"click": "#pay", "timeout_s": 3}))
+    assert shop_page.text_content("#n") == "1"
+    assert "kept intercepting the press" in caplog.text
+    assert "never reached its element" not in caplog.text
+
+
+def test_a_real_overlay_still_fails_the_step_naming_what_is_on_top(shop_page: Page) -> None:
+    with (
+        pytest.raises(FlowStepError, match=r"intercepts pointer events") as e,
+        StepRunner(shop_page, FakeWitness(), VALUES) as runner,
+    ):
+        runner.run(steps({"goto": "/covered"}, {"click": "#pay", "timeout_s": 3}))
+    assert "flow.steps[1] (click '#pay') failed: Locator.click: Timeout" in str(e.value)
+    assert shop_page.text_content("#n") == "0"
