@@ -132,7 +132,7 @@ def build_commerce(ctx: Context, store: OrderStore) -> web.Application:
         return login_page(request)
 
     async def warm_handler(request: web.Request) -> web.Response:
-        # Where the storefront's hidden checkout frame rests while no checkout is open: a page of
+        # What the storefront loads in a hidden frame while the buyer browses: an empty page of
         # the checkout's own site, so the checkout frame later opens in a renderer that is
         # already running and over a connection already made (no buyer data, no cookies set).
         return web.Response(
