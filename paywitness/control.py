@@ -158,15 +158,10 @@ class ControlWatch:
         if target is None:
             return
         scheme, host, path = target
-        facts: dict[str, Any] = {}
-        if self.book.classifier is not None:
-            # A request of the browser's pages, frames or workers: never browser noise.
-            c = self.book.classifier.classify(host, request.method, path, page=True)
-            facts = {"role": c.role, "rule": c.rule, "payment_class": c.payment_class}
         self.book.note(
             "client",
             request.url,
-            **facts,
+            page_request=True,
             host=host,
             method=request.method,
             scheme=scheme,

@@ -57,17 +57,10 @@ class ClientWatch:
             extra["failure"] = request.failure
         if request.service_worker is not None:
             extra["service_worker"] = True
-        facts: dict[str, Any] = {}
-        classifier = self.book.classifier
-        if classifier is not None:
-            # The browser reports this request, so a page, frame or worker made it: never noise.
-            c = classifier.classify(u.hostname.lower(), request.method, path, page=True)
-            facts = {"role": c.role, "rule": c.rule, "payment_class": c.payment_class}
         self.book.note(
             "client",
             request.url,
-            with_payment_class=True,
-            **facts,
+            page_request=True,
             method=request.method,
             scheme=u.scheme,
             port=u.port or (443 if u.scheme == "https" else 80),

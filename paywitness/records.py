@@ -112,13 +112,14 @@ class RecordBook:
         return self.classifier.role_of(host)
 
     def note(
-        self, kind: RecordKind, url: str = "", *, with_payment_class: bool = False, **facts: Any
+        self, kind: RecordKind, url: str = "", *, page_request: bool = False, **facts: Any
     ) -> FlowRecord:
         """Stamp, classify, mask and write one record the proxy did not make itself.
 
         `facts` are FlowRecord fields (method, path, port, canary_hits, extra, ts_start, ...);
         the host comes from the URL unless given, its role and rule from the profile unless
-        given; with `with_payment_class` the request is classified like a proxied one.
+        given. A `page_request` (one the browser reports, so a page, frame or worker made it) is
+        classified like a proxied request, payment class included, and never as browser noise.
         """
         now = time.time()
         host = str(facts.pop("host", None) or (urlsplit(url).hostname or "")).lower()
@@ -134,8 +135,9 @@ class RecordBook:
             "test": self._test,
         }
         if "role" not in facts:
-            if with_payment_class and self.classifier is not None and host:
-                c = self.classifier.classify(host, str(facts.get("method") or ""), facts["path"])
+            if page_request and self.classifier is not None and host:
+                method = str(facts.get("method") or "")
+                c = self.classifier.classify(host, method, facts["path"], page=True)
                 fields.update(role=c.role, rule=c.rule, payment_class=c.payment_class)
             else:
                 fields["role"], fields["rule"] = self.role_of(host)
