@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,18 @@ from demo_runs import DemoRuns
 from playwright.sync_api import Playwright
 
 from paywitness.profile import Profile, demo_profile_path, load_profile
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's own in-process scenarios (tests/e2e/test_seamless_violations.py) make this
+    session a paywitness run; its bundle, which judges only what those tests happened to do, goes
+    to a folder of its own, never into the user's reports/ nor over reports/latest."""
+    if config.getoption("--paywitness-output") is None and not hasattr(config, "workerinput"):
+        # A folder around the bundle: a run keeps its history file beside its output.
+        config.option.paywitness_output = str(
+            Path(tempfile.mkdtemp(prefix="paywitness-tests-")) / "run"
+        )
 
 
 @pytest.fixture(scope="session")
