@@ -32,7 +32,7 @@ from paywitness.moments import TIMED_SPANS
 from paywitness.profile import SeamlessPolicy
 from paywitness.seamless.figures import group_by_test, run_figures
 from paywitness.seamless.stats import Comparison, compare_samples, describe, min_p_value
-from paywitness.verdict import AnalysisContext, CategoryResult, Check, Finding
+from paywitness.verdict import AnalysisContext, CategoryResult, Check, CheckStatus, Finding
 
 __all__ = [
     "COMPARED",
@@ -298,6 +298,18 @@ def _judge_timings(
     return figures, differ, within, too_few
 
 
+def _check(status: CheckStatus, summary: str, figures: dict[str, Any], **extra: Any) -> Check:
+    """The `observation.control` check."""
+    return Check(
+        id="observation.control",
+        category="observation",
+        status=status,
+        summary=summary,
+        figures=figures,
+        **extra,
+    )
+
+
 def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
     """The `observation.control` check, or None when the run asked for no control."""
     control = ctx.control
@@ -338,14 +350,12 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
             f"{t}: {w}" for t, w in sorted(not_replayed.items())
         )
         result.checks.append(
-            Check(
-                id="observation.control",
-                category="observation",
-                status="not_judged",
-                summary=f"no control run without the proxy ({why or 'no scenario ran'}); the "
-                "run was judged without one",
+            _check(
+                "not_judged",
+                f"no control run without the proxy ({why or 'no scenario ran'}); the run was "
+                "judged without one",
+                figures,
                 required=False,  # stated, as asked; the rest of the verdict stands on its own
-                figures=figures,
             )
         )
         return result
@@ -377,14 +387,12 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
     skipped = f"; not replayed: {len(not_replayed)}" if not_replayed else ""
     if not diffs and not slow:
         result.checks.append(
-            Check(
-                id="observation.control",
-                category="observation",
-                status="pass",
-                summary=f"without the proxy, {n} scenario(s) reached the same destinations by "
-                f"role in every step and made the same payment-class calls ({seconds:.1f} s of "
-                f"control runs{skipped}){timed}",
-                figures=figures,
+            _check(
+                "pass",
+                f"without the proxy, {n} scenario(s) reached the same destinations by role in "
+                f"every step and made the same payment-class calls ({seconds:.1f} s of control "
+                f"runs{skipped}){timed}",
+                figures,
             )
         )
         return result
@@ -422,14 +430,12 @@ def analyse_control(ctx: AnalysisContext) -> CategoryResult | None:
             )
         )
     result.checks.append(
-        Check(
-            id="observation.control",
-            category="observation",
-            status="not_judged",
-            summary=f"the shop behaved differently without the proxy ({'; '.join(parts)}): what "
-            "the proxy observed may not be what a real buyer gets, so nothing observed can pass"
+        _check(
+            "not_judged",
+            f"the shop behaved differently without the proxy ({'; '.join(parts)}): what the "
+            "proxy observed may not be what a real buyer gets, so nothing observed can pass"
             + (f"{timed}" if within or too_few or unpaired else ""),
-            figures=figures,
+            figures,
         )
     )
     return result
