@@ -7,11 +7,10 @@ Every wait is Playwright's auto-waiting; only a `pause` step waits a fixed time.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from typing import TYPE_CHECKING, Any, Protocol
@@ -457,6 +456,8 @@ class StepRunner:
             return
         handle, self._armed = self._armed, None
         try:
+            # The element itself, not the selector again: one that the click removed or
+            # replaced is not waited for (its own flag still tells).
             arrived = _arrived(handle)
         except PlaywrightError:
             return  # the click navigated its frame away: it arrived
@@ -648,7 +649,7 @@ class StepRunner:
         finally:
             self.page, self.chain = opener, chain
             tab.close()
-            with contextlib.suppress(PlaywrightError):
+            with suppress(PlaywrightError):
                 opener.bring_to_front()  # and goes back to the shop's tab
 
 
