@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import sys
 import time
 from collections.abc import Iterable
@@ -61,9 +62,11 @@ def update_latest_link(output: Path) -> None:
 def ensure_writable(output: Path) -> None:
     try:
         output.mkdir(parents=True, exist_ok=True)
-        probe = output / ".write-test"
+        # A name of this process's own: the run's xdist workers check the same folder at once,
+        # and one's unlink of a shared probe made the other's fail (ENOENT, seen in CI).
+        probe = output / f".write-test-{os.getpid()}-{secrets.token_hex(4)}"
         probe.write_text("ok")
-        probe.unlink()
+        probe.unlink(missing_ok=True)
     except OSError as e:
         raise ConfigError(
             f"the output folder {output} is not writable ({e.strerror or e}); pass a folder you "

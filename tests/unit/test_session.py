@@ -182,3 +182,21 @@ def test_a_proxy_process_that_cannot_listen_is_one_clear_error(tmp_path: Path) -
     assert "\n" not in message
     assert "Traceback" not in message
     assert session.proxy is None  # nothing left running
+
+
+def _check_writable_many(output: str) -> None:
+    from paywitness.run import ensure_writable
+
+    for _ in range(300):
+        ensure_writable(Path(output))
+
+
+def test_workers_checking_one_output_folder_at_once_all_pass(tmp_path: Path) -> None:
+    """A run's xdist workers and its controller check the same folder together (CI: one
+    worker's unlink of a shared probe file made another's check fail with ENOENT)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(4) as pool:
+        pool.map(_check_writable_many, [str(tmp_path / "out")] * 4)
+    assert list((tmp_path / "out").iterdir()) == []
