@@ -32,7 +32,10 @@
   };
   const send = (kind, el, extra) => {
     if (!window.paywitnessRecord) return;
-    window.paywitnessRecord({kind: kind, selector: window.__pwSelector(el), ...extra});
+    // The page's own clock (ms since the epoch, shared by every frame's process): events of a
+    // cross-site frame can reach the recorder after a later event of another frame.
+    const at = performance.timeOrigin + performance.now();
+    window.paywitnessRecord({kind: kind, selector: window.__pwSelector(el), at: at, ...extra});
   };
   document.addEventListener("click", (ev) => {
     const el = target(ev);

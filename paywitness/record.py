@@ -9,6 +9,7 @@ element in the parent frame, so steps in a card iframe become a `frame` chain.
 
 from __future__ import annotations
 
+import bisect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,11 +50,17 @@ class RecordOptions:
 
 @dataclass
 class Recording:
-    """The steps as the person did them, in the page they were done in."""
+    """The steps as the person did them, in the page they were done in.
+
+    Events arrive from each frame's own renderer; a cross-site frame's can arrive after a later
+    event of another frame (typed card fields after the Pay click they preceded). Each event
+    carries the time its page saw it (`at`, milliseconds since the epoch, one clock for every
+    process), and the steps are rebuilt in that order whenever one arrives late."""
 
     start_url: str
     values: dict[str, str]
     steps: list[dict[str, Any]] = field(default_factory=list)
+    _events: list[tuple[float, int, dict[str, Any], list[str]]] = field(default_factory=list)
     _chain: list[str] | None = None
 
     def placeholder(self, typed: str) -> str:
@@ -65,26 +72,46 @@ class Recording:
                 out = out.replace(value, "{" + key + "}")
         return out
 
-    def add(self, event: dict[str, Any], chain: list[str]) -> None:
+    def add(self, event: dict[str, Any], chain: list[str]) -> dict[str, Any] | None:
+        """Take one event; returns the step it made or updated, None if it arrived after a later
+        event (the steps were rebuilt in the pages' order) or was of no kind recorded."""
+        seq = len(self._events)
+        at = event.get("at")
+        key = float(at) if isinstance(at, int | float) else float("inf")
+        late = bool(self._events) and key < self._events[-1][0]
+        bisect.insort(self._events, (key, seq, event, chain), key=lambda e: (e[0], e[1]))
+        if not late:
+            return self._apply(event, chain)
+        self.steps, self._chain = [], None
+        for _, _, ev, ch in self._events:
+            self._apply(ev, ch)
+        return None
+
+    def _apply(self, event: dict[str, Any], chain: list[str]) -> dict[str, Any] | None:
         if chain != self._chain:
             if self._chain is not None or chain:
                 self.steps.append({"frame": chain})
             self._chain = chain
         kind = str(event.get("kind"))
         sel = str(event.get("selector"))
+        step: dict[str, Any]
         if kind == "fill":
             value = self.placeholder(str(event.get("value", "")))
             last = self.steps[-1] if self.steps else {}
             if last.get("fill") == sel:
                 last["value"] = value  # typed again in the same field: the last value counts
-                return
-            self.steps.append({"fill": sel, "value": value})
+                return last
+            step = {"fill": sel, "value": value}
         elif kind == "select":
-            self.steps.append({"select": sel, "value": self.placeholder(str(event["value"]))})
+            step = {"select": sel, "value": self.placeholder(str(event["value"]))}
         elif kind == "press":
-            self.steps.append({"press": sel, "key": str(event.get("key", "Enter"))})
+            step = {"press": sel, "key": str(event.get("key", "Enter"))}
         elif kind in ("click", "check"):
-            self.steps.append({kind: sel})
+            step = {kind: sel}
+        else:
+            return None
+        self.steps.append(step)
+        return step
 
     def tag(
         self,
@@ -210,8 +237,14 @@ def _drive(context: BrowserContext, rec: Recording, opts: RecordOptions, out: Te
             chain = _frame_chain(frame) if isinstance(frame, Frame) else []
         except PlaywrightError:
             chain = []
-        rec.add(event, chain)
-        out.write(f"paywitness record: {rec.steps[-1]}\n")
+        step = rec.add(event, chain)
+        if step is not None:
+            out.write(f"paywitness record: {step}\n")
+        elif event.get("kind") in ("fill", "select", "press", "click", "check"):
+            out.write(
+                f"paywitness record: {event.get('kind')} in {chain or 'the page'} put in "
+                "its place (it arrived after a later action)\n"
+            )
         out.flush()
 
     context.expose_binding("paywitnessRecord", on_event)
