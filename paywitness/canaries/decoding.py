@@ -443,8 +443,10 @@ def _runs(view: View, child: _Child, taken: list[tuple[int, int]], skip: int = 1
             len(run) % 2 or not _HEX_RUN.match(run)
         ):
             continue  # an identifier, neither hex nor base64 (``_decode_run``'s first test)
+        if taken and any(s <= start < e for s, e in taken):
+            continue  # decoded already as the field it is (cheaper than decoding it again)
         decoded_run = _decode_run(run)
-        if decoded_run is None or any(s <= start < e for s, e in taken):
+        if decoded_run is None:
             continue
         child(decoded_run[1], decoded_run[0], (start, end), skip=skip)
 

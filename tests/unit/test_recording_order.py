@@ -35,6 +35,7 @@ def test_events_in_order_are_appended_and_retyping_keeps_the_last_value() -> Non
     rec = _rec()
     first = rec.add({"kind": "fill", "selector": "#q", "value": "a", "at": 1.0}, [])
     again = rec.add({"kind": "fill", "selector": "#q", "value": "ab", "at": 2.0}, [])
-    assert first is again and again == {"fill": "#q", "value": "ab"}
+    assert first is again
+    assert again == {"fill": "#q", "value": "ab"}
     assert rec.add({"kind": "click", "selector": "#go", "at": 3.0}, []) == {"click": "#go"}
     assert rec.steps == [{"fill": "#q", "value": "ab"}, {"click": "#go"}]
