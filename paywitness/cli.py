@@ -523,9 +523,6 @@ def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
             raise ConfigError(f"--scenarios {ns.scenarios} does not exist; pass a file or folder")
         _check_reachable(profile.start_url, overrides)
     key = _signing_key(ns, None if ns.command == "demo" else ns.profile)
-    output = Path(ns.output) if ns.output else default_output_dir()
-    ensure_writable(output)
-    ensure_fresh(output)
     if find_chromium(ns.browser) is None:
         from paywitness.browser import playwright_chromium
 
@@ -534,6 +531,11 @@ def _preflight(ns: argparse.Namespace) -> tuple[Path, Ed25519PrivateKey | None]:
                 "no Chromium was found: run `make demo` once (it installs one), or "
                 "`playwright install chromium`, or pass --browser PATH"
             )
+    # Last: the output folder is the one check that creates something (a refused run leaves no
+    # empty dated folder in reports/).
+    output = Path(ns.output) if ns.output else default_output_dir()
+    ensure_fresh(output)
+    ensure_writable(output)
     return output, key
 
 

@@ -73,12 +73,15 @@ def test_payment_on_social_fails_with_the_offending_url(demo_runs: DemoRuns) -> 
         (["demo", "--pre-migration", "--violation", "payment-on-social"], "one at a time"),
     ],
 )
-def test_bad_input_is_exit_2_without_traceback(args: list[str], message: str) -> None:
-    r = run(*args)
+def test_bad_input_is_exit_2_without_traceback(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    r = run(*args, cwd=tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
     assert r.stderr.startswith("paywitness: error: ")
+    assert list(tmp_path.iterdir()) == []  # a refused run leaves no (empty) reports/<time>/
 
 
 def test_an_output_folder_holding_a_run_is_refused_and_kept(tmp_path: Path) -> None:
