@@ -33,7 +33,7 @@ from paywitness.canaries.variants import (
     MIN_KEY,
     SHORT_TOKEN,
     Variant,
-    build_variants,
+    indexed_variants,
 )
 
 __all__ = ["CanaryHit", "CanaryScanner"]
@@ -172,20 +172,51 @@ class _Compiled:
     max_pattern: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """One canary's variant patterns and automaton keys: independent of its index in a set."""
+
+    patterns: tuple[bytes, ...]
+    patterns_low: tuple[bytes, ...]
+    need: tuple[int, ...]
+    keys: tuple[tuple[int, str], ...]  # (offset in the pattern, automaton key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyed(canary: Canary) -> _Keyed:
+    # Built once per value: merging a run's scanners (redaction.py) compiles the same canaries
+    # again, and picking the keys was the largest part of a rebuild.
+    variants = indexed_variants(canary, 0)
+    patterns = tuple(v.pattern.encode("utf-8") for v in variants)
+    low = tuple(p.lower() for p in patterns)
+    need = tuple(
+        min(len(p), HASHED_KEY_CAP if v.hashed else KEY_CAP)
+        for v, p in zip(variants, patterns, strict=True)
+    )
+    keys = []
+    for pattern_low, n in zip(low, need, strict=True):
+        offset, key_bytes = _pick_key(pattern_low[:n])
+        keys.append((offset, key_bytes.decode("latin-1")))
+    return _Keyed(patterns, low, need, tuple(keys))
+
+
 @functools.lru_cache(maxsize=64)
 def _compile(canaries: tuple[Canary, ...], salt: bytes) -> _Compiled:
     canary_set = CanarySet(canaries, salt)
-    variants = build_variants(canary_set)
-    patterns = [v.pattern.encode("utf-8") for v in variants]
-    patterns_low = [p.lower() for p in patterns]
-    need = [
-        min(len(p), HASHED_KEY_CAP if v.hashed else KEY_CAP)
-        for v, p in zip(variants, patterns, strict=True)
-    ]
+    variants: list[Variant] = []
+    patterns: list[bytes] = []
+    patterns_low: list[bytes] = []
+    need: list[int] = []
     by_key: dict[str, list[tuple[int, int]]] = {}
-    for i, low in enumerate(patterns_low):
-        offset, key_bytes = _pick_key(low[: need[i]])
-        by_key.setdefault(key_bytes.decode("latin-1"), []).append((i, offset))
+    for index, canary in enumerate(canaries):
+        keyed = _keyed(canary)
+        base = len(variants)
+        variants += indexed_variants(canary, index)
+        patterns += keyed.patterns
+        patterns_low += keyed.patterns_low
+        need += keyed.need
+        for i, (offset, key) in enumerate(keyed.keys, base):
+            by_key.setdefault(key, []).append((i, offset))
     groups: list[tuple[int, tuple[tuple[int, int], ...]]] = []
     automaton = ahocorasick.Automaton()
     for key, members in by_key.items():
