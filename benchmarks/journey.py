@@ -172,7 +172,9 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                     context.close()
                     probe.close()
                     session.end_test("passed")
-                    verdicts.append(witness.judge().verdict)
+                    judged = witness.judge()
+                    statuses = ", ".join(f"{k} {c.status}" for k, c in judged.categories.items())
+                    verdicts.append(f"{judged.verdict} ({statuses})")
 
                 variants = {
                     "direct": direct,
@@ -205,15 +207,15 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
             "harness overhead ratio (harness / direct)",
             overhead,
             "x",
-            target="<= 1.10x",
-            met=overhead <= 1.10,
+            target="<= 1.05x",
+            met=overhead <= 1.05,
         ),
         Figure(
             "harness / Playwright HAR recording",
             vs_har,
             "x",
-            target="<= 1.00x",
-            met=vs_har <= 1.00,
+            target="<= 1.02x",
+            met=vs_har <= 1.02,
         ),
         Figure(
             "proxy in its own process / on the test's thread",
@@ -232,7 +234,9 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in times.items())
     )
     part.notes.append(
-        f"harness verdicts: {', '.join(sorted(set(verdicts)))} ({len(verdicts)} judged runs)"
+        f"harness verdicts: {'; '.join(sorted(set(verdicts)))} ({len(verdicts)} judged runs; "
+        "a benchmark purchase has no baseline, so seamless checks that need one are not judged "
+        "and the verdict cannot pass)"
     )
     return [part]
 
