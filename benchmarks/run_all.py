@@ -58,6 +58,14 @@ _EXPLAINED = """\
   above), and the in-process proxy shares one GIL with the Playwright client and the demo shop.
   On a loaded 2-core machine the proxy thread waits for CPU on every request, so the ratio grows
   with the load: the quiet-machine prototype measured 1.10x (docs: TOOLCHAIN "Costs measured").
+- Where a harness purchase's extra time goes, timed inside the benchmark on 2026-11-28 (8
+  harness purchases, 2 cores, load 1-4): beginning the test 60-270 ms (registering the buyer's
+  canaries with the redactor: a new canary's variants and automaton keys are built once, but
+  the redactor's scanners over all canaries so far are merged now and then), the context's
+  page with the continuity probe 105-190 ms (direct: a bare page), the purchase itself
+  200-500 ms longer (every request through the proxy; the probe's page script and bindings),
+  judging the ledger 30-75 ms, closing 10-35 ms. Before the canary compile cache the test's
+  beginning was 66-461 ms.
 - The HAR capture masks every text body up to 64 KB with the redactor's regular expressions
   (`paywitness/evidence/redaction.py`); form secrets are found by one anchored `name=value`
   pattern and the name tested in Python (this cut masking about 3x, 66 -> 24 ms per 64 KB).
