@@ -150,8 +150,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load average at start: {load_average()}")
     t0 = time.perf_counter()
     parts: list[Part] = []
+    broken: list[str] = []
     for name in ns.only or list(PARTS):
-        for part in PARTS[name](ns.quick):
+        try:
+            measured = PARTS[name](ns.quick)
+        except Exception as e:  # one broken part must not lose the figures of the others
+            broken.append(name)
+            failed = Part(f"{name}: not measured")
+            failed.notes.append(f"the part stopped: {type(e).__name__}: {str(e)[-1500:]}")
+            measured = [failed]
+        for part in measured:
             parts.append(part)
             print(f"\n== {part.title}")
             print(f"   load {part.load_before} -> {part.load_after}; {part.seconds:.0f} s")
@@ -165,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         DOC.parent.mkdir(parents=True, exist_ok=True)
         DOC.write_text(render_markdown(parts, quick=ns.quick, seconds=seconds), encoding="utf-8")
         print(f"wrote {DOC.relative_to(ROOT)}")
+    if broken:
+        print(f"not measured: {', '.join(broken)}", file=sys.stderr)
+        return 1
     return 0
 
 

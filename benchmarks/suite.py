@@ -7,6 +7,7 @@ user or CI starts it; wall-clock seconds, interleaved -n 1 / -n 2 runs, medians.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -28,7 +29,17 @@ def _demo(output: Path, workers: int | None) -> None:
     if workers is not None:
         args += ["-n", str(workers)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=_RUN_TIMEOUT, check=False)
-    if done.returncode != 0:
+    _check_ran(args, done)
+    _EXITS.append(done.returncode)
+
+
+#: Exit codes of the timed runs: a verdict (0 pass, 1 fail, 3 inconclusive) is a complete run
+#: whose time counts (the figures say how many passed); anything else stops the benchmark.
+_EXITS: list[int] = []
+
+
+def _check_ran(args: Sequence[str], done: subprocess.CompletedProcess[str]) -> None:
+    if done.returncode not in (0, 1, 3):
         raise RuntimeError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-2000:]}")
 
 
@@ -40,13 +51,19 @@ def _make_demo() -> None:
         timeout=_RUN_TIMEOUT,
         check=False,
     )
-    if done.returncode != 0:
+    # make turns any failing recipe into its own exit 2: the demo's code is in its last line.
+    said = re.findall(r"paywitness: verdict \w+ \(exit (\d+)\)", done.stdout)
+    if not said:
         raise RuntimeError(f"make demo exited {done.returncode}:\n{done.stdout[-2000:]}")
+    code = int(said[-1])
+    _check_ran(["make", "demo"], subprocess.CompletedProcess(done.args, code, done.stdout))
+    _EXITS.append(code)
 
 
 def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = None) -> list[Part]:
     rounds = rounds or (1 if quick else 5)
     make_runs = make_runs or 1
+    _EXITS.clear()
     parallel = Part("Parallel: paywitness demo -n 2 vs -n 1 (full demo suite, 5 payment methods)")
     make = Part("make demo end to end")
     with tempfile.TemporaryDirectory(prefix="paywitness-bench-suite-") as tmp:
@@ -70,7 +87,7 @@ def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = 
         Figure("-n 2 / -n 1 wall clock", ratio, "x", detail="below 1: -n 2 is faster"),
     ]
     parallel.notes.append(
-        f"{rounds} interleaved rounds; all runs (s): "
+        f"{rounds} interleaved rounds; exit codes {' '.join(map(str, _EXITS))}; all runs (s): "
         + "; ".join(f"{k} " + " ".join(f"{x:.1f}" for x in v) for k, v in times.items())
     )
     make.load_before = load_average()
@@ -81,6 +98,7 @@ def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = 
         _make_demo()
         make_times.append(time.perf_counter() - t1)
     make.seconds = time.perf_counter() - t0
+    make_exits = _EXITS[-make_runs:]
     make.load_after = load_average()
     make_s = statistics.median(make_times)
     make.figures.append(
@@ -94,7 +112,8 @@ def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = 
     )
     make.notes.append(
         "make demo runs the suite serially (no xdist); "
-        f"{make_runs} run(s) (s): {' '.join(f'{x:.1f}' for x in make_times)}; includes the Allure "
+        f"{make_runs} run(s) (s): {' '.join(f'{x:.1f}' for x in make_times)}, exit codes "
+        f"{' '.join(map(str, make_exits))}; includes the Allure "
         "report when npm is present"
     )
     return [parallel, make]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from benchmarks import analysers, proxy_load
 from benchmarks._common import Figure, Part, interleaved, paired_ratio, percentile
 from benchmarks.run_all import render_markdown
@@ -63,3 +65,23 @@ def test_proxy_quick_measures_latency_and_memory() -> None:
     doc = render_markdown(parts, quick=True, seconds=1.0)
     assert "| harness: request p50 |" in doc
     assert "Load average" in doc
+
+
+def test_a_part_that_stops_is_reported_and_the_others_kept(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import run_all
+
+    def fine(quick: bool) -> list[Part]:
+        return [Part("fine part", [Figure("a figure", 1.5, "s")])]
+
+    def broken(quick: bool) -> list[Part]:
+        raise RuntimeError("make demo exited 2")
+
+    monkeypatch.setattr(run_all, "PARTS", {"broken": broken, "fine": fine})
+    assert run_all.main(["--no-write"]) == 1
+    out, err = capsys.readouterr()
+    assert "== broken: not measured" in out
+    assert "RuntimeError: make demo exited 2" in out
+    assert "a figure" in out  # the part after the broken one still ran
+    assert "not measured: broken" in err
