@@ -47,6 +47,13 @@ _JSON_SECRET = re.compile(
 # Every `name=value` pair, then the name tested on its own: one linear pass. (A single pattern
 # with the secret words inside the name backtracked at every word start: ~60 ms per 64 KB.)
 _FORM_PAIR = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z0-9_-]+=)([^&=\s\"'<>]{1,4096})")
+# The same two for texts joined by NUL (`Redactor.texts`): a value never runs on past its text.
+_JSON_SECRET_JOINED = re.compile(
+    _JSON_SECRET.pattern.replace('[^"\\\\]', '[^"\\\\\\x00]'), re.IGNORECASE
+)
+_FORM_PAIR_JOINED = re.compile(_FORM_PAIR.pattern.replace("<>]", "<>\\x00]"))
+assert _JSON_SECRET_JOINED.pattern != _JSON_SECRET.pattern  # an edit must keep the NUL out
+assert _FORM_PAIR_JOINED.pattern != _FORM_PAIR.pattern
 _FORM_SECRET_NAME = re.compile(r"token|session|secret|password|passwd|cvc|cvv|otp", re.IGNORECASE)
 
 
@@ -118,19 +125,25 @@ class Redactor:
         scanners = self._scanners
         if not scanners or len(items) < 2 or any("\x00" in t for t in items):
             return [self.text(t) for t in items]
-        parts = redact_with(scanners, "\x00".join(items)).split("\x00")
+        # Every rule after the canaries is also applied once to the joined text: none of their
+        # matches can cross a NUL (the two whose values could are compiled without it).
+        joined = self._secrets(redact_with(scanners, "\x00".join(items)), joined=True)
+        parts = joined.split("\x00")
         if len(parts) != len(items):  # a mask label never holds a NUL; never trust a miscount
             return [self.text(t) for t in items]
-        return [self._secrets(p) if p else p for p in parts]
+        return parts
 
-    def _secrets(self, out: str) -> str:
+    def _secrets(self, out: str, *, joined: bool = False) -> str:
         """Bearer/JWT tokens and secret-named JSON or form fields of already canary-masked text."""
         lowered = out.lower()
         if "bearer" in lowered or "basic" in lowered or "token" in lowered:  # cheap pre-check
             out = _BEARER.sub(lambda m: f"{m.group(1)} {self.mask(m.group(0))}", out)
         out = _JWT.sub(lambda m: self.mask(m.group(0)), out)
-        out = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{self.mask(m.group(2))}"', out)
-        return _FORM_PAIR.sub(self._form_pair, out)
+        json_secret, form_pair = (
+            (_JSON_SECRET_JOINED, _FORM_PAIR_JOINED) if joined else (_JSON_SECRET, _FORM_PAIR)
+        )
+        out = json_secret.sub(lambda m: f'{m.group(1)}"{self.mask(m.group(2))}"', out)
+        return form_pair.sub(self._form_pair, out)
 
     def _form_pair(self, m: re.Match[str]) -> str:
         if _FORM_SECRET_NAME.search(m.group(1)):

@@ -107,6 +107,8 @@ def test_a_har_entry_masked_in_one_pass_equals_masking_it_field_by_field() -> No
         '{"session_token": "zzz-111", "name": "Ana Putri1"}', "ünïcode \u2013 Ana Putri2 \u2713",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlLXZhbHVl", "a=b; c=d",
         "buyer0%40mail.example", "https://shop.example/p?email=buyer0@mail.example&sid=abc",
+        '{"auth_token": "half', 'rest of it" }', "session=abc", "def&x=1", "Bearer", "Ana",
+        "Putri0 tail", "4111 1111", "1111 1111",  # halves that must not join across texts
     ]  # fmt: skip
 
     def some() -> str:
