@@ -129,11 +129,15 @@ class DemoRuns:
             # Blocks while another worker runs the same options; it then finds the result.
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not result.is_file():
-                timed = args == COMPLIANT_FULL or args == demo_args(COMPLIANT, MATRIX_SEED)
-                with self._alone(timed):
+                with self._alone(self.timed(args)):
                     self._run(args, output, result)
         stored = json.loads(result.read_text(encoding="utf-8"))
         return DemoRun(args, output, stored["returncode"], stored["stdout"], stored["stderr"])
+
+    @staticmethod
+    def timed(args: tuple[str, ...]) -> bool:
+        """Whether these are the options of a run whose seamless timings must pass."""
+        return args in (COMPLIANT_FULL, tuple(demo_args(COMPLIANT, MATRIX_SEED)))
 
     def matrix(self, violation: str) -> DemoRun:
         """The detection matrix's run of one row (`paywitness.matrix.COMPLIANT` or a violation)."""

@@ -62,3 +62,16 @@ def test_a_run_that_times_out_is_stored_as_a_failure_not_rerun(
     assert "timed out" in again.stderr
     with pytest.raises(AssertionError, match="no verdict from `demo -k x`"):
         first.verdict()
+
+
+def test_both_runs_whose_timings_must_pass_are_known_as_timed() -> None:
+    """`get(*args)` sees a tuple: the matrix's compliant row (a list from `demo_args`) must be
+    recognised in that form, or it runs beside the other worker's runs."""
+    from paywitness.matrix import COMPLIANT, demo_args
+
+    def as_get_sees(*args: str) -> tuple[str, ...]:
+        return args
+
+    assert DemoRuns.timed(as_get_sees(*demo_runs.COMPLIANT_FULL))
+    assert DemoRuns.timed(as_get_sees(*demo_args(COMPLIANT, demo_runs.MATRIX_SEED)))
+    assert not DemoRuns.timed(as_get_sees(*demo_args("payment-on-social", demo_runs.MATRIX_SEED)))
