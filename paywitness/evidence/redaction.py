@@ -154,45 +154,43 @@ class Redactor:
         return self.text(redact_url(url))
 
     def header(self, name: str, value: str) -> str:
-        if name.lower() in SECRET_HEADERS or SECRET_PARAM.search(name):
-            return self.mask(value)
-        return self.text(value)
+        return self.mask(value) if _secret_header(name) else self.text(value)
 
     def param(self, name: str, value: str) -> str:
-        if value and SECRET_PARAM.search(name):
-            return self.mask(value)
-        return self.text(value)
+        return self.mask(value) if _secret_param(name, value) else self.text(value)
 
     # -- HAR ----------------------------------------------------------------------------------
     def har_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """A HAR entry with every header, cookie, parameter, URL and body masked in place."""
-        free: list[tuple[dict[str, Any], str, str]] = []  # (holder, key, text) masked as text
+        """A HAR entry with every header, cookie, parameter, URL and body masked in place:
+        secrets by name each on its own, every free text in one `texts` pass."""
+        free: list[tuple[dict[str, Any], str]] = []  # (holder, key) of a free text
 
         def later(holder: dict[str, Any], key: str, text: str) -> None:
             holder[key] = text  # as `text` gives an empty one back; the rest masked below
             if text:
-                free.append((holder, key, text))
+                free.append((holder, key))
+
+        def pairs(items: list[dict[str, Any]], secret: Callable[[str, str], bool]) -> None:
+            for item in items:
+                value = str(item["value"])
+                if secret(item["name"], value):
+                    item["value"] = self.mask(value)
+                else:
+                    later(item, "value", value)
 
         for side in ("request", "response"):
             msg = entry.get(side) or {}
-            for h in msg.get("headers", []):
-                name, value = h["name"], str(h["value"])
-                if name.lower() in SECRET_HEADERS or SECRET_PARAM.search(name):
-                    h["value"] = self.mask(value)
-                else:
-                    later(h, "value", value)
+            pairs(msg.get("headers", []), lambda name, _value: _secret_header(name))
             for c in msg.get("cookies", []):
                 c["value"] = self.mask(str(c["value"]))
-            for q in msg.get("queryString", []):
-                self._param_later(q, later)
+            pairs(msg.get("queryString", []), _secret_param)
         req = entry.get("request") or {}
         if "url" in req:
             later(req, "url", redact_url(req["url"]))
         post = req.get("postData")
         if post:
             later(post, "text", post.get("text") or "")
-            for p in post.get("params", []):
-                self._param_later(p, later)
+            pairs(post.get("params", []), _secret_param)
         resp = entry.get("response") or {}
         if resp.get("redirectURL"):
             later(resp, "redirectURL", redact_url(resp["redirectURL"]))
@@ -202,18 +200,20 @@ class Redactor:
         for msg in entry.get("_webSocketMessages", []):
             if isinstance(msg.get("data"), str):
                 later(msg, "data", msg["data"])
-        for (holder, key, _), masked in zip(free, self.texts([t for *_, t in free]), strict=True):
-            holder[key] = masked
+        masked = self.texts([holder[key] for holder, key in free])
+        for (holder, key), text in zip(free, masked, strict=True):
+            holder[key] = text
         return entry
 
-    def _param_later(
-        self, pair: dict[str, Any], later: Callable[[dict[str, Any], str, str], None]
-    ) -> None:
-        value = str(pair["value"])
-        if value and SECRET_PARAM.search(pair["name"]):
-            pair["value"] = self.mask(value)
-        else:
-            later(pair, "value", value)
+
+def _secret_header(name: str) -> bool:
+    """A header whose whole value is a secret (credentials, session ids), masked by name."""
+    return name.lower() in SECRET_HEADERS or bool(SECRET_PARAM.search(name))
+
+
+def _secret_param(name: str, value: str) -> bool:
+    """A form or query parameter whose non-empty value is a secret, masked by name."""
+    return bool(value) and bool(SECRET_PARAM.search(name))
 
 
 def _size(scanner: CanaryScanner) -> int:
