@@ -24,26 +24,23 @@ ROOT = Path(__file__).resolve().parent.parent
 _RUN_TIMEOUT = 300
 
 
-def _demo(output: Path, workers: int | None) -> None:
+def _demo(output: Path, workers: int | None) -> int:
     args = [str(Path(sys.executable).parent / "paywitness"), "demo", "--output", str(output)]
     if workers is not None:
         args += ["-n", str(workers)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=_RUN_TIMEOUT, check=False)
-    _check_ran(args, done)
-    _EXITS.append(done.returncode)
+    return _verdict_code(args, done.returncode, done.stdout)
 
 
-#: Exit codes of the timed runs: a verdict (0 pass, 1 fail, 3 inconclusive) is a complete run
-#: whose time counts (the figures say how many passed); anything else stops the benchmark.
-_EXITS: list[int] = []
+def _verdict_code(args: Sequence[str], code: int, stdout: str) -> int:
+    """A verdict's exit code (0 pass, 1 fail, 3 inconclusive): a complete run whose time counts
+    (the notes say how each ended); anything else stops the benchmark."""
+    if code not in (0, 1, 3):
+        raise RuntimeError(f"{' '.join(args)} exited {code}:\n{stdout[-2000:]}")
+    return code
 
 
-def _check_ran(args: Sequence[str], done: subprocess.CompletedProcess[str]) -> None:
-    if done.returncode not in (0, 1, 3):
-        raise RuntimeError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-2000:]}")
-
-
-def _make_demo() -> None:
+def _make_demo() -> int:
     done = subprocess.run(
         ["make", "--no-print-directory", "-C", str(ROOT), "demo"],
         capture_output=True,
@@ -55,15 +52,13 @@ def _make_demo() -> None:
     said = re.findall(r"paywitness: verdict \w+ \(exit (\d+)\)", done.stdout)
     if not said:
         raise RuntimeError(f"make demo exited {done.returncode}:\n{done.stdout[-2000:]}")
-    code = int(said[-1])
-    _check_ran(["make", "demo"], subprocess.CompletedProcess(done.args, code, done.stdout))
-    _EXITS.append(code)
+    return _verdict_code(["make", "demo"], int(said[-1]), done.stdout)
 
 
 def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = None) -> list[Part]:
     rounds = rounds or (1 if quick else 5)
     make_runs = make_runs or 1
-    _EXITS.clear()
+    exits: list[int] = []
     parallel = Part("Parallel: paywitness demo -n 2 vs -n 1 (full demo suite, 5 payment methods)")
     make = Part("make demo end to end")
     with tempfile.TemporaryDirectory(prefix="paywitness-bench-suite-") as tmp:
@@ -72,8 +67,8 @@ def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = 
         t0 = time.perf_counter()
         times = interleaved(
             {
-                "-n 1": lambda r: _demo(root / f"n1-{r}", 1),
-                "-n 2": lambda r: _demo(root / f"n2-{r}", 2),
+                "-n 1": lambda r: exits.append(_demo(root / f"n1-{r}", 1)),
+                "-n 2": lambda r: exits.append(_demo(root / f"n2-{r}", 2)),
             },
             rounds,
         )
@@ -87,18 +82,17 @@ def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = 
         Figure("-n 2 / -n 1 wall clock", ratio, "x", detail="below 1: -n 2 is faster"),
     ]
     parallel.notes.append(
-        f"{rounds} interleaved rounds; exit codes {' '.join(map(str, _EXITS))}; all runs (s): "
+        f"{rounds} interleaved rounds; exit codes {' '.join(map(str, exits))}; all runs (s): "
         + "; ".join(f"{k} " + " ".join(f"{x:.1f}" for x in v) for k, v in times.items())
     )
     make.load_before = load_average()
     t0 = time.perf_counter()
-    make_times = []
+    make_times, make_exits = [], []
     for _ in range(make_runs):
         t1 = time.perf_counter()
-        _make_demo()
+        make_exits.append(_make_demo())
         make_times.append(time.perf_counter() - t1)
     make.seconds = time.perf_counter() - t0
-    make_exits = _EXITS[-make_runs:]
     make.load_after = load_average()
     make_s = statistics.median(make_times)
     make.figures.append(
