@@ -48,6 +48,10 @@ class RecordOptions:
     bundle: Path | None = None
 
 
+#: The actions record.js reports that become steps.
+_RECORDED_KINDS = ("fill", "select", "press", "click", "check")
+
+
 @dataclass
 class Recording:
     """The steps as the person did them, in the page they were done in.
@@ -240,7 +244,7 @@ def _drive(context: BrowserContext, rec: Recording, opts: RecordOptions, out: Te
         step = rec.add(event, chain)
         if step is not None:
             out.write(f"paywitness record: {step}\n")
-        elif event.get("kind") in ("fill", "select", "press", "click", "check"):
+        elif event.get("kind") in _RECORDED_KINDS:
             out.write(
                 f"paywitness record: {event.get('kind')} in {chain or 'the page'} put in "
                 "its place (it arrived after a later action)\n"
