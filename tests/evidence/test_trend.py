@@ -94,6 +94,8 @@ def test_two_runs_in_one_reports_folder_give_allure_a_two_point_trend(
         page.goto(index.as_uri())
         trend = page.locator("[data-id=trend], .widget").filter(has_text="Trend").first
         trend.wait_for()
+        # The chart's SVG is drawn after the widget appears (CI once read no labels at all).
+        trend.locator("svg text").first.wait_for()
         labels = trend.locator("svg text").evaluate_all("els => els.map(e => e.textContent)")
         trend.screenshot(path=str(tmp_path / "allure-trend.png"))
         browser.close()
