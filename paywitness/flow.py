@@ -481,11 +481,11 @@ class StepRunner:
         drawn; on an emulated phone this happened with the button plainly visible there,
         Chromium's hit test and Playwright's coordinates disagreeing inside a cross-site
         frame), press that spot once as a person would; if the element did not get it,
-        press with the checks again for the time left (a real overlay fails as before)."""
-        armed = self._armed
-        if armed is None:
-            self._press(target, timeout, tap=tap)
-            return
+        press with the checks again for the time left (a real overlay fails as before).
+
+        A click armed before the step (see `_arm_click`) is listened on as it was; one whose
+        element could not be taken then (not drawn yet, or its frame's document replaced) is
+        armed when the checks fail, by which time Playwright has found the element."""
         # A step without its own timeout has the context's default, which Playwright does not
         # tell: the check window is then taken on top of it (a failing step waits a little
         # longer), never cut from it.
@@ -511,12 +511,22 @@ class StepRunner:
                 first / 1000,
                 _call_log_reason(e),
             )
+        armed, late = self._armed, self._armed is None
+        if late:
+            armed = self._arm(target, 1000.0)
+            if armed is None:
+                self._press(target, left(), tap=tap)
+                return
+        assert armed is not None
         try:
             self._press(target, left(), tap=tap, force=True)
             if _arrived(armed):
                 return
         except PlaywrightError:
             pass
+        finally:
+            if late:
+                _dispose(armed)
         self._press(target, left(), tap=tap)
 
     def _arm_click(self, step: FlowStep) -> ElementHandle | None:
@@ -527,7 +537,14 @@ class StepRunner:
         try:
             if step.optional and not target.is_visible():
                 return None
-            handle = target.element_handle(timeout=_ms(step.timeout_s))
+        except PlaywrightError:
+            return None
+        return self._arm(target, _ms(step.timeout_s))
+
+    @staticmethod
+    def _arm(target: Locator, timeout: float | None) -> ElementHandle | None:
+        try:
+            handle = target.element_handle(timeout=timeout)
             handle.evaluate(_ARM_CLICK)
         except PlaywrightError:
             return None  # not there (yet) or gone: the click itself reports that

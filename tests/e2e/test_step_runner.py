@@ -199,6 +199,18 @@ def test_a_press_only_playwrights_hit_check_refuses_is_made_at_the_spot_once(
     assert "never reached its element" not in caplog.text
 
 
+def test_a_click_not_armed_before_the_step_is_armed_when_the_hit_check_fails(
+    shop_page: Page, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen in CI on an emulated phone: the Pay button's handle could not be taken before the
+    # step, and the press then waited out its whole timeout on the hit check.
+    monkeypatch.setattr(StepRunner, "_arm_click", lambda self, step: None)
+    with StepRunner(shop_page, FakeWitness(), VALUES) as runner:
+        runner.run(steps({"goto": "/forwarding"}, {"click": "#pay", "timeout_s": 3}))
+    assert shop_page.text_content("#n") == "1"
+    assert "kept intercepting the press" in caplog.text
+
+
 def test_a_real_overlay_still_fails_the_step_naming_what_is_on_top(shop_page: Page) -> None:
     with (
         pytest.raises(FlowStepError, match=r"intercepts pointer events") as e,
