@@ -255,6 +255,21 @@ def _call_log_reason(error: BaseException) -> str:
     return ""
 
 
+# Whether the element is what its own frame's hit test finds at the element's centre (after
+# bringing it into the frame's view): true unless something is drawn over it.
+_ON_TOP = """el => {
+  el.scrollIntoView({block: "center", inline: "center"});
+  const r = el.getBoundingClientRect();
+  if (!r.width || !r.height) return false;
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return !!hit && (hit === el || el.contains(hit));
+}"""
+
+
+def _on_top_in_its_frame(handle: ElementHandle) -> bool:
+    return bool(handle.evaluate(_ON_TOP))
+
+
 def _arrived(handle: ElementHandle) -> bool:
     """Whether the armed element got its click (waits up to 1 s for the event to land)."""
     return bool(handle.evaluate(_CLICK_ARRIVED))
@@ -480,8 +495,10 @@ class StepRunner:
         while (another element "intercepts pointer events" at the spot where the element is
         drawn; on an emulated phone this happened with the button plainly visible there,
         Chromium's hit test and Playwright's coordinates disagreeing inside a cross-site
-        frame), press that spot once as a person would; if the element did not get it,
-        press with the checks again for the time left (a real overlay fails as before).
+        frame), press that spot once as a person would. If the element did not get that
+        either and its own frame's hit test finds it on top at its centre (no overlay, only
+        coordinates that disagree), it is clicked from the page; otherwise it is pressed with
+        the checks again for the time left (a real overlay fails as before).
 
         A click armed before the step (see `_arm_click`) is listened on as it was; one whose
         element could not be taken then (not drawn yet, or its frame's document replaced) is
@@ -519,9 +536,26 @@ class StepRunner:
                 return
         assert armed is not None
         try:
-            self._press(target, left(), tap=tap, force=True)
-            if _arrived(armed):
-                return
+            try:
+                self._press(target, left(), tap=tap, force=True)
+                if _arrived(armed):
+                    return
+            except PlaywrightError:
+                pass
+            # The spot Playwright computed got the press, not the element (seen on an emulated
+            # phone in CI: a field above the Pay button got it). The frame's own hit test at
+            # the element's centre decides: the element on top there is no overlay, only
+            # coordinates that disagree, and it gets the click from the page itself.
+            if _on_top_in_its_frame(armed):
+                log.warning(
+                    "paywitness: %s: the element is on top at its own centre in its frame but "
+                    "presses at its computed position reached something else; clicking it in "
+                    "the page",
+                    at,
+                )
+                armed.evaluate("el => el.click()")
+                if _arrived(armed):
+                    return
         except PlaywrightError:
             pass
         finally:
