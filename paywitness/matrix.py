@@ -41,23 +41,24 @@ class MatrixRow:
 
 def demo_args(violation: str, seed: int) -> list[str]:
     """The `paywitness demo` options of one row, `--output` aside (the tests reuse the run)."""
-    # Paid by card. A row runs the scenarios its category is judged by: the standard purchase
-    # shows every payment, data and merchant-operations entry (a violation that needs faults
-    # carries its own fault rules); the seamless comparison (a baseline and the target, three
-    # repeats a side) runs only for the compliant row, which must pass everything, and the
-    # seamless entries. A row that skips it leaves seamless unjudged, which its own category's
-    # failure outweighs (the verdict is `fail` either way), at a third of the cost.
-    args = ["--seed", str(seed), "--method", "card", "-q", "-p", "no:warnings"]
-    if violation == COMPLIANT or CATALOG[violation].category == "seamless":
-        args += ["-k", "paid_in_commerce or feels_like_before"]
+    # Paid by card. The compliant row is the whole demo suite (every scenario, the seamless
+    # comparison with its default repeats a side): it must pass everything. A seamless row runs
+    # the seamless scenario once a side (the old shop, then the new): its violation is a
+    # figure no repeat needs to show (a redirect, a popup, a login prompt, a shift, a 3 s
+    # wait); a timing rule that fires on noise at n=1 joins it but never replaces it (the
+    # tests assert each row's own check). The other rows run the standard purchase alone,
+    # which shows every payment, data and merchant-operations entry (a violation that needs
+    # faults carries its own fault rules); their seamless category is left unjudged, which
+    # their own category's failure outweighs (the verdict is `fail` either way).
+    args = ["--seed", str(seed), "--method", "card"]
+    if violation == COMPLIANT:
+        return args
+    args += ["-q", "-p", "no:warnings"]
+    if CATALOG[violation].category == "seamless":
+        args += ["-k", "feels_like_before", "--repeat", "1"]
     else:
         args += ["-k", "paid_in_commerce"]
-    if violation != COMPLIANT:
-        args += ["--violation", violation, *CATALOG[violation].demo_args]
-    # Every seamless row keeps the default repeats: with one run a side a timing is judged on
-    # its ratio alone (no rank test), which a loaded machine fails on noise (measured: a
-    # payment row at load 7 failed seamless.timing, 685 vs 304 ms, n=1).
-    return args
+    return [*args, "--violation", violation, *CATALOG[violation].demo_args]
 
 
 def read_row(violation: str, out: Path) -> MatrixRow:
@@ -102,8 +103,9 @@ def render_markdown(rows: list[MatrixRow]) -> str:
         "category. Each row is one run of the built-in demo shop misbehaving in one named way,",
         "judged by the same generic analysers that judge any target. *Caught by* lists every rule",
         "that fired in the generating run; timing rules can join them on a loaded machine. The",
-        "compliant and seamless rows run the standard purchase and the seamless comparison; the",
-        "others the standard purchase alone (their seamless category is left unjudged).",
+        "compliant row runs the whole demo suite (the seamless comparison with its default",
+        "repeats); a seamless row the seamless scenario once a side; the others the standard",
+        "purchase alone (their seamless category is left unjudged).",
         "A row of category *observation* runs with `--control` (the purchase once more without",
         "the proxy) and must end inconclusive with the differing calls listed, never pass.",
         "",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from demo_runs import COMPLIANT_FULL, DemoRuns
+from demo_runs import COMPLIANT_FULL, MATRIX_SEED, DemoRuns
 
 PAYWITNESS = [sys.executable, "-m", "paywitness.cli"]
 
@@ -30,7 +30,7 @@ def test_demo_passes_and_names_roles(demo_runs: DemoRuns) -> None:
     assert verdict["categories"]["seamless"]["status"] == "pass"
     assert verdict["categories"]["merchant_ops"]["status"] == "pass"
     assert (r.output / "baseline-ledger.jsonl").stat().st_size > 0
-    assert verdict["meta"]["seed"] == 7
+    assert verdict["meta"]["seed"] == MATRIX_SEED
     assert (r.output / "ledger.jsonl").stat().st_size > 0
 
 

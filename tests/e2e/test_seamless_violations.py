@@ -1,30 +1,24 @@
 """Each seamless and merchant_ops violation fails its category with the figure that broke it.
 
-One browser for all (pytest-playwright's session browser), the session's demo shop switched
-live per test; the purchase is the standard one, driven by the demo profile's flow hints.
+Read from the detection matrix's run of each violation (`paywitness demo`, one run per row,
+shared through the session's cache of demo runs): the row's own check must fail with its own
+figure, whatever else fired. A seamless row runs the seamless scenario once a side, so a timing
+rule can join its failure on noise; this test is what holds each row to its own finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page
-
-from paywitness.buyers import Buyer, TestCard
-from paywitness.flow import BuyerValues, run_purchase
-from paywitness.profile import Profile
-from paywitness.pytest_plugin.seamless import BaselineRun
-from paywitness.verdict import Check, Verdict
-from paywitness.witness import Witness
+from demo_runs import DemoRuns
 
 
-def _check(verdict: Verdict, check_id: str) -> Check:
-    for cat in verdict.categories.values():
-        for ch in cat.checks:
-            if ch.id == check_id:
-                return ch
+def _check(verdict: dict[str, Any], check_id: str) -> dict[str, Any]:
+    for category in verdict["categories"].values():
+        for check in category["checks"]:
+            if check["id"] == check_id:
+                return dict(check)
     raise AssertionError(f"no check {check_id}")
 
 
@@ -38,45 +32,28 @@ CASES: dict[str, tuple[str, str, str]] = {
     "orders-from-social": ("merchant_ops", "merchant_ops.display.order-status", "from social"),
     "catalog-from-social": ("merchant_ops", "merchant_ops.display.product-price", "from social"),
 }
-# Only these need the pre-migration replay: their figure is compared with the baseline's.
-NEEDS_BASELINE = {"slow-handoff"}
 
 
 @pytest.mark.parametrize("violation", sorted(CASES))
-def test_violation_fails_its_category_with_the_figure(
-    violation: str,
-    page: Page,
-    witness: Witness,
-    own_ledger: Path,
-    demo_violation: Callable[[str], None],
-    paywitness_baseline: BaselineRun | None,
-    paywitness_profile: Profile,
-    buyer: Buyer,
-    card: TestCard,
-) -> None:
+def test_violation_fails_its_category_with_the_figure(demo_runs: DemoRuns, violation: str) -> None:
     category, check_id, figure = CASES[violation]
-    values = BuyerValues.of(buyer, card)
-    demo_violation(violation)
-    result = run_purchase(page, witness, paywitness_profile.flow, values)
-    assert result.order_number, "the purchase must still complete under the violation"
-    if violation in NEEDS_BASELINE:
-        assert paywitness_baseline is not None
-        paywitness_baseline.replay(lambda p, w: run_purchase(p, w, paywitness_profile.flow, values))
-    verdict = witness.judge()
-    assert verdict.verdict == "fail"
-    assert verdict.categories[category].status == "fail"  # type: ignore[index]
+    run = demo_runs.matrix(violation)
+    verdict = run.verdict()
+    assert verdict["verdict"] == "fail", run.tail
+    assert verdict["categories"][category]["status"] == "fail"
     check = _check(verdict, check_id)
-    assert check.status == "fail", check.summary
-    assert figure in check.summary
+    assert check["status"] == "fail", check["summary"]
+    assert figure in check["summary"]
     if violation == "layout-shift":
-        assert check.figures["page"]["observed"] > 0.25
+        assert check["figures"]["page"]["observed"] > 0.25
     if violation == "slow-handoff":
-        timing = check.figures["checkout_document_ms"]
+        timing = check["figures"]["checkout_document_ms"]
         assert timing["observed"] >= 3000  # the demo answers the checkout 3 s late
         assert timing["observed"] > timing["limit"]
     if violation == "orders-from-social":
         authority = _check(verdict, "merchant_ops.authority.order-status")
-        assert authority.status == "fail"
-        assert "shows 'created', commerce holds 'paid'" in authority.summary
-    # Each violation changes one behaviour: payment routing stays compliant.
-    assert verdict.categories["payment"].status == "pass"
+        assert authority["status"] == "fail"
+        assert "shows 'created', commerce holds 'paid'" in authority["summary"]
+    # Each violation changes one behaviour: the purchase completes, payment routing stays
+    # compliant.
+    assert verdict["categories"]["payment"]["status"] == "pass"

@@ -64,14 +64,23 @@ def test_a_run_that_times_out_is_stored_as_a_failure_not_rerun(
         first.verdict()
 
 
-def test_both_runs_whose_timings_must_pass_are_known_as_timed() -> None:
-    """`get(*args)` sees a tuple: the matrix's compliant row (a list from `demo_args`) must be
-    recognised in that form, or it runs beside the other worker's runs."""
+def test_the_run_whose_timings_must_pass_is_known_as_timed_and_is_the_matrix_compliant_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`get(*args)` sees a tuple; the compliant full run is the matrix's compliant row plus what
+    judges nothing (signing, the cookie journal), and `matrix(COMPLIANT)` reads it."""
     from paywitness.matrix import COMPLIANT, demo_args
 
     def as_get_sees(*args: str) -> tuple[str, ...]:
         return args
 
-    assert DemoRuns.timed(as_get_sees(*demo_runs.COMPLIANT_FULL))
-    assert DemoRuns.timed(as_get_sees(*demo_args(COMPLIANT, demo_runs.MATRIX_SEED)))
+    full = demo_runs.COMPLIANT_FULL
+    assert DemoRuns.timed(as_get_sees(*full))
     assert not DemoRuns.timed(as_get_sees(*demo_args("payment-on-social", demo_runs.MATRIX_SEED)))
+    row = demo_args(COMPLIANT, demo_runs.MATRIX_SEED)
+    assert list(full[: len(row)]) == row
+    assert set(full[len(row) :]) >= {"--sign", "--cookie-journal=beside-output"}
+    asked: list[tuple[str, ...]] = []
+    monkeypatch.setattr(DemoRuns, "get", lambda self, *args: asked.append(args))
+    DemoRuns(tmp_path).matrix(COMPLIANT)
+    assert asked == [full]

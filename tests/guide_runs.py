@@ -1,0 +1,124 @@
+"""docs/own-shop.md's shell commands, run once per test session in one shared folder.
+
+The guide is a user's first hour: its fenced `sh` commands run in order, as written, from a
+folder holding `examples/`, each with the exit code its `# exit N` comment states (0 without
+one). Later commands read what earlier ones wrote (`runs/first`, `runs/before`), so they run
+together, once, whichever xdist worker asks first; the others wait on a file lock and read the
+stored results. Tests about what a command left behind (the migration pair's bundles) read its
+folder here instead of running the same shop again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DOC", "GuideCommand", "GuideRuns", "guide_commands"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "own-shop.md"
+_FENCE = re.compile(r"```sh\n(.*?)```", re.DOTALL)
+_EXIT = re.compile(r"#\s*exit (\d+)\s*$")
+# One command that hangs fails its own assertion after this long instead of the session.
+TIMEOUT_S = 300
+
+
+def guide_commands(text: str) -> list[tuple[str, int]]:
+    """Each fenced shell line of the guide with the exit code it states (0 when none)."""
+    out = []
+    for block in _FENCE.findall(text):
+        for line in block.splitlines():
+            if line.strip():
+                m = _EXIT.search(line)
+                out.append((line, int(m.group(1)) if m else 0))
+    return out
+
+
+@dataclass(frozen=True)
+class GuideCommand:
+    """One command of the guide as it ran: the line, the code it states, what it did."""
+
+    command: str
+    expected: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def tail(self) -> str:
+        out, err = self.stdout[-3000:], self.stderr[-3000:]
+        return f"{self.command}\nexit {self.returncode}\n{out}\n{err}"
+
+    def option(self, name: str) -> str | None:
+        """The value of `name` (e.g. `--repeat`) on this command line (None: not given)."""
+        words = shlex.split(self.command, comments=True)
+        return words[words.index(name) + 1] if name in words[:-1] else None
+
+
+class GuideRuns:
+    """The guide's commands, run in `root/guide` once, whoever asks first."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.workdir = root / "guide"
+        root.mkdir(parents=True, exist_ok=True)
+
+    def commands(self) -> list[GuideCommand]:
+        """Every command of the guide, in order, as it ran (started now if no one has yet)."""
+        result = self.root / "guide.json"
+        with (self.root / "guide.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not result.is_file():
+                self._run_all(result)
+        return [GuideCommand(**c) for c in json.loads(result.read_text(encoding="utf-8"))]
+
+    def by_output(self, output: str) -> GuideCommand:
+        """The command that wrote `--output <output>` (a path relative to the guide's folder)."""
+        found = [c for c in self.commands() if c.option("--output") == output]
+        assert len(found) == 1, f"{DOC.name} has {len(found)} command(s) with --output {output}"
+        return found[0]
+
+    def _run_all(self, result: Path) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        examples = self.workdir / "examples"
+        if not examples.exists():
+            examples.symlink_to(ROOT / "examples")
+        bindir = Path(sys.executable).parent
+        env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+        done = []
+        for command, expected in guide_commands(DOC.read_text(encoding="utf-8")):
+            try:
+                ran = subprocess.run(
+                    ["bash", "-c", command],
+                    cwd=self.workdir,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT_S,
+                    check=False,
+                )
+                code, out, err = ran.returncode, ran.stdout, ran.stderr
+            except subprocess.TimeoutExpired as e:
+                raw = e.stdout or ""
+                code = -1
+                out = raw if isinstance(raw, str) else raw.decode(errors="replace")
+                err = f"timed out after {TIMEOUT_S} s"
+            done.append(
+                {
+                    "command": command,
+                    "expected": expected,
+                    "returncode": code,
+                    "stdout": out,
+                    "stderr": err,
+                }
+            )
+        partial = result.with_suffix(".partial")
+        partial.write_text(json.dumps(done), encoding="utf-8")
+        os.replace(partial, result)  # readers see every command or none
