@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from demo_runs import DemoRuns
+from guide_runs import GuideRuns
 from playwright.sync_api import Playwright
 
 from paywitness.profile import Profile, demo_profile_path, load_profile
@@ -34,10 +35,20 @@ def demo_profile() -> Profile:
 @pytest.fixture(scope="session")
 def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
     """The session's `paywitness demo` runs, each started once and shared by every test."""
+    return DemoRuns(_shared(tmp_path_factory) / "demo-runs")
+
+
+@pytest.fixture(scope="session")
+def guide_runs(tmp_path_factory: pytest.TempPathFactory) -> GuideRuns:
+    """docs/own-shop.md's commands, run once in one folder and shared by every test."""
+    return GuideRuns(_shared(tmp_path_factory) / "guide-runs")
+
+
+def _shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's temporary folder that every xdist worker sees."""
     base = tmp_path_factory.getbasetemp()
     # Under xdist each worker has its own basetemp inside the session's one: share the parent.
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    return DemoRuns(root / "demo-runs")
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")

@@ -2,51 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
+from guide_runs import GuideRuns, guide_commands
+
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "own-shop.md"
-_FENCE = re.compile(r"```sh\n(.*?)```", re.DOTALL)
-_EXIT = re.compile(r"#\s*exit (\d+)\s*$")
 
 
-def _commands() -> list[tuple[str, int]]:
-    out = []
-    for block in _FENCE.findall(DOC.read_text(encoding="utf-8")):
-        for line in block.splitlines():
-            if line.strip():
-                m = _EXIT.search(line)
-                out.append((line, int(m.group(1)) if m else 0))
-    return out
-
-
-def test_readme_links_the_guide():
+def test_readme_links_the_guide() -> None:
     assert "(docs/own-shop.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_every_command_of_the_guide_runs(tmp_path):
-    commands = _commands()
-    assert any("paywitness run" in c for c, _ in commands)
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    drift = ""
-    for command, expected in commands:
-        done = subprocess.run(
-            ["bash", "-c", command],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == expected, (
-            f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
-        if "paywitness drift" in command:
-            drift = done.stdout
-    assert "charge: POST px.sosmed.example" in drift  # the drift names the leak
+def test_every_command_of_the_guide_runs(guide_runs: GuideRuns) -> None:
+    commands = guide_runs.commands()
+    assert any("paywitness run" in c.command for c in commands)
+    for c in commands:
+        assert c.returncode == c.expected, c.tail
+    (drift,) = [c for c in commands if "paywitness drift" in c.command]
+    assert "charge: POST px.sosmed.example" in drift.stdout  # the drift names the leak
+
+
+def test_commands_and_exit_codes_are_read_from_the_fences() -> None:
+    text = "x\n```sh\na --b\n\nc d  # exit 3\n```\n```yaml\nnot: run\n```\n```sh\ne\n```\n"
+    assert guide_commands(text) == [("a --b", 0), ("c d  # exit 3", 3), ("e", 0)]
