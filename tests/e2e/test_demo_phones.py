@@ -2,20 +2,20 @@
 viewport, scale, user agent, is_mobile and has_touch): the device matrix the README advertises
 must run, not time out on a header or sheet covering the buyer's tap target, nor lose a tap.
 
-One demo run, routing only (`-k paid_in_commerce`): it is inconclusive by design, for want of
-a baseline alone (see `unjudged_only_for_want_of_a_baseline`). iPhone 14 is the harder phone:
-its taps on Pay were the ones handed to the storefront instead of the checkout frame.
+One demo run, routing only (`-k paid_in_commerce`), the one the guide shows: it is inconclusive
+by design, for want of a baseline alone (see `unjudged_only_for_want_of_a_baseline`). iPhone 14
+is the harder phone: its taps on Pay were the ones handed to the storefront instead of the
+checkout frame.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
 from demo_runs import unjudged_only_for_want_of_a_baseline
+from guide_runs import GuideRuns
 from PIL import Image
 from playwright.sync_api import Playwright
 
@@ -35,18 +35,27 @@ def _failures(junit: Path) -> str:
     )
 
 
-def test_every_method_pays_on_a_phone(tmp_path: Path, pw_session: Playwright) -> None:
-    out = tmp_path / "run"
-    done = subprocess.run(
-        [sys.executable, "-m", "paywitness.cli", "demo", "--device", DEVICE,
-         "-k", "paid_in_commerce", "--output", str(out), "-q", "-p", "no:cacheprovider"],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    tail = done.stdout[-4000:] + done.stderr[-2000:] + _failures(out / "junit.xml")
+def _method(nodeid: str, slug: str) -> str:
+    """The payment method of a routing scenario's id (its parameters come in either order:
+    `[chromium-iphone-14-id-ID-card-3ds]` or `[iphone-14-id-ID-card-3ds-chromium]`)."""
+    params = nodeid[nodeid.index("[") + 1 : -1]
+    for known in ("chromium", slug, "id-ID"):
+        params = params.replace(known, "")
+    return params.strip("-")
+
+
+def test_every_method_pays_on_a_phone(guide_runs: GuideRuns, pw_session: Playwright) -> None:
+    # The guide's own phone run (docs/own-shop.md, section 6), shared with its test.
+    done = guide_runs.by_output("runs/phones")
+    assert done.option("--device") == DEVICE
+    assert done.option("-k") == "paid_in_commerce"
+    assert done.option("--method") is None  # every method
+    out = guide_runs.workdir / "runs" / "phones"
+    tail = done.tail + _failures(out / "junit.xml")
     verdict = json.loads((out / "verdict.json").read_text(encoding="utf-8"))
     outcomes = verdict["meta"]["scenarios"]
     slug = DEVICE.lower().replace(" ", "-")
-    ran = {m for m in METHODS for nodeid in outcomes if slug in nodeid and f"-{m}]" in nodeid}
+    ran = {_method(nodeid, slug) for nodeid in outcomes if slug in nodeid}
     assert ran == METHODS, outcomes
     assert set(outcomes.values()) == {"passed"}, tail
     assert done.returncode == 3, tail
