@@ -201,14 +201,15 @@ def observe_like_the_run(
     """Give a control context the browser-side observation the proxied run's context has: the
     continuity probe (its page script; the moments it records are what the timings are read
     from), the initiator watch (a DevTools session that holds each new cross-site frame until it
-    is watched) and a trace with screenshots and snapshots (discarded at the end). Each costs the
+    is watched) and a trace as the run's contexts have (discarded at the end). Each costs the
     page time; with them on both sides, the proxy is the only difference the timings measure."""
+    from paywitness.evidence.capture import start_trace
     from paywitness.initiators import InitiatorWatch
     from paywitness.seamless.probe import ContinuityProbe
 
     initiators = InitiatorWatch(book)
     initiators.watch(context)
-    context.tracing.start(screenshots=True, snapshots=True)
+    start_trace(context)
     initiators.attach(page)
     probe = ContinuityProbe(context, book, profile, run="control")
     probe.attach(page)

@@ -190,8 +190,9 @@ class RemoteBook(RecordBook):
         classifier: Classifier,
         worker: str,
         mask_text: Callable[[str], str],
+        planted: Callable[[], list[str]] | None = None,
     ) -> None:
-        super().__init__(classifier=classifier, worker=worker, mask_text=mask_text)
+        super().__init__(classifier=classifier, worker=worker, mask_text=mask_text, planted=planted)
         self.proxy = proxy
         self._warned = False
 

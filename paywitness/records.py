@@ -39,11 +39,13 @@ class RecordBook:
         classifier: Classifier | None = None,
         worker: str = "main",
         mask_text: Callable[[str], str] | None = None,
+        planted: Callable[[], list[str]] | None = None,
     ) -> None:
         self.ledger = ledger
         self.classifier = classifier
         self.worker = worker
         self._mask_text = mask_text
+        self._planted = planted
         self._step = UNLABELLED
         self._test: str | None = None
         self._seq = itertools.count(1)
@@ -100,6 +102,10 @@ class RecordBook:
     # -- building records ----------------------------------------------------------------------
     def next_id(self) -> str:
         return f"{self.worker}-{next(self._seq):06d}"
+
+    def planted_values(self) -> list[str]:
+        """The values planted so far (canaries), for what must not show them (a screenshot)."""
+        return self._planted() if self._planted is not None else []
 
     def mask_url(self, url: str) -> str:
         """A URL (or path) as the ledger may keep it: secret parameters, cards, canaries masked."""

@@ -220,7 +220,10 @@ class RecordingSession:
         self.own_process = own_process
         self._fault_texts = list(faults) if faults is not None else self._default_faults()
         self.book = RecordBook(
-            classifier=self.classifier, worker=run.worker, mask_text=self.redactor.text
+            classifier=self.classifier,
+            worker=run.worker,
+            mask_text=self.redactor.text,
+            planted=self.redactor.planted_values,
         )
         self.canary_watch = CanaryWatch()
         self.injector = FaultInjector(classifier=self.classifier)
@@ -319,7 +322,11 @@ class RecordingSession:
         proc.start()
         self.proxy = proc
         self.book = RemoteBook(
-            proc, classifier=self.classifier, worker=run.worker, mask_text=self.redactor.text
+            proc,
+            classifier=self.classifier,
+            worker=run.worker,
+            mask_text=self.redactor.text,
+            planted=self.redactor.planted_values,
         )
         self.canary_watch = RemoteCanaryWatch(proc)
 

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Error, Page
 
-__all__ = ["SCREENSHOTS_DIR", "TRACES_DIR", "StepCapture", "test_slug"]
+from paywitness.screen_masks import screenshot_masks
+
+__all__ = [
+    "SCREENSHOTS_DIR",
+    "TRACES_DIR",
+    "StepCapture",
+    "start_trace",
+    "test_slug",
+]
 
 SCREENSHOTS_DIR = "screenshots"
 TRACES_DIR = "traces"
@@ -24,6 +32,15 @@ CaptureListener = Callable[[str, Path, str | None], None]
 def test_slug(nodeid: str) -> str:
     """A file-name-safe form of a pytest node id."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", nodeid).strip("-")[:150] or "test"
+
+
+def start_trace(context: BrowserContext, title: str | None = None) -> None:
+    """Trace a context as every run does: DOM snapshots of each action (text, masked with the
+    rest of the zip), no screencast. Its frames are pixels of the screen as the buyer typed (card
+    number, CVC, name, address), which no text masking reaches, and recording them cost each
+    purchase about a second of the browser's and the driver's CPU. The step screenshots are the
+    run's pictures."""
+    context.tracing.start(title=title, screenshots=False, snapshots=True)
 
 
 class StepCapture:
@@ -42,10 +59,12 @@ class StepCapture:
         self.outer_step: Callable[[str, int], AbstractContextManager[None]] | None = None
         # Masks a saved trace in place before anyone is told about it (canaries typed).
         self.mask_trace: Callable[[Path], object] | None = None
+        # The values planted so far, covered wherever a screenshot shows them.
+        self.planted: Callable[[], list[str]] = list
 
     def add_context(self, context: BrowserContext) -> None:
         if self.trace:
-            context.tracing.start(title=self.slug, screenshots=True, snapshots=True)
+            start_trace(context, self.slug)
         self.contexts.append(context)
 
     def page(self) -> Page | None:
@@ -68,7 +87,8 @@ class StepCapture:
         path = self.output / SCREENSHOTS_DIR / self.slug / f"{index:02d}-{step}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            page.screenshot(path=str(path), timeout=_SCREENSHOT_TIMEOUT_MS)
+            masks = screenshot_masks(page, self.planted())
+            page.screenshot(path=str(path), timeout=_SCREENSHOT_TIMEOUT_MS, mask=masks)
         except Error as e:  # a crashed or closed page must not hide the step's own outcome
             log.warning("paywitness: no screenshot for step %s: %s", step, e.message)
             return None

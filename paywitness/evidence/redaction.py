@@ -94,6 +94,10 @@ class Redactor:
     def canary_set(self) -> CanarySet:
         return CanarySet(tuple(self._canaries), self.salt)
 
+    def planted_values(self) -> list[str]:
+        """Every canary value added so far, oldest first."""
+        return [c.value for c in self._canaries]
+
     def write_canaries(self, path: Path, canaries: CanarySet, **context: Any) -> None:
         """Append kinds and salted hashes (never values) plus the salt to a JSONL file."""
         line = {**context, **canaries.manifest()}

@@ -104,6 +104,7 @@ def paywitness_capture(
     capture = StepCapture(run.output, request.node.nodeid, trace=own_trace)
     redactor = paywitness_session.redactor  # cookies and credentials get its salted masks
     capture.mask_trace = lambda path: mask_trace(path, redactor)
+    capture.planted = redactor.planted_values
     allure_evidence = pytestconfig.stash.get(_ALLURE_KEY, None)
     if allure_evidence is not None:
         allure_evidence.attach(capture, request.node, run.worker)

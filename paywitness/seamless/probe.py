@@ -31,6 +31,7 @@ from paywitness.patterns import path_matches
 from paywitness.profile import DisplaySpec, Profile
 from paywitness.records import RecordBook
 from paywitness.redact import redact_url
+from paywitness.screen_masks import screenshot_masks
 
 __all__ = ["BINDING", "ContinuityProbe", "origin_of", "probe_script"]
 
@@ -228,7 +229,8 @@ class ContinuityProbe:
         assert self.screens_dir is not None
         self.screens_dir.mkdir(parents=True, exist_ok=True)
         path = self.screens_dir / f"{self.run}-{name}.png"
-        masks = []
+        # What the buyer typed and any planted value shown are covered on both sides alike.
+        masks = screenshot_masks(page, self.book.planted_values())
         for m in self.profile.seamless.mask:
             scope: Any = page
             for sel in m.frames:

@@ -102,6 +102,7 @@ class _BrowserWitness:
         assert data is not None, "the witness session begins its test before the browser opens"
         self.capture = StepCapture(session.output, _TEST_ID)
         self.capture.mask_trace = lambda path: mask_trace(path, recording.redactor)
+        self.capture.planted = recording.redactor.planted_values
         self.observers = BrowserObservers(recording.book, data.scan, self.capture)
         self.observers.add_context(context)
         # Dialogs are dismissed and recorded, as Playwright dismissed them unheard before.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,16 @@ def test_no_raw_planted_value_or_cookie_in_any_file_of_the_demo_bundle(
     ]
     leaks = find_leaks(views, values, word_bounded(planted))
     assert not leaks, f"{len(leaks)} raw values in the bundle:\n" + "\n".join(leaks)
+
+
+def test_no_trace_holds_screencast_frames(demo_bundle: Path) -> None:
+    """A screencast frame is the screen as the buyer typed: card number, CVC, name and address
+    in pixels that no text masking reaches. The traces keep DOM snapshots (masked text) only."""
+    traces = sorted((demo_bundle / "traces").glob("*.zip"))
+    assert traces
+    for trace in traces:
+        with zipfile.ZipFile(trace) as z:
+            assert not [n for n in z.namelist() if n.startswith("screencast/")], trace.name
+            events = z.read("trace.trace").decode("utf-8")
+            assert '"screencast-frame"' not in events, trace.name
+            assert '"frame-snapshot"' in events, trace.name  # the DOM snapshots are there
