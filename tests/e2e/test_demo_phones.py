@@ -14,10 +14,15 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 from demo_runs import unjudged_only_for_want_of_a_baseline
 from guide_runs import GuideRuns
 from PIL import Image
 from playwright.sync_api import Playwright
+
+# The guide's runs are made once, by the worker that asks first; its tests share one worker, so
+# the other never waits minutes on them.
+pytestmark = pytest.mark.xdist_group("guide")
 
 DEVICE = "iPhone 14"
 METHODS = {"card", "card-3ds", "virtual-account", "ewallet", "card-declined"}

@@ -14,6 +14,10 @@ from typing import Any
 import pytest
 from guide_runs import GuideRuns
 
+# The guide's runs are made once, by the worker that asks first; its tests share one worker, so
+# the other never waits minutes on them.
+pytestmark = pytest.mark.xdist_group("guide")
+
 
 def _checks(bundle: Path) -> dict[str, dict[str, Any]]:
     verdict = json.loads((bundle / "verdict.json").read_text(encoding="utf-8"))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from guide_runs import GuideRuns, guide_commands
+
+# The guide's runs are made once, by the worker that asks first; its tests share one worker, so
+# the other never waits minutes on them.
+pytestmark = pytest.mark.xdist_group("guide")
 
 ROOT = Path(__file__).resolve().parents[2]
 
