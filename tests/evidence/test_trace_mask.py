@@ -182,13 +182,13 @@ def test_playwright_trace_viewer_opens_the_masked_trace(
     assert errors == []
 
 
-def test_frame_names_that_look_like_card_numbers_keep_their_frames(tmp_path: Path) -> None:
-    """A screencast frame is named after its millisecond timestamp, which can pass the Luhn
-    check: the name is Playwright's reference to a member, never masked, or the frame is lost."""
+def test_member_names_that_look_like_card_numbers_keep_their_members(tmp_path: Path) -> None:
+    """A member may be named after a millisecond timestamp, which can pass the Luhn check: the
+    name is Playwright's reference to a member, never masked, or the member is lost."""
     frame = f"page@{'ab' * 16}-{FRAME_MS}.jpeg"
     trace = tmp_path / "trace.zip"
     records = [
-        {"type": "screencast-frame", "pageId": "page@1", "sha1": frame, "timestamp": 1.0},
+        {"type": "after", "callId": "call@1", "attachments": [{"sha1": frame}]},
         {"type": "log", "message": f"card {FRAME_MS} typed"},  # a value, not a reference: masked
     ]
     with zipfile.ZipFile(trace, "w") as z:
@@ -197,6 +197,27 @@ def test_frame_names_that_look_like_card_numbers_keep_their_frames(tmp_path: Pat
     mask_trace(trace, Redactor(salt=b"t"))
     with zipfile.ZipFile(trace) as z:
         lines = [json.loads(x) for x in z.read("trace.trace").decode().splitlines()]
-        assert lines[0]["sha1"] == frame
+        assert lines[0]["attachments"][0]["sha1"] == frame
         assert f"resources/{frame}" in z.namelist()
     assert FRAME_MS not in lines[1]["message"]
+
+
+def test_the_screencast_is_dropped_and_the_trace_still_loads(tmp_path: Path) -> None:
+    """Screencast frames are pictures of the screen as the buyer typed: no text masking reaches
+    them, so the masked trace keeps neither the frames nor their events, and nothing else."""
+    trace = tmp_path / "trace.zip"
+    frame = "screencast/page@1-1700000000000.jpeg"
+    records = [
+        {"type": "context-options", "version": 8},
+        {"type": "screencast-frame", "pageId": "page@1", "sha1": frame, "timestamp": 1.0},
+        {"type": "log", "message": "kept"},
+    ]
+    with zipfile.ZipFile(trace, "w") as z:
+        z.writestr("trace.trace", "".join(json.dumps(r) + "\n" for r in records))
+        z.writestr(frame, b"\xff\xd8jpeg")
+    mask_trace(trace, Redactor(salt=b"t"))
+    with zipfile.ZipFile(trace) as z:
+        assert not [n for n in z.namelist() if n.startswith("screencast/")]
+        kept = [json.loads(x)["type"] for x in z.read("trace.trace").decode().splitlines()]
+    assert kept == ["context-options", "log"]
+    assert trace_problems(trace) == []
