@@ -6,6 +6,7 @@ Figures are checked for being numbers of the right kind, never against wall-cloc
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,10 @@ def test_analysers_quick_judges_the_synthetic_ledger_and_scans(tmp_path: Path) -
 
 
 def test_proxy_quick_measures_latency_and_memory() -> None:
-    parts = proxy_load.run(quick=True)
+    # On a thread of its own, as `make bench` runs it: this worker may already hold a running
+    # event loop (pytest-playwright's sync Playwright, started by an earlier test).
+    with ThreadPoolExecutor(1) as pool:
+        parts = pool.submit(proxy_load.run, quick=True).result()
     figures = _figures(parts)
     _finite(figures)
     started_by_the_test = ("started by the test, own process", "started by the test, on its thread")
