@@ -19,35 +19,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """The suite's own in-process scenarios (tests/e2e/test_seamless_violations.py) make this
     session a paywitness run; its bundle, which judges only what those tests happened to do, goes
     to a folder of its own, never into the user's reports/ nor over reports/latest."""
-    config.addinivalue_line(
-        "markers", "runs_first: runs before every other test (it starts the timed demo run)"
-    )
     if config.getoption("--paywitness-output") is None and not hasattr(config, "workerinput"):
         # A folder around the bundle: a run keeps its history file beside its output.
         config.option.paywitness_output = str(
             Path(tempfile.mkdtemp(prefix="paywitness-tests-")) / "run"
         )
-
-
-# Tests here need no demo run nor the guide's: under two xdist workers they keep the second
-# worker busy while the first makes the run whose timings must pass, which holds the demo runs
-# alone (tests/demo_runs.py). Measured before this order: the other worker waited ~45 s on it.
-_LIGHT = ("tests/unit/", "tests/addons/", "tests/plugin/", "tests/evidence/")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The `runs_first` test, then the light tests, then the guide's (one xdist group: its
-    commands take minutes in a row, so they start early), then the rest, each in collection
-    order (xdist hands tests out in this order; every worker sorts alike)."""
-
-    def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("runs_first") is not None:
-            return 0
-        if item.nodeid.startswith(_LIGHT):
-            return 1
-        return 2 if "guide_runs" in getattr(item, "fixturenames", ()) else 3
-
-    items.sort(key=rank)  # stable
 
 
 @pytest.fixture(scope="session")

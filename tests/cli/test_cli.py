@@ -19,7 +19,6 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     )
 
 
-@pytest.mark.runs_first  # the compliant full run: timed, so it holds the demo runs alone
 def test_demo_passes_and_names_roles(demo_runs: DemoRuns) -> None:
     r = demo_runs.get(*COMPLIANT_FULL)
     assert r.returncode == 0, r.tail
