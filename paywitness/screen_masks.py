@@ -31,6 +31,9 @@ def screenshot_masks(page: Page, planted: Iterable[str] = ()) -> list[Locator]:
     for frame in page.frames:
         if frame.is_detached():
             continue
-        masks.append(frame.locator(_TYPED))
-        masks.extend(frame.get_by_text(v) for v in values)
+        # One locator a frame (`or_`): Playwright resolves it in one query, not one per value.
+        mask = frame.locator(_TYPED)
+        for value in values:
+            mask = mask.or_(frame.get_by_text(value))
+        masks.append(mask)
     return masks
