@@ -39,9 +39,10 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
 
 
 @pytest.fixture(scope="session")
-def guide_runs(tmp_path_factory: pytest.TempPathFactory) -> GuideRuns:
-    """docs/own-shop.md's commands, run once in one folder and shared by every test."""
-    return GuideRuns(_shared(tmp_path_factory) / "guide-runs")
+def guide_runs(tmp_path_factory: pytest.TempPathFactory, demo_runs: DemoRuns) -> GuideRuns:
+    """docs/own-shop.md's commands, run once in one folder and shared by every test; those that
+    compare timings with a baseline hold the demo runs alone meanwhile."""
+    return GuideRuns(_shared(tmp_path_factory) / "guide-runs", alone=demo_runs.alone)
 
 
 def _shared(tmp_path_factory: pytest.TempPathFactory) -> Path:

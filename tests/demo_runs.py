@@ -26,7 +26,7 @@ import sys
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,10 @@ class DemoRuns:
         if violation == COMPLIANT:
             return self.get(*COMPLIANT_FULL)
         return self.get(*demo_args(violation, MATRIX_SEED))
+
+    def alone(self) -> AbstractContextManager[None]:
+        """Held around other timed work (the guide's baseline comparisons): no demo run runs."""
+        return self._alone(True)
 
     @contextmanager
     def _alone(self, timed: bool) -> Iterator[None]:
