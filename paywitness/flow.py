@@ -536,32 +536,41 @@ class StepRunner:
                 return
         assert armed is not None
         try:
-            try:
-                self._press(target, left(), tap=tap, force=True)
-                if _arrived(armed):
-                    return
-            except PlaywrightError:
-                pass
-            # The spot Playwright computed got the press, not the element (seen on an emulated
-            # phone in CI: a field above the Pay button got it). The frame's own hit test at
-            # the element's centre decides: the element on top there is no overlay, only
-            # coordinates that disagree, and it gets the click from the page itself.
-            if _on_top_in_its_frame(armed):
-                log.warning(
-                    "paywitness: %s: the element is on top at its own centre in its frame but "
-                    "presses at its computed position reached something else; clicking it in "
-                    "the page",
-                    at,
-                )
-                armed.evaluate("el => el.click()")
-                if _arrived(armed):
-                    return
-        except PlaywrightError:
-            pass
+            if self._press_past_the_check(target, armed, left(), tap=tap, at=at):
+                return
         finally:
             if late:
                 _dispose(armed)
         self._press(target, left(), tap=tap)
+
+    def _press_past_the_check(
+        self, target: Locator, armed: ElementHandle, timeout: float | None, *, tap: bool, at: str
+    ) -> bool:
+        """Press the drawn spot; failing that, click from the page an element that is on top at
+        its own centre. True when the armed element got the click."""
+        try:
+            self._press(target, timeout, tap=tap, force=True)
+            if _arrived(armed):
+                return True
+        except PlaywrightError:
+            pass
+        # The spot Playwright computed got the press, not the element (seen on an emulated
+        # phone in CI: a field above the Pay button got it). The frame's own hit test at the
+        # element's centre decides: the element on top there is no overlay, only coordinates
+        # that disagree, and it gets the click from the page itself.
+        try:
+            if not _on_top_in_its_frame(armed):
+                return False
+            log.warning(
+                "paywitness: %s: the element is on top at its own centre in its frame but "
+                "presses at its computed position reached something else; clicking it in the "
+                "page",
+                at,
+            )
+            armed.evaluate("el => el.click()")
+            return _arrived(armed)
+        except PlaywrightError:
+            return False
 
     def _arm_click(self, step: FlowStep) -> ElementHandle | None:
         """Listen for a click step's own click on its element (None: nothing to listen on)."""
