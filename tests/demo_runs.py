@@ -39,6 +39,7 @@ __all__ = [
     "TEST_SIGNING_KEY",
     "DemoRun",
     "DemoRuns",
+    "run_bounded",
     "unjudged_only_for_want_of_a_baseline",
 ]
 
@@ -76,6 +77,19 @@ def unjudged_only_for_want_of_a_baseline(verdict: dict[str, Any]) -> bool:
         if name != "seamless" and category["status"] not in ("pass", "not_judged"):
             return False
     return all(r.startswith("seamless: ") and " not judged" in r for r in verdict["reasons"])
+
+
+def run_bounded(cmd: list[str], timeout: float, **kwargs: Any) -> tuple[int, str, str]:
+    """Exit code, output and errors of `cmd`; one that runs past `timeout` seconds gives -1
+    and says so, stored like any result: every test needing it fails saying so, none reruns
+    it."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired as e:
+        raw = e.stdout or ""
+        out = raw if isinstance(raw, str) else raw.decode(errors="replace")
+        return -1, out, f"timed out after {timeout:g} s"
+    return done.returncode, done.stdout, done.stderr
 
 
 @dataclass(frozen=True)
@@ -171,18 +185,9 @@ class DemoRuns:
     @staticmethod
     def _run(args: tuple[str, ...], output: Path, result: Path) -> None:
         cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(output), *args]
-        try:
-            # tests/ on the path: a run may load a test helper plugin (-p cookie_journal).
-            path = os.pathsep.join(p for p in (str(_TESTS), os.environ.get("PYTHONPATH")) if p)
-            env = {**os.environ, "PYTHONPATH": path}
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
-            code, out, err = done.returncode, done.stdout, done.stderr
-        except subprocess.TimeoutExpired as e:
-            # Stored like any result: every test needing this run fails saying so, none reruns it.
-            code = -1
-            raw = e.stdout or ""
-            out = raw if isinstance(raw, str) else raw.decode(errors="replace")
-            err = f"timed out after {TIMEOUT_S} s"
+        # tests/ on the path: a run may load a test helper plugin (-p cookie_journal).
+        path = os.pathsep.join(p for p in (str(_TESTS), os.environ.get("PYTHONPATH")) if p)
+        code, out, err = run_bounded(cmd, TIMEOUT_S, env={**os.environ, "PYTHONPATH": path})
         partial = result.with_suffix(".partial")
         partial.write_text(
             json.dumps({"returncode": code, "stdout": out, "stderr": err}), encoding="utf-8"

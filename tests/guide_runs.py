@@ -15,12 +15,13 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+
+from demo_runs import run_bounded
 
 __all__ = ["DOC", "GuideCommand", "GuideRuns", "guide_commands"]
 
@@ -103,24 +104,10 @@ class GuideRuns:
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
         done = []
         for command, expected in guide_commands(DOC.read_text(encoding="utf-8")):
-            timed = self._alone() if "baseline" in command else nullcontext()
-            try:
-                with timed:
-                    ran = subprocess.run(
-                        ["bash", "-c", command],
-                        cwd=self.workdir,
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                        timeout=TIMEOUT_S,
-                        check=False,
-                    )
-                code, out, err = ran.returncode, ran.stdout, ran.stderr
-            except subprocess.TimeoutExpired as e:
-                raw = e.stdout or ""
-                code = -1
-                out = raw if isinstance(raw, str) else raw.decode(errors="replace")
-                err = f"timed out after {TIMEOUT_S} s"
+            with self._alone() if "baseline" in command else nullcontext():
+                code, out, err = run_bounded(
+                    ["bash", "-c", command], TIMEOUT_S, cwd=self.workdir, env=env
+                )
             done.append(
                 {
                     "command": command,
