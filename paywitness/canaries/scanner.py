@@ -65,10 +65,14 @@ _ANCHOR_RANK = [len(_ANCHOR_ORDER) // 2] * 256
 for _rank, _byte in enumerate(_ANCHOR_ORDER):
     _ANCHOR_RANK[_byte] = _rank
 _KEY_LEN = 8
+_KEY_VARIED = 4  # distinct bytes a key should have
 
 
 def _pick_key(region: bytes) -> tuple[int, bytes]:
-    """(offset, key): the key is the slice of ``region`` that starts at its rarest byte."""
+    """(offset, key): the key is the slice of ``region`` that starts at its rarest byte, among
+    the slices not made mostly of one repeated byte. A masked card number
+    (``xxxxxxxxxxxx4242``) keyed on its run of ``x`` would match at every byte of a page that
+    draws such runs (masked numbers, placeholders), each match then verified in Python."""
     size = len(region)
     klen = _KEY_LEN if size >= _KEY_LEN + 3 else max(MIN_KEY, size - 3)
     klen = min(klen, size)
@@ -76,7 +80,18 @@ def _pick_key(region: bytes) -> tuple[int, bytes]:
     for i in range(1, size - klen + 1):
         if _ANCHOR_RANK[region[i]] < _ANCHOR_RANK[region[best]]:
             best = i
-    return best, region[best : best + klen]
+    varied = min(klen, _KEY_VARIED)
+    if len(set(region[best : best + klen])) >= varied:
+        return best, region[best : best + klen]
+    starts = sorted(range(size - klen + 1), key=lambda i: _ANCHOR_RANK[region[i]])  # stable
+    fallback, most = starts[0], 0
+    for i in starts:
+        distinct = len(set(region[i : i + klen]))
+        if distinct >= varied:
+            return i, region[i : i + klen]
+        if distinct > most:
+            fallback, most = i, distinct
+    return fallback, region[fallback : fallback + klen]
 
 
 # The key filter for large inputs: every 4-byte window of the input is hashed into a table of
