@@ -64,6 +64,7 @@ _ANCHOR_ORDER = b"@%#&;=+~^|!$*<>[]{}\\`?:()'\"\t\r\nqzjxkvwyfb976843g5hcumpdl20
 _ANCHOR_RANK = [len(_ANCHOR_ORDER) // 2] * 256
 for _rank, _byte in enumerate(_ANCHOR_ORDER):
     _ANCHOR_RANK[_byte] = _rank
+_RANK_BYTES = bytes(_ANCHOR_RANK)  # bytes.translate table: each byte to its rank
 _KEY_LEN = 8
 _KEY_VARIED = 4  # distinct bytes a key should have
 
@@ -76,10 +77,8 @@ def _pick_key(region: bytes) -> tuple[int, bytes]:
     size = len(region)
     klen = _KEY_LEN if size >= _KEY_LEN + 3 else max(MIN_KEY, size - 3)
     klen = min(klen, size)
-    best = 0
-    for i in range(1, size - klen + 1):
-        if _ANCHOR_RANK[region[i]] < _ANCHOR_RANK[region[best]]:
-            best = i
+    ranks = region[: size - klen + 1].translate(_RANK_BYTES)
+    best = ranks.index(min(ranks))  # the first start at the rarest byte
     varied = min(klen, _KEY_VARIED)
     if len(set(region[best : best + klen])) >= varied:
         return best, region[best : best + klen]
