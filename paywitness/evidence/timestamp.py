@@ -21,10 +21,6 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from pyasn1.codec.der import decoder, encoder
-from pyasn1.error import PyAsn1Error
-from pyasn1.type import univ
-from pyasn1_modules import rfc3161, rfc5652
 
 from paywitness.errors import ConfigError, PaywitnessError
 
@@ -40,14 +36,16 @@ __all__ = [
 
 TSQ_NAME = "MANIFEST.tsq"
 TSR_NAME = "MANIFEST.tsr"
-_SHA256 = univ.ObjectIdentifier("2.16.840.1.101.3.4.2.1")
+# pyasn1 and its RFC modules are imported where a token is built or read (0.23 s at import:
+# every run writes a bundle, few are timestamped).
+_SHA256 = "2.16.840.1.101.3.4.2.1"
 _HASHES: dict[str, tuple[str, type[hashes.HashAlgorithm]]] = {
     "2.16.840.1.101.3.4.2.1": ("sha256", hashes.SHA256),
     "2.16.840.1.101.3.4.2.2": ("sha384", hashes.SHA384),
     "2.16.840.1.101.3.4.2.3": ("sha512", hashes.SHA512),
     "1.3.14.3.2.26": ("sha1", hashes.SHA1),
 }
-_MESSAGE_DIGEST = univ.ObjectIdentifier("1.2.840.113549.1.9.4")
+_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
 
 
 class TimestampError(PaywitnessError):
@@ -56,10 +54,14 @@ class TimestampError(PaywitnessError):
 
 def build_request(digest: bytes, nonce: int) -> bytes:
     """DER TimeStampReq for a SHA-256 digest, asking for the TSA's certificate."""
+    from pyasn1.codec.der import encoder
+    from pyasn1.type import univ
+    from pyasn1_modules import rfc3161
+
     req = rfc3161.TimeStampReq()
     req["version"] = 1
     imprint = req["messageImprint"]
-    imprint["hashAlgorithm"]["algorithm"] = _SHA256
+    imprint["hashAlgorithm"]["algorithm"] = univ.ObjectIdentifier(_SHA256)
     imprint["hashAlgorithm"]["parameters"] = univ.Null("")
     imprint["hashedMessage"] = digest
     req["nonce"] = nonce
@@ -119,6 +121,8 @@ class TimestampCheck:
 
 
 def _decode(data: bytes, spec: Any) -> Any:
+    from pyasn1.codec.der import decoder
+
     value, rest = decoder.decode(data, asn1Spec=spec)
     if rest:
         raise ValueError("trailing bytes after the DER value")
@@ -127,6 +131,9 @@ def _decode(data: bytes, spec: Any) -> Any:
 
 def _verify_signer(signed: Any, econtent: bytes) -> x509.Certificate:
     """The signer's certificate, after checking its signature over the signed attributes."""
+    from pyasn1.codec.der import encoder
+    from pyasn1.type import univ
+
     certs = [
         x509.load_der_x509_certificate(bytes(encoder.encode(c["certificate"])))
         for c in signed["certificates"]
@@ -149,7 +156,7 @@ def _verify_signer(signed: Any, econtent: bytes) -> x509.Certificate:
     attrs = signer["signedAttrs"]
     message_digest = None
     for attr in attrs:
-        if attr["attrType"] == _MESSAGE_DIGEST:
+        if str(attr["attrType"]) == _MESSAGE_DIGEST:
             message_digest = bytes(_decode(bytes(attr["attrValues"][0]), univ.OctetString()))
     if message_digest != hashlib.new(name, econtent).digest():
         raise ValueError("the signed attributes do not match the token's content")
@@ -172,6 +179,9 @@ def verify_timestamp(bundle: Path) -> TimestampCheck:
     tsr_path = bundle / TSR_NAME
     if not tsr_path.exists():
         return TimestampCheck("none")
+    from pyasn1.error import PyAsn1Error
+    from pyasn1_modules import rfc3161, rfc5652
+
     manifest = bundle / "MANIFEST.sha256"
     try:
         resp = _decode(tsr_path.read_bytes(), rfc3161.TimeStampResp())
