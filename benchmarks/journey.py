@@ -16,7 +16,12 @@ confirm, open the invoice), then the context is closed. Variants, interleaved ro
               Playwright), as the pytest plugin runs it by default;
 * harness-own-process: the same, with mitmproxy in a process of its own, as
               ``--paywitness-proxy process`` runs it;
-* playwright-har: direct, with Playwright's ``record_har_path`` (written when the context closes).
+* playwright-har: direct, with Playwright's ``record_har_path`` (written when the context closes);
+* bare-proxy: through mitmproxy with one addon, the host map that routes the demo's names to its
+              servers: no recording, no analyser. The floor of any intercepting proxy on this
+              purchase, which the harness's figures stand on. In a process of its own: two
+              mitmproxy masters on threads of one process share mitmproxy's global `ctx`, and
+              the first one's recorder then saw none of its flows (tried).
 """
 
 from __future__ import annotations
@@ -48,6 +53,50 @@ class _NoWitness:
 
     def link(self, kind: str, url: str) -> None:
         return None
+
+
+def _serve_bare_proxy(conn: Any, confdir: Path, options: dict[str, Any]) -> None:
+    from paywitness.proxy import ProxyRunner
+    from proxy_addons.host_map import HostMap
+
+    runner = ProxyRunner([HostMap()], confdir=confdir, options=options)
+    runner.start()
+    try:
+        conn.send((runner.port, runner.ca_spki))
+        conn.recv()  # until the benchmark says stop (or goes away)
+    except EOFError:
+        pass
+    finally:
+        runner.stop()
+
+
+class _BareProxy:
+    """mitmproxy with the host map alone, in a child process."""
+
+    def __init__(self, confdir: Path, options: dict[str, Any]) -> None:
+        import multiprocessing
+
+        mp = multiprocessing.get_context("spawn")
+        self._conn, child = mp.Pipe()
+        self._proc = mp.Process(
+            target=_serve_bare_proxy, args=(child, confdir, options), daemon=True
+        )
+        self._proc.start()
+        if not self._conn.poll(60):
+            self.stop()
+            raise RuntimeError("the bare proxy did not start within 60 s")
+        port, self.ca_spki = self._conn.recv()
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        try:
+            self._conn.send("stop")
+        except (BrokenPipeError, OSError):
+            pass
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(5)
 
 
 def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
@@ -98,13 +147,27 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         except BaseException:
             session.stop()
             raise
+        # mitmproxy with the host map alone, in a process of its own.
+        target = session.target
+        bare_options: dict[str, Any] = {
+            "paywitness_host_map": target.host_map,
+            "paywitness_block_unmapped": target.block_unmapped,
+        }
+        if target.upstream_ca is not None:
+            bare_options["ssl_verify_upstream_trusted_ca"] = str(target.upstream_ca)
+        try:
+            bare = _BareProxy(root / "bare-proxy", bare_options)
+        except BaseException:
+            session_own.stop()
+            session.stop()
+            raise
         shop = session.target.demo
         assert shop.ca_cert_path is not None
         # The demo's leaf certificates have their own keys: trust each by SPKI, and the proxy CA
         # (whose key every certificate the proxy makes shares).
         tls_dir = shop.ca_cert_path.parent
         spkis = [spki_sha256_b64(tls_dir / f"{c}-cert.pem") for c in COMPANY_HOSTS]
-        spkis += [session.ca_spki, session_own.ca_spki]
+        spkis += [session.ca_spki, session_own.ca_spki, bare.ca_spki]
         launch: dict[str, Any] = {
             "headless": True,
             "args": [
@@ -135,6 +198,12 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                     page = context.new_page()
                     run_purchase(page, _NoWitness(profile.start_url), hints, buyer_values(r))
                     context.close()  # the HAR is written here
+
+                def bare_proxy(r: int) -> None:
+                    context = browser.new_context(proxy={"server": bare.url})
+                    page = context.new_page()
+                    run_purchase(page, _NoWitness(profile.start_url), hints, buyer_values(r))
+                    context.close()
 
                 def harness_with(
                     session: RecordingSession, run_ctx: RunContext
@@ -181,12 +250,14 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                     "harness": harness_with(session, run_ctx),
                     "harness-own-process": harness_with(session_own, run_own),
                     "playwright-har": playwright_har,
+                    "bare-proxy": bare_proxy,
                 }
                 for fn in variants.values():  # warm-up: first navigations, caches, JIT
                     fn(10_000)
                 times = interleaved(variants, rounds)
                 browser.close()
         finally:
+            bare.stop()
             session_own.stop()  # the browser is closed first: no CancelledError noise
             session.stop()
     part.seconds = time.perf_counter() - started
@@ -203,6 +274,9 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
             "s",
         ),
         Figure("Playwright record_har_path purchase, median", med["playwright-har"], "s"),
+        Figure(
+            "bare mitmproxy purchase (host map only, own process), median", med["bare-proxy"], "s"
+        ),
         Figure(
             "harness overhead ratio (harness / direct)",
             overhead,
@@ -225,6 +299,16 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         Figure(
             "Playwright HAR / direct",
             paired_ratio(times, "playwright-har", "direct"),
+            "x",
+        ),
+        Figure(
+            "bare mitmproxy / direct (the floor of an intercepting proxy here)",
+            paired_ratio(times, "bare-proxy", "direct"),
+            "x",
+        ),
+        Figure(
+            "harness / bare mitmproxy (what paywitness adds to the proxy)",
+            paired_ratio(times, "harness", "bare-proxy"),
             "x",
         ),
     ]
