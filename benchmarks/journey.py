@@ -291,26 +291,23 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
             target="<= 1.02x",
             met=vs_har <= 1.02,
         ),
-        Figure(
-            "proxy in its own process / on the test's thread",
-            paired_ratio(times, "harness-own-process", "harness"),
-            "x",
-        ),
-        Figure(
-            "Playwright HAR / direct",
-            paired_ratio(times, "playwright-har", "direct"),
-            "x",
-        ),
-        Figure(
-            "bare mitmproxy / direct (the floor of an intercepting proxy here)",
-            paired_ratio(times, "bare-proxy", "direct"),
-            "x",
-        ),
-        Figure(
-            "harness / bare mitmproxy (what paywitness adds to the proxy)",
-            paired_ratio(times, "harness", "bare-proxy"),
-            "x",
-        ),
+    ]
+    part.figures += [
+        Figure(label, paired_ratio(times, a, b), "x")
+        for label, a, b in (
+            ("proxy in its own process / on the test's thread", "harness-own-process", "harness"),
+            ("Playwright HAR / direct", "playwright-har", "direct"),
+            (
+                "bare mitmproxy / direct (the floor of an intercepting proxy here)",
+                "bare-proxy",
+                "direct",
+            ),
+            (
+                "harness / bare mitmproxy (what paywitness adds to the proxy)",
+                "harness",
+                "bare-proxy",
+            ),
+        )
     ]
     part.notes.append(
         f"{rounds} interleaved rounds after one warm-up run of each variant; ratios are the "
