@@ -7,13 +7,14 @@ user or CI starts it; wall-clock seconds, interleaved -n 1 / -n 2 runs, medians.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks._common import Figure, Part, interleaved, load_average, paired_ratio, print_parts
@@ -30,6 +31,23 @@ def _demo(output: Path, workers: int | None) -> int:
         args += ["-n", str(workers)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=_RUN_TIMEOUT, check=False)
     return _verdict_code(args, done.returncode, done.stdout)
+
+
+def _not_passed(output: Path, code: int) -> str:
+    """The checks that kept a run from passing (`id status`), read from its verdict: failed ones
+    for exit 1, unjudged ones too for exit 3. A compliant run that does not pass is a false
+    alarm, and the notes say which check raised it."""
+    shown = ("fail",) if code == 1 else ("fail", "inconclusive", "not_judged")
+    try:
+        verdict = json.loads((output / "verdict.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "no verdict.json"
+    return ", ".join(
+        f"{c['id']} {c['status']}"
+        for category in verdict.get("categories", {}).values()
+        for c in category.get("checks", [])
+        if c.get("status") in shown
+    )
 
 
 def _verdict_code(args: Sequence[str], code: int, stdout: str) -> int:
@@ -59,19 +77,24 @@ def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = 
     rounds = rounds or (1 if quick else 5)
     make_runs = make_runs or 1
     exits: list[int] = []
+    not_passed: list[str] = []  # "-n 2 round 3: seamless.timing fail", one a run that did not pass
     parallel = Part("Parallel: paywitness demo -n 2 vs -n 1 (full demo suite, 5 payment methods)")
     make = Part("make demo end to end")
     with tempfile.TemporaryDirectory(prefix="paywitness-bench-suite-") as tmp:
         root = Path(tmp)
         parallel.load_before = load_average()
         t0 = time.perf_counter()
-        times = interleaved(
-            {
-                "-n 1": lambda r: exits.append(_demo(root / f"n1-{r}", 1)),
-                "-n 2": lambda r: exits.append(_demo(root / f"n2-{r}", 2)),
-            },
-            rounds,
-        )
+
+        def demo(name: str, workers: int) -> Callable[[int], None]:
+            def one(r: int) -> None:
+                output = root / f"n{workers}-{r}"
+                exits.append(_demo(output, workers))
+                if exits[-1] != 0:
+                    not_passed.append(f"{name} round {r}: {_not_passed(output, exits[-1])}")
+
+            return one
+
+        times = interleaved({"-n 1": demo("-n 1", 1), "-n 2": demo("-n 2", 2)}, rounds)
         parallel.seconds = time.perf_counter() - t0
         parallel.load_after = load_average()
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -85,6 +108,8 @@ def run(quick: bool = False, rounds: int | None = None, make_runs: int | None = 
         f"{rounds} interleaved rounds; exit codes {' '.join(map(str, exits))}; all runs (s): "
         + "; ".join(f"{k} " + " ".join(f"{x:.1f}" for x in v) for k, v in times.items())
     )
+    if not_passed:
+        parallel.notes.append("runs that did not pass, and their checks: " + "; ".join(not_passed))
     make.load_before = load_average()
     t0 = time.perf_counter()
     make_times, make_exits = [], []
