@@ -6,6 +6,8 @@ their stdin closes.
 
     python -m benchmarks._services upstream DIR
     python -m benchmarks._services proxy DIR UPSTREAM_PORT UPSTREAM_CA [--bare] [--stream SIZE]
+    python -m benchmarks._services mapped DIR --map NAME=URL... [--upstream-ca CA]
+        [--block-unmapped]
 
 The proxy answers `rss` (after a `gc.collect()`) and `files` on stdin with one JSON line.
 """
@@ -30,7 +32,14 @@ from benchmarks._common import rss_kib
 if TYPE_CHECKING:
     from paywitness.session import RecordingSession
 
-__all__ = ["BENCH_HOST", "Service", "harness_session", "start_proxy", "start_upstream"]
+__all__ = [
+    "BENCH_HOST",
+    "Service",
+    "harness_session",
+    "start_mapped_proxy",
+    "start_proxy",
+    "start_upstream",
+]
 
 #: The upstream's name: mapped by the proxy's host map, and in the upstream's certificate.
 BENCH_HOST = "bench.commerce.test"
@@ -102,6 +111,23 @@ def start_proxy(
         args.append("--bare")
     if stream:
         args += ["--stream", stream]
+    return _spawn(args)
+
+
+def start_mapped_proxy(
+    directory: Path,
+    host_map: Sequence[str],
+    *,
+    upstream_ca: Path | None = None,
+    block_unmapped: bool = False,
+) -> Service:
+    """mitmproxy with one addon, the host map (`NAME=URL` entries): no recording, no analyser.
+    The floor of an intercepting proxy that routes names as the harness's does."""
+    args = ["mapped", str(directory), *(f"--map={entry}" for entry in host_map)]
+    if upstream_ca is not None:
+        args.append(f"--upstream-ca={upstream_ca}")
+    if block_unmapped:
+        args.append("--block-unmapped")
     return _spawn(args)
 
 
@@ -214,7 +240,17 @@ def _serve_proxy(ns: argparse.Namespace, out: TextIO) -> None:
     har_path = directory / "har-entries.jsonl"
     options: dict[str, Any] = {"stream_large_bodies": ns.stream} if ns.stream else {}
     proxy: ProxyRunner | ProxyProcess
-    if ns.bare:
+    if ns.service == "mapped":
+        from proxy_addons.host_map import HostMap
+
+        options["paywitness_host_map"] = ns.map
+        options["paywitness_block_unmapped"] = ns.block_unmapped
+        if ns.upstream_ca:
+            options["ssl_verify_upstream_trusted_ca"] = ns.upstream_ca
+        proxy = ProxyRunner([HostMap()], confdir=directory / "proxy-ca", options=options)
+        proxy.start()
+        stop = proxy.stop
+    elif ns.bare:
         # No paywitness addon: mitmproxy's own cost, the reference the harness is measured
         # against. Without the host map, the upstream name resolves through mitmproxy's DNS, so
         # the client CONNECTs to 127.0.0.1 instead.
@@ -268,6 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     px.add_argument("upstream_ca")
     px.add_argument("--bare", action="store_true")
     px.add_argument("--stream", metavar="SIZE", help="mitmproxy's stream_large_bodies, e.g. 64k")
+    mapped = sub.add_parser("mapped")
+    mapped.add_argument("dir")
+    mapped.add_argument("--map", action="append", default=[], metavar="NAME=URL")
+    mapped.add_argument("--upstream-ca")
+    mapped.add_argument("--block-unmapped", action="store_true")
+    mapped.set_defaults(stream=None)
     ns = ap.parse_args(argv)
     # Our stdout is the control channel: keep the libraries' chatter on stderr.
     out, sys.stdout = sys.stdout, sys.stderr

@@ -18,10 +18,11 @@ confirm, open the invoice), then the context is closed. Variants, interleaved ro
               ``--paywitness-proxy process`` runs it;
 * playwright-har: direct, with Playwright's ``record_har_path`` (written when the context closes);
 * bare-proxy: through mitmproxy with one addon, the host map that routes the demo's names to its
-              servers: no recording, no analyser. The floor of any intercepting proxy on this
-              purchase, which the harness's figures stand on. In a process of its own: two
-              mitmproxy masters on threads of one process share mitmproxy's global `ctx`, and
-              the first one's recorder then saw none of its flows (tried).
+              servers: no recording, no analyser (`_services.start_mapped_proxy`). The floor of
+              any intercepting proxy on this purchase, which the harness's figures stand on. In
+              a process of its own: two mitmproxy masters on threads of one process share
+              mitmproxy's global `ctx`, and the first one's recorder then saw none of its flows
+              (tried).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import Figure, Part, interleaved, load_average, paired_ratio, print_parts
+from benchmarks._services import start_mapped_proxy
 
 __all__ = ["run"]
 
@@ -53,50 +55,6 @@ class _NoWitness:
 
     def link(self, kind: str, url: str) -> None:
         return None
-
-
-def _serve_bare_proxy(conn: Any, confdir: Path, options: dict[str, Any]) -> None:
-    from paywitness.proxy import ProxyRunner
-    from proxy_addons.host_map import HostMap
-
-    runner = ProxyRunner([HostMap()], confdir=confdir, options=options)
-    runner.start()
-    try:
-        conn.send((runner.port, runner.ca_spki))
-        conn.recv()  # until the benchmark says stop (or goes away)
-    except EOFError:
-        pass
-    finally:
-        runner.stop()
-
-
-class _BareProxy:
-    """mitmproxy with the host map alone, in a child process."""
-
-    def __init__(self, confdir: Path, options: dict[str, Any]) -> None:
-        import multiprocessing
-
-        mp = multiprocessing.get_context("spawn")
-        self._conn, child = mp.Pipe()
-        self._proc = mp.Process(
-            target=_serve_bare_proxy, args=(child, confdir, options), daemon=True
-        )
-        self._proc.start()
-        if not self._conn.poll(60):
-            self.stop()
-            raise RuntimeError("the bare proxy did not start within 60 s")
-        port, self.ca_spki = self._conn.recv()
-        self.url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        try:
-            self._conn.send("stop")
-        except (BrokenPipeError, OSError):
-            pass
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join(5)
 
 
 def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
@@ -149,14 +107,13 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
             raise
         # mitmproxy with the host map alone, in a process of its own.
         target = session.target
-        bare_options: dict[str, Any] = {
-            "paywitness_host_map": target.host_map,
-            "paywitness_block_unmapped": target.block_unmapped,
-        }
-        if target.upstream_ca is not None:
-            bare_options["ssl_verify_upstream_trusted_ca"] = str(target.upstream_ca)
         try:
-            bare = _BareProxy(root / "bare-proxy", bare_options)
+            bare = start_mapped_proxy(
+                root / "bare-proxy",
+                target.host_map,
+                upstream_ca=target.upstream_ca,
+                block_unmapped=target.block_unmapped,
+            )
         except BaseException:
             session_own.stop()
             session.stop()
@@ -167,7 +124,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
         # (whose key every certificate the proxy makes shares).
         tls_dir = shop.ca_cert_path.parent
         spkis = [spki_sha256_b64(tls_dir / f"{c}-cert.pem") for c in COMPANY_HOSTS]
-        spkis += [session.ca_spki, session_own.ca_spki, bare.ca_spki]
+        spkis += [session.ca_spki, session_own.ca_spki, spki_sha256_b64(Path(bare.info["ca"]))]
         launch: dict[str, Any] = {
             "headless": True,
             "args": [
@@ -187,23 +144,14 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                 def buyer_values(seed: int) -> BuyerValues:
                     return BuyerValues.of(make_buyer(seed), make_card(seed, "success"))
 
-                def direct(r: int) -> None:
-                    context = browser.new_context()
+                def plain(r: int, **context_options: Any) -> None:
+                    """The purchase with nothing of paywitness's: a plain Playwright test."""
+                    context = browser.new_context(**context_options)
                     page = context.new_page()
                     run_purchase(page, _NoWitness(profile.start_url), hints, buyer_values(r))
-                    context.close()
+                    context.close()  # Playwright's HAR, when asked for, is written here
 
-                def playwright_har(r: int) -> None:
-                    context = browser.new_context(record_har_path=root / f"pw-{r}.har")
-                    page = context.new_page()
-                    run_purchase(page, _NoWitness(profile.start_url), hints, buyer_values(r))
-                    context.close()  # the HAR is written here
-
-                def bare_proxy(r: int) -> None:
-                    context = browser.new_context(proxy={"server": bare.url})
-                    page = context.new_page()
-                    run_purchase(page, _NoWitness(profile.start_url), hints, buyer_values(r))
-                    context.close()
+                bare_url = f"http://127.0.0.1:{bare.port}"
 
                 def harness_with(
                     session: RecordingSession, run_ctx: RunContext
@@ -245,12 +193,12 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                     statuses = ", ".join(f"{k} {c.status}" for k, c in judged.categories.items())
                     verdicts.append(f"{judged.verdict} ({statuses})")
 
-                variants = {
-                    "direct": direct,
+                variants: dict[str, Callable[[int], None]] = {
+                    "direct": plain,
                     "harness": harness_with(session, run_ctx),
                     "harness-own-process": harness_with(session_own, run_own),
-                    "playwright-har": playwright_har,
-                    "bare-proxy": bare_proxy,
+                    "playwright-har": lambda r: plain(r, record_har_path=root / f"pw-{r}.har"),
+                    "bare-proxy": lambda r: plain(r, proxy={"server": bare_url}),
                 }
                 for fn in variants.values():  # warm-up: first navigations, caches, JIT
                     fn(10_000)
