@@ -82,7 +82,7 @@ def _pick_key(region: bytes) -> tuple[int, bytes]:
     varied = min(klen, _KEY_VARIED)
     if len(set(region[best : best + klen])) >= varied:
         return best, region[best : best + klen]
-    starts = sorted(range(size - klen + 1), key=lambda i: _ANCHOR_RANK[region[i]])  # stable
+    starts = sorted(range(len(ranks)), key=ranks.__getitem__)  # rarest first, stable
     fallback, most = starts[0], 0
     for i in starts:
         distinct = len(set(region[i : i + klen]))
