@@ -39,6 +39,7 @@ __all__ = [
     "TEST_SIGNING_KEY",
     "DemoRun",
     "DemoRuns",
+    "log_time",
     "run_bounded",
     "unjudged_only_for_want_of_a_baseline",
 ]
@@ -77,6 +78,19 @@ def unjudged_only_for_want_of_a_baseline(verdict: dict[str, Any]) -> bool:
         if name != "seamless" and category["status"] not in ("pass", "not_judged"):
             return False
     return all(r.startswith("seamless: ") and " not judged" in r for r in verdict["reasons"])
+
+
+def log_time(root: Path, what: str, waited_s: float, started: float) -> None:
+    """One line of `root/timings.jsonl`: what a cached run cost and how long its asker waited
+    for the lock first (the suite's own record of where its minutes go)."""
+    line = {
+        "what": what,
+        "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        "waited_s": round(waited_s, 2),
+        "ran_s": round(time.monotonic() - started, 2),
+    }
+    with (root / "timings.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
 
 
 def run_bounded(cmd: list[str], timeout: float, **kwargs: Any) -> tuple[int, str, str]:
@@ -138,12 +152,15 @@ class DemoRuns:
         # A folder of its own around each bundle: a run keeps its history file beside its output.
         output = self.root / key / "bundle"
         result = self.root / f"{key}.json"
+        asked = time.monotonic()
         with (self.root / f"{key}.lock").open("a") as lock:
             # Blocks while another worker runs the same options; it then finds the result.
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not result.is_file():
                 with self._alone(self.timed(args)):
+                    started = time.monotonic()
                     self._run(args, output, result)
+                log_time(self.root, "demo " + " ".join(args), started - asked, started)
         stored = json.loads(result.read_text(encoding="utf-8"))
         return DemoRun(args, output, stored["returncode"], stored["stdout"], stored["stderr"])
 

@@ -16,12 +16,13 @@ import os
 import re
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo_runs import run_bounded
+from demo_runs import log_time, run_bounded
 
 __all__ = ["DOC", "GuideCommand", "GuideRuns", "guide_commands"]
 
@@ -104,10 +105,13 @@ class GuideRuns:
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
         done = []
         for command, expected in guide_commands(DOC.read_text(encoding="utf-8")):
+            asked = time.monotonic()
             with self._alone() if "baseline" in command else nullcontext():
+                started = time.monotonic()
                 code, out, err = run_bounded(
                     ["bash", "-c", command], TIMEOUT_S, cwd=self.workdir, env=env
                 )
+            log_time(self.root, command, started - asked, started)
             done.append(
                 {
                     "command": command,
