@@ -176,10 +176,14 @@ class _Target:
             if info.get("type") == "iframe":
                 self._send(path, "Network.enable", {})
                 self._send(path, "Target.setAutoAttach", self._AUTO_ATTACH)
-            if event.get("waitingForDebugger"):
-                self._send(path, "Runtime.runIfWaitingForDebugger", {})
         except Error as e:  # the frame went away while it was being attached
             log.debug("paywitness: initiator watch lost a child target: %s", e.message)
+        if event.get("waitingForDebugger"):
+            # Let it go whatever happened above: a frame left waiting never loads.
+            try:
+                self._send(path, "Runtime.runIfWaitingForDebugger", {})
+            except Error as e:
+                log.debug("paywitness: initiator watch could not resume a frame: %s", e.message)
 
     def _info_changed(self, event: Mapping[str, Any]) -> None:
         info = event.get("targetInfo") or {}
