@@ -8,13 +8,11 @@ navigation (1 run in ~30 under load), so the watch lets a popup load before it a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route
+from playwright.sync_api import Browser, Page, Route
 
-from paywitness.browser import find_chromium
 from paywitness.initiators import InitiatorWatch
 
 PAGES = {
@@ -49,20 +47,10 @@ def _serve(route: Route) -> None:
         route.fulfill(status=404, body="")
 
 
-@pytest.fixture
-def browser(pw_session: Playwright) -> Iterator[Browser]:
-    path = find_chromium(None)
-    if path is None:
-        pytest.skip("no Chromium here")
-    b = pw_session.chromium.launch(executable_path=str(path))
-    yield b
-    b.close()
-
-
 def test_a_popup_is_attached_after_it_loaded_and_its_requests_are_heard(
-    browser: Browser, monkeypatch: pytest.MonkeyPatch
+    plain_chromium: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    context = browser.new_context()
+    context = plain_chromium.new_context()
     context.set_default_timeout(10_000)
     context.route("**/*", _serve)
     book = Book()

@@ -7,10 +7,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route
+from playwright.sync_api import Browser, Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from paywitness.browser import find_chromium
 from paywitness.flow import BuyerValues, FlowStepError, StepRunner
 from paywitness.flow_spec import FlowStep
 
@@ -85,19 +84,9 @@ def _serve(route: Route) -> None:
         route.fulfill(status=404, body="")
 
 
-@pytest.fixture(scope="module")
-def step_browser(pw_session: Playwright) -> Iterator[Browser]:
-    path = find_chromium(None)
-    if path is None:
-        pytest.skip("no Chromium here")
-    b = pw_session.chromium.launch(executable_path=str(path))
-    yield b
-    b.close()
-
-
 @pytest.fixture
-def shop_page(step_browser: Browser) -> Iterator[Page]:
-    context = step_browser.new_context()
+def shop_page(plain_chromium: Browser) -> Iterator[Page]:
+    context = plain_chromium.new_context()
     context.set_default_timeout(10_000)
     context.route("https://shop.example/**", _serve)
     yield context.new_page()

@@ -190,6 +190,9 @@ class _Page:
     def is_closed(self) -> bool:
         return False
 
+    def opener(self) -> None:
+        return None  # the buyer's own page, not one the shop opened
+
 
 def test_a_browser_without_devtools_leaves_one_record_and_no_error() -> None:
     written: list[FlowRecord] = []
