@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from demo_runs import DemoRuns
 from guide_runs import GuideRuns
-from playwright.sync_api import Playwright
+from playwright.sync_api import Browser, Playwright
 
+from paywitness.browser import find_chromium
 from paywitness.profile import Profile, demo_profile_path, load_profile
 
 
@@ -58,6 +60,18 @@ def pw_session(playwright: Playwright) -> Playwright:
     a browser of their own. A second `sync_playwright()` cannot start in a thread where one is
     open, and the in-process scenarios (`page`) keep pytest-playwright's open until the end."""
     return playwright
+
+
+@pytest.fixture(scope="module")
+def plain_chromium(pw_session: Playwright) -> Iterator[Browser]:
+    """A Chromium of this worker's Playwright without proxy, for pages served in the browser
+    itself (`context.route`)."""
+    path = find_chromium(None)
+    if path is None:
+        pytest.skip("no Chromium here")
+    b = pw_session.chromium.launch(executable_path=str(path))
+    yield b
+    b.close()
 
 
 @pytest.fixture

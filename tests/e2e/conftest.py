@@ -12,24 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright
 
 from paywitness.browser import find_chromium
 from paywitness.ledger import LedgerWriter
 from paywitness.session import Target
 from paywitness.witness import Witness
-
-
-@pytest.fixture(scope="module")
-def plain_chromium(pw_session: Playwright) -> Iterator[Browser]:
-    """A Chromium of this worker's Playwright without proxy, for pages served in the browser
-    itself (`context.route`)."""
-    path = find_chromium(None)
-    if path is None:
-        pytest.skip("no Chromium here")
-    b = pw_session.chromium.launch(executable_path=str(path))
-    yield b
-    b.close()
 
 
 @pytest.fixture

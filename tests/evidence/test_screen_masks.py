@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, Route
+from playwright.sync_api import Browser, Page, Route
 
-from paywitness.browser import find_chromium
 from paywitness.evidence.capture import StepCapture
 
 CARD = "4242424242424242"
@@ -32,12 +31,8 @@ def _serve(route: Route) -> None:
 
 
 @pytest.fixture
-def shop(pw_session: Playwright) -> Iterator[Page]:
-    path = find_chromium(None)
-    if path is None:
-        pytest.skip("no Chromium here")
-    browser: Browser = pw_session.chromium.launch(executable_path=str(path))
-    context = browser.new_context(viewport={"width": 800, "height": 400})
+def shop(plain_chromium: Browser) -> Iterator[Page]:
+    context = plain_chromium.new_context(viewport={"width": 800, "height": 400})
     context.route("https://shop.example/**", _serve)
     context.route("https://pay.example/**", _serve)
     page = context.new_page()
@@ -46,7 +41,7 @@ def shop(pw_session: Playwright) -> Iterator[Page]:
     try:
         yield page
     finally:
-        browser.close()
+        context.close()
 
 
 def _box(page: Page, element: str, frame: str | None = None) -> tuple[int, int, int, int]:
