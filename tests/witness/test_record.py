@@ -21,7 +21,7 @@ import yaml
 from playwright.sync_api import Page, Playwright
 
 from paywitness.buyers import make_buyer, make_card
-from paywitness.flow import BuyerValues
+from paywitness.flow import BuyerValues, _fill_verified
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 4242
@@ -59,11 +59,13 @@ def _buy_like_a_person(page: Page) -> None:
         ("phone", buyer.phone),
         ("address", f"{buyer.street_address}, {buyer.city} {buyer.postcode}"),
     ):
-        checkout.locator(f"input[name={name}]").fill(value)
+        # A person looks at what they typed and retypes what did not stick (a frame still
+        # initialising can drop it), as the harness's own buyer does.
+        _fill_verified(checkout.locator(f"input[name={name}]"), value)
     cardframe = checkout.frame_locator("[data-testid=card-frame]")
-    cardframe.locator("input[name=card_number]").fill(card.number)
-    cardframe.locator("input[name=expiry]").fill(card.expiry)
-    cardframe.locator("input[name=cvc]").fill(card.cvc)
+    _fill_verified(cardframe.locator("input[name=card_number]"), card.number)
+    _fill_verified(cardframe.locator("input[name=expiry]"), card.expiry)
+    _fill_verified(cardframe.locator("input[name=cvc]"), card.cvc)
     checkout.locator("[data-testid=pay-button]").click()
     checkout.locator("[data-testid=confirmation]").wait_for(timeout=30_000)
     page.locator("[data-testid=checkout-close]").click()  # then the storefront's tabs
@@ -151,11 +153,11 @@ def _buy_in_the_spa_shop(page: Page) -> None:
     page.locator("[data-testid=buy]").click()
     page.locator("[data-testid=pay]").wait_for()
     for name in ("name", "email", "phone", "address"):
-        page.locator(f"form input[name={name}]").fill(str(values[f"buyer.{name}"]))
+        _fill_verified(page.locator(f"form input[name={name}]"), str(values[f"buyer.{name}"]))
     card = page.locator("[data-testid=bayar-card]")
-    card.locator("input[name=card_number]").fill(str(values["card.number"]))
-    card.locator("input[name=card_expiry]").fill(str(values["card.expiry"]))
-    card.locator("input[name=card_cvc]").fill(str(values["card.cvc"]))
+    _fill_verified(card.locator("input[name=card_number]"), str(values["card.number"]))
+    _fill_verified(card.locator("input[name=card_expiry]"), str(values["card.expiry"]))
+    _fill_verified(card.locator("input[name=card_cvc]"), str(values["card.cvc"]))
     page.locator("[data-testid=pay]").click()
     page.locator("[data-testid=confirmation]").wait_for(timeout=30_000)
 
