@@ -133,7 +133,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Part]:
                 f"--ignore-certificate-errors-spki-list={','.join(spkis)}",
             ],
         }
-        chromium = find_chromium()
+        chromium = find_chromium(headless=True)
         if chromium is not None:
             launch["executable_path"] = str(chromium)
         verdicts: list[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -21,6 +23,12 @@ __all__ = [
 ]
 
 SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Chromium's headless shell: what Playwright itself launches for a headless run (its own
+# `chromium-headless-shell`), and Debian packages it too. The same engine without the desktop
+# browser's shell: a headless demo purchase cost 10.8-12.4 s of CPU with it against 15.0-15.7 s
+# with the full browser (session 11's figures, one row of the detection matrix).
+HEADLESS_SHELL_CANDIDATES = ("chromium-headless-shell",)
+_HEADLESS_SHELL_FIXED = ("/usr/lib/chromium/chromium-headless-shell",)
 
 # Quiet the browser's own background traffic (update checks, sign-in, safe browsing) and keep
 # every request on TCP through our proxy (no QUIC). Whatever still leaks is classified `browser`.
@@ -34,11 +42,18 @@ CHROMIUM_ARGS = (
     "--disable-domain-reliability",
     "--disable-client-side-phishing-detection",
     "--metrics-recording-only",
+    # Every site in a process of its own, as desktop Chrome does: the headless shell (and a
+    # Chromium built without field trials) would otherwise keep a cross-site checkout frame in
+    # the storefront's renderer, which is neither what buyers run nor what the initiator watch
+    # reads frames from (an out-of-process frame is a target of its own).
+    "--site-per-process",
 )
 
 
+@functools.cache
 def playwright_chromium() -> Path | None:
-    """Playwright's own Chromium, if `playwright install chromium` put one on this machine."""
+    """Playwright's own Chromium, if `playwright install chromium` put one on this machine
+    (asked once per process: the answer starts Playwright's driver)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -49,6 +64,32 @@ def playwright_chromium() -> Path | None:
     except Exception:  # a broken driver means "not installed", never a crash here
         return None
     return path if path.is_file() else None
+
+
+def _system_headless_shell() -> Path | None:
+    # The binary itself before Debian's wrapper script (which stays its parent process).
+    for fixed in _HEADLESS_SHELL_FIXED:
+        if Path(fixed).is_file():
+            return Path(fixed)
+    for name in HEADLESS_SHELL_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    return None
+
+
+def _apt_install(*packages: str) -> bool:
+    """Install Debian packages as root where apt is there (refreshing its lists only when the
+    install fails without); whether they are installed."""
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
+        return False
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", *packages]
+    if subprocess.run(install, env=env, check=False).returncode == 0:
+        return True
+    if subprocess.run(["apt-get", "update", "-qq"], env=env, check=False).returncode != 0:
+        return False
+    return subprocess.run(install, env=env, check=False).returncode == 0
 
 
 def _system_chromium() -> Path | None:
@@ -62,9 +103,12 @@ def _system_chromium() -> Path | None:
     return None
 
 
-def find_chromium(explicit: str | None = None, *, prefer_playwright: bool = True) -> Path | None:
+def find_chromium(
+    explicit: str | None = None, *, prefer_playwright: bool = True, headless: bool = False
+) -> Path | None:
     """An explicit path, else Playwright's own browser, else a system Chromium (None: use
-    Playwright's default and let it report)."""
+    Playwright's default and let it report). For a `headless` launch the system's headless
+    shell comes first where it is installed, as Playwright's own headless launch does."""
     if explicit:
         p = Path(explicit)
         if not (p.is_file() and os.access(p, os.X_OK)):
@@ -74,8 +118,8 @@ def find_chromium(explicit: str | None = None, *, prefer_playwright: bool = True
             )
         return p
     if prefer_playwright and playwright_chromium() is not None:
-        return None  # Playwright finds its own
-    return _system_chromium()
+        return None  # Playwright finds its own (its headless shell for a headless launch)
+    return (_system_headless_shell() if headless else None) or _system_chromium()
 
 
 def browser_version(path: Path) -> str:
@@ -89,26 +133,28 @@ def browser_version(path: Path) -> str:
 
 
 def ensure_chromium() -> str:
-    """Make sure a Chromium is usable (installing Debian's as root); return what was found."""
+    """Make sure a Chromium is usable (installing Debian's as root); return what was found.
+    Beside the system's full browser (headed runs) its headless shell is installed too where
+    apt allows: headless runs prefer it, as Playwright's own headless launch does."""
     own = playwright_chromium()
     if own is not None:
         return f"Playwright's own Chromium: {own}"
     system = _system_chromium()
-    if system is not None:
-        return f"system Chromium: {system} ({browser_version(system)})"
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+    if system is None:
         print("paywitness: no Chromium found; installing Debian's chromium (apt-get)", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "-qq", "chromium", "fonts-liberation"],
-        ):
-            rc = subprocess.run(cmd, env=env, check=False).returncode
-            if rc != 0:
-                break
+        _apt_install("chromium", "chromium-headless-shell", "fonts-liberation")
         system = _system_chromium()
-        if system is not None:
-            return f"system Chromium: {system} ({browser_version(system)})"
+    if system is not None:
+        shell = _system_headless_shell()
+        # Tried once per environment: a distribution without the package is not asked again.
+        tried = Path(sys.prefix) / ".paywitness-headless-shell-tried"
+        if shell is None and not tried.exists():
+            _apt_install("chromium-headless-shell")
+            with contextlib.suppress(OSError):
+                tried.touch()
+            shell = _system_headless_shell()
+        found = f"system Chromium: {system} ({browser_version(system)})"
+        return found + (f"; headless shell: {shell}" if shell else "; no headless shell")
     raise ConfigError(
         "no Chromium was found and none could be installed. Install one, then run again: "
         "`playwright install chromium` where Playwright's download works, or "

@@ -66,7 +66,7 @@ def pw_session(playwright: Playwright) -> Playwright:
 def plain_chromium(pw_session: Playwright) -> Iterator[Browser]:
     """A Chromium of this worker's Playwright without proxy, for pages served in the browser
     itself (`context.route`)."""
-    path = find_chromium(None)
+    path = find_chromium(None, headless=True)
     if path is None:
         pytest.skip("no Chromium here")
     b = pw_session.chromium.launch(executable_path=str(path))

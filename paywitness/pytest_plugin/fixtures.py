@@ -145,7 +145,10 @@ def browser_type_launch_args(
         args["args"] = [*args.get("args", []), *extra]
         if "executable_path" not in args and not args.get("channel"):
             try:
-                path = find_chromium(pytestconfig.getoption("--paywitness-browser"))
+                path = find_chromium(
+                    pytestconfig.getoption("--paywitness-browser"),
+                    headless=args.get("headless", True) is not False,
+                )
             except ConfigError as e:
                 raise pytest.UsageError(f"paywitness: {e}") from e
             if path is not None:

@@ -53,7 +53,7 @@ def demo_violation(paywitness_target: Target) -> Iterator[object]:
 def browser_server(tmp_path: Path) -> Iterator[str]:
     """A Playwright browser server (Chromium) on a free port; its ws:// endpoint."""
     config: dict[str, object] = {"host": "127.0.0.1", "port": 0, "wsPath": "paywitness"}
-    path = find_chromium()
+    path = find_chromium(headless=True)
     if path is not None:
         config["executablePath"] = str(path)
     cfg = tmp_path / "server.json"

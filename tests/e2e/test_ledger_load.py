@@ -95,7 +95,7 @@ async def _buy(page: Page, profile: Profile, values: BuyerValues) -> str:
 
 
 async def _drive(proxy: ProxyRunner, profile: Profile) -> list[str]:
-    executable = find_chromium(None, prefer_playwright=False)
+    executable = find_chromium(None, prefer_playwright=False, headless=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(executable) if executable else None,

@@ -32,7 +32,7 @@ OTHER = "tracker-4455-abcdef"  # a second cookie, without "session" in its name
 FRAME_MS = "1764331200006"  # a millisecond timestamp that passes the Luhn check
 TOKEN = "tok_live_9f8e7d6c5b4a3210"
 EMAIL = "sri.wahyuni.pw7q1a2b3c@example.com"
-CHROMIUM = find_chromium(None)
+CHROMIUM = find_chromium(None, headless=True)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium")
 

@@ -19,7 +19,7 @@ from paywitness.evidence.allure_report import allure_binary
 
 from .conftest import make_run
 
-CHROMIUM = find_chromium(None)
+CHROMIUM = find_chromium(None, headless=True)
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium")
 
 
