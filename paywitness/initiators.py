@@ -130,9 +130,13 @@ class _Target:
         # WebSocket's event names no frame: one opened in such a frame is placed by its target).
         self._paths: dict[str, tuple[str, ...]] = {}
         self._urls: dict[tuple[str, ...], str] = {}
+        # The documents of the frames that share the page's process: URL -> whether it is the
+        # top frame's (None: documents of both kinds had that URL). A WebSocket opened by an
+        # inline script of such a frame is placed by it (its stack names the document).
+        self._documents: dict[str, bool | None] = {}
         session.on("Network.requestWillBeSent", self._request)
         session.on("Target.targetInfoChanged", self._info_changed)
-        session.on("Network.webSocketCreated", lambda e: watch.record_websocket(e, None))
+        session.on("Network.webSocketCreated", self._websocket)
         session.on("Target.attachedToTarget", lambda e: self._attached((), e))
         session.on("Target.receivedMessageFromTarget", lambda e: self._child_message((), e))
 
@@ -152,7 +156,24 @@ class _Target:
             return
         frame = event.get("frameId")
         top = None if not frame or not self.main_frame else frame == self.main_frame
+        if event.get("type") == "Document" and top is not None:
+            url = str((event.get("request") or {}).get("url") or "").split("#", 1)[0]
+            known = self._documents.get(url, top)
+            self._documents[url] = top if known == top else None
         self.watch.record(event, top)
+
+    def _websocket(self, event: Mapping[str, Any]) -> None:
+        """A WebSocket of the page's own process: the event names no frame; an inline script's
+        stack names its frame's document, which places it when one frame had that document."""
+        call = _top_call_frame((event.get("initiator") or {}).get("stack"))
+        url = str(call["url"]).split("#", 1)[0] if call is not None else ""
+        top = self._documents.get(url) if url else None
+        if top is None:
+            self.watch.record_websocket(event, None)
+        elif top:
+            self.watch.record_websocket(event, True)
+        else:
+            self.watch.record_websocket(event, False, frame_url=url)
 
     def _send(self, path: tuple[str, ...], method: str, params: dict[str, Any]) -> None:
         """Send a command to the target at `path` (session ids from the page down)."""
