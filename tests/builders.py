@@ -13,7 +13,7 @@ from mitmproxy.test import tflow
 from paywitness.classify import Classifier
 from paywitness.ledger import FlowRecord
 
-__all__ = ["flow_record", "http_flow"]
+__all__ = ["NoteBook", "flow_record", "http_flow"]
 
 _FIELDS = {f.name for f in dataclasses.fields(FlowRecord)}
 _ids = itertools.count(1)
@@ -85,3 +85,17 @@ def http_flow(
         if f.response is not None:
             f.response.content = content
     return f
+
+
+class NoteBook:
+    """What a browser-side watch needs of a record book: notes kept in a list, URLs as they are
+    (for the initiator watch's tests, which read what it noted)."""
+
+    def __init__(self) -> None:
+        self.notes: list[dict[str, Any]] = []
+
+    def mask_url(self, url: str) -> str:
+        return url
+
+    def note(self, kind: str, url: str = "", **facts: Any) -> None:
+        self.notes.append({"kind": kind, "url": url, **facts})

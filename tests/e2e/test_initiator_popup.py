@@ -8,9 +8,8 @@ navigation (1 run in ~30 under load), so the watch lets a popup load before it a
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from builders import NoteBook
 from playwright.sync_api import Browser, Page, Route
 
 from paywitness.initiators import InitiatorWatch
@@ -22,19 +21,6 @@ PAGES = {
         <button id=pay onclick="fetch('/api/pay', {method: 'POST'})">Pay</button>""",
     "https://pay.example/fields": """<input id=number>""",
 }
-
-
-class Book:
-    """What the watch needs of a record book: notes kept in a list, URLs as they are."""
-
-    def __init__(self) -> None:
-        self.notes: list[dict[str, Any]] = []
-
-    def mask_url(self, url: str) -> str:
-        return url
-
-    def note(self, kind: str, url: str = "", **facts: Any) -> None:
-        self.notes.append({"kind": kind, "url": url, **facts})
 
 
 def _serve(route: Route) -> None:
@@ -53,7 +39,7 @@ def test_a_popup_is_attached_after_it_loaded_and_its_requests_are_heard(
     context = plain_chromium.new_context()
     context.set_default_timeout(10_000)
     context.route("**/*", _serve)
-    book = Book()
+    book = NoteBook()
     watch = InitiatorWatch(book)  # type: ignore[arg-type]
     states: dict[str, str] = {}
     start = InitiatorWatch._start

@@ -8,8 +8,7 @@ Pages are served in the browser itself; the sockets need no server (the event co
 
 from __future__ import annotations
 
-from typing import Any
-
+from builders import NoteBook
 from playwright.sync_api import Browser, Route
 
 from paywitness.attribution import describe_initiator
@@ -22,19 +21,6 @@ PAGES = {
     "https://shop.example/frame": """<script>new WebSocket("wss://ws.example/framed")</script>""",
     "https://shop.example/lib.js": """new WebSocket("wss://ws.example/external")""",
 }
-
-
-class Book:
-    """What the watch needs of a record book: notes kept in a list, URLs as they are."""
-
-    def __init__(self) -> None:
-        self.notes: list[dict[str, Any]] = []
-
-    def mask_url(self, url: str) -> str:
-        return url
-
-    def note(self, kind: str, url: str = "", **facts: Any) -> None:
-        self.notes.append({"kind": kind, "url": url, **facts})
 
 
 def _serve(route: Route) -> None:
@@ -52,7 +38,7 @@ def test_a_websocket_of_a_same_process_frame_is_placed_by_its_inline_script(
     context = plain_chromium.new_context()
     context.set_default_timeout(10_000)
     context.route("**/*", _serve)
-    book = Book()
+    book = NoteBook()
     watch = InitiatorWatch(book)  # type: ignore[arg-type]
     try:
         page = context.new_page()
