@@ -8,15 +8,35 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from builders import NoteBook
+from playwright.sync_api import Browser, BrowserContext, Route
 
 from paywitness.browser import find_chromium
+from paywitness.initiators import InitiatorWatch
 from paywitness.ledger import LedgerWriter
 from paywitness.session import Target
 from paywitness.witness import Witness
+
+WatchedContext = tuple[BrowserContext, NoteBook, InitiatorWatch]
+
+
+@pytest.fixture
+def watched_context(plain_chromium: Browser) -> Callable[[Callable[[Route], None]], WatchedContext]:
+    """A context whose pages `serve` answers in the browser itself, with an initiator watch that
+    notes into a `NoteBook` (the test watches the context and closes it)."""
+
+    def make(serve: Callable[[Route], None]) -> WatchedContext:
+        context = plain_chromium.new_context()
+        context.set_default_timeout(10_000)
+        context.route("**/*", serve)
+        book = NoteBook()
+        return context, book, InitiatorWatch(book)  # type: ignore[arg-type]
+
+    return make
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ navigation (1 run in ~30 under load), so the watch lets a popup load before it a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
-from builders import NoteBook
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Page, Route
 
 from paywitness.initiators import InitiatorWatch
 
@@ -34,13 +36,9 @@ def _serve(route: Route) -> None:
 
 
 def test_a_popup_is_attached_after_it_loaded_and_its_requests_are_heard(
-    plain_chromium: Browser, monkeypatch: pytest.MonkeyPatch
+    watched_context: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    context = plain_chromium.new_context()
-    context.set_default_timeout(10_000)
-    context.route("**/*", _serve)
-    book = NoteBook()
-    watch = InitiatorWatch(book)  # type: ignore[arg-type]
+    context, book, watch = watched_context(_serve)
     states: dict[str, str] = {}
     start = InitiatorWatch._start
 

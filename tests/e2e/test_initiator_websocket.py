@@ -8,11 +8,12 @@ Pages are served in the browser itself; the sockets need no server (the event co
 
 from __future__ import annotations
 
-from builders import NoteBook
-from playwright.sync_api import Browser, Route
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Route
 
 from paywitness.attribution import describe_initiator
-from paywitness.initiators import InitiatorWatch
 
 PAGES = {
     "https://shop.example/": """<script>new WebSocket("wss://ws.example/top")</script>
@@ -33,13 +34,9 @@ def _serve(route: Route) -> None:
 
 
 def test_a_websocket_of_a_same_process_frame_is_placed_by_its_inline_script(
-    plain_chromium: Browser,
+    watched_context: Callable[..., Any],
 ) -> None:
-    context = plain_chromium.new_context()
-    context.set_default_timeout(10_000)
-    context.route("**/*", _serve)
-    book = NoteBook()
-    watch = InitiatorWatch(book)  # type: ignore[arg-type]
+    context, book, watch = watched_context(_serve)
     try:
         page = context.new_page()
         watch.watch(context)
