@@ -29,6 +29,7 @@ SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-ch
 # with the full browser (session 11's figures, one row of the detection matrix).
 HEADLESS_SHELL_CANDIDATES = ("chromium-headless-shell",)
 _HEADLESS_SHELL_FIXED = ("/usr/lib/chromium/chromium-headless-shell",)
+_SYSTEM_FIXED = ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/snap/bin/chromium")
 
 # Quiet the browser's own background traffic (update checks, sign-in, safe browsing) and keep
 # every request on TCP through our proxy (no QUIC). Whatever still leaks is classified `browser`.
@@ -66,16 +67,23 @@ def playwright_chromium() -> Path | None:
     return path if path.is_file() else None
 
 
-def _system_headless_shell() -> Path | None:
-    # The binary itself before Debian's wrapper script (which stays its parent process).
-    for fixed in _HEADLESS_SHELL_FIXED:
-        if Path(fixed).is_file():
-            return Path(fixed)
-    for name in HEADLESS_SHELL_CANDIDATES:
+def _on_path(names: tuple[str, ...]) -> Path | None:
+    """The first of these commands found on PATH."""
+    for name in names:
         found = shutil.which(name)
         if found:
             return Path(found)
     return None
+
+
+def _on_disk(paths: tuple[str, ...]) -> Path | None:
+    """The first of these files that exists."""
+    return next((Path(p) for p in paths if Path(p).is_file()), None)
+
+
+def _system_headless_shell() -> Path | None:
+    # The binary itself before Debian's wrapper script (which stays its parent process).
+    return _on_disk(_HEADLESS_SHELL_FIXED) or _on_path(HEADLESS_SHELL_CANDIDATES)
 
 
 def _apt_install(*packages: str) -> bool:
@@ -93,14 +101,7 @@ def _apt_install(*packages: str) -> bool:
 
 
 def _system_chromium() -> Path | None:
-    for name in SYSTEM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return Path(found)
-    for fixed in ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/snap/bin/chromium"):
-        if Path(fixed).is_file():
-            return Path(fixed)
-    return None
+    return _on_path(SYSTEM_CANDIDATES) or _on_disk(_SYSTEM_FIXED)
 
 
 def find_chromium(
@@ -168,9 +169,7 @@ def ensure_xvfb() -> str:
     CI), installed as root with apt where missing; a desktop does not need it."""
     if shutil.which("xvfb-run"):
         return "xvfb-run: " + str(shutil.which("xvfb-run"))
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "-qq", "xvfb"], env=env, check=False)
+    _apt_install("xvfb")
     found = shutil.which("xvfb-run")
     return f"xvfb-run: {found}" if found else "xvfb-run: not installed (headed tests skip)"
 
