@@ -168,12 +168,7 @@ class _Target:
         call = _top_call_frame((event.get("initiator") or {}).get("stack"))
         url = str(call["url"]).split("#", 1)[0] if call is not None else ""
         top = self._documents.get(url) if url else None
-        if top is None:
-            self.watch.record_websocket(event, None)
-        elif top:
-            self.watch.record_websocket(event, True)
-        else:
-            self.watch.record_websocket(event, False, frame_url=url)
+        self.watch.record_websocket(event, top, frame_url=url if top is False else "")
 
     def _send(self, path: tuple[str, ...], method: str, params: dict[str, Any]) -> None:
         """Send a command to the target at `path` (session ids from the page down)."""
