@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ __all__ = [
     "ensure_chromium",
     "ensure_xvfb",
     "find_chromium",
+    "paints_unwatched",
     "playwright_chromium",
 ]
 
@@ -121,6 +123,38 @@ def find_chromium(
     if prefer_playwright and playwright_chromium() is not None:
         return None  # Playwright finds its own (its headless shell for a headless launch)
     return (_system_headless_shell() if headless else None) or _system_chromium()
+
+
+_SHELL_NAME = re.compile(r"headless[-_]shell", re.IGNORECASE)
+# Playwright launches its own headless shell for a headless run without a binary from 1.49 on.
+_PLAYWRIGHT_SHELL_FROM = (1, 49)
+
+
+def paints_unwatched(executable: str | os.PathLike[str] | None, headless: bool) -> bool:
+    """Whether a Chromium launched so paints after each input with nothing watching its screen.
+
+    A headed browser paints for its window, and Chromium's headless shell paints every frame it
+    produces. The full browser's headless mode does not: without a screencast running, Web
+    Vitals' INP in the checkout frame read 490-680 ms instead of 50-70 ms with two runs at once
+    (CI run ci22: seamless.inp failed in 7 runs), so its traces keep the screencast on.
+    Measured with the shell on 2026-11-29: INP 16-40 ms with or without the screencast, and the
+    screencast costs about 1.5 s of CPU a purchase (about a seventh). A browser this cannot
+    tell (a channel, a remote one) is assumed not to paint unwatched."""
+    if not headless:
+        return True
+    if executable is not None:
+        return bool(_SHELL_NAME.search(Path(executable).name))
+    return _playwright_version() >= _PLAYWRIGHT_SHELL_FROM
+
+
+def _playwright_version() -> tuple[int, int]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = version("playwright").split(".")[:2]
+        return int(major), int(minor)
+    except (PackageNotFoundError, ValueError):
+        return (0, 0)
 
 
 def browser_version(path: Path) -> str:

@@ -46,10 +46,10 @@ class BrowserObservers:
         """Entered around each step: a screenshot, then the browser storage, as it ends."""
         return [self.capture.step_hook, self.channels.step_hook]
 
-    def add_context(self, context: BrowserContext) -> None:
-        """Trace this context, observe its client channels and record what it requested and
-        who sent it."""
-        self.capture.add_context(context)
+    def add_context(self, context: BrowserContext, *, screencast: bool = True) -> None:
+        """Trace this context (with the screencast where its browser needs one to paint),
+        observe its client channels and record what it requested and who sent it."""
+        self.capture.add_context(context, screencast=screencast)
         self.channels.attach(context)
         self.coverage.watch(context)
         self.initiators.watch(context)

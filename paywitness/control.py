@@ -29,7 +29,7 @@ from paywitness.analysers.control import (
     CONTROL_RUN,
     CONTROL_SUFFIX,
 )
-from paywitness.browser import CHROMIUM_ARGS
+from paywitness.browser import CHROMIUM_ARGS, paints_unwatched
 from paywitness.classify import MARKER_HOST
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.proxy import spki_sha256_b64
@@ -196,7 +196,12 @@ class ControlWatch:
 
 
 def observe_like_the_run(
-    context: BrowserContext, page: Page, book: RecordBook, profile: Profile
+    context: BrowserContext,
+    page: Page,
+    book: RecordBook,
+    profile: Profile,
+    *,
+    screencast: bool = True,
 ) -> ContinuityProbe:
     """Give a control context the browser-side observation the proxied run's context has: the
     continuity probe (its page script; the moments it records are what the timings are read
@@ -209,7 +214,7 @@ def observe_like_the_run(
 
     initiators = InitiatorWatch(book)
     initiators.watch(context)
-    start_trace(context)
+    start_trace(context, screencast=screencast)
     initiators.attach(page)
     probe = ContinuityProbe(context, book, profile, run="control")
     probe.attach(page)
@@ -226,6 +231,7 @@ class ControlRun:
         self._ledger: LedgerWriter | None = None
         self._browser: Browser | None = None
         self._launch: Callable[[], Browser] | None = None
+        self._screencast = True
         self.unavailable: str | None = None
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -244,6 +250,10 @@ class ControlRun:
         assert target is not None
         args = control_launch_args(launch_args, target)
         self._launch = lambda: browser_type.launch(**args)
+        # The same binary and headless mode as the run: the same trace as its contexts.
+        self._screencast = not paints_unwatched(
+            args.get("executable_path"), args.get("headless", True) is not False
+        )
         flags = [a for a in args["args"] if a.startswith(("--host-resolver", _SPKI_FLAG))]
         self._note(None, probe=CONTROL_RUN, available=True, reason="", flags=flags)
 
@@ -298,7 +308,9 @@ class ControlRun:
             probe: ContinuityProbe | None = None
             try:
                 page = context.new_page()
-                probe = observe_like_the_run(context, page, self.book, self.run.profile)
+                probe = observe_like_the_run(
+                    context, page, self.book, self.run.profile, screencast=self._screencast
+                )
                 witness.observer = probe
                 scenario(page, witness)
             except VerdictFailed:

@@ -34,12 +34,14 @@ def test_slug(nodeid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", nodeid).strip("-")[:150] or "test"
 
 
-def start_trace(context: BrowserContext, title: str | None = None) -> None:
-    """Trace a context as every run does: DOM snapshots of each action and the screencast. The
-    screencast keeps headless Chromium painting after each input as a screen would (without it
-    INP read 490-680 ms instead of 50-70 ms in the checkout frame under load); its frames are
-    pictures of what the buyer typed, so the masked trace drops them (`mask_trace`)."""
-    context.tracing.start(title=title, screenshots=True, snapshots=True)
+def start_trace(
+    context: BrowserContext, title: str | None = None, *, screencast: bool = True
+) -> None:
+    """Trace a context as every run does: DOM snapshots of each action, and the screencast where
+    the browser needs one to paint after each input as a screen would (see
+    `paywitness.browser.paints_unwatched`). Its frames are pictures of what the buyer typed, so
+    the masked trace drops them (`mask_trace`): the screencast serves the timings only."""
+    context.tracing.start(title=title, screenshots=screencast, snapshots=True)
 
 
 class StepCapture:
@@ -61,9 +63,11 @@ class StepCapture:
         # The values planted so far, covered wherever a screenshot shows them.
         self.planted: Callable[[], list[str]] = list
 
-    def add_context(self, context: BrowserContext) -> None:
+    def add_context(self, context: BrowserContext, *, screencast: bool = True) -> None:
+        """Keep this context's evidence; `screencast`: whether its browser needs one to paint
+        (`paywitness.browser.paints_unwatched`)."""
         if self.trace:
-            start_trace(context, self.slug)
+            start_trace(context, self.slug, screencast=screencast)
         self.contexts.append(context)
 
     def page(self) -> Page | None:

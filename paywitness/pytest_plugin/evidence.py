@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext
 
+from paywitness.browser import paints_unwatched
 from paywitness.evidence.allure_evidence import AllureEvidence
 from paywitness.evidence.capture import StepCapture
 from paywitness.evidence.runmeta import record_browser
@@ -34,6 +35,9 @@ class BrowserContexts:
 
     def __init__(self) -> None:
         self.contexts: list[BrowserContext] = []
+        # Whether their traces need the screencast for the browser to paint after each input
+        # (set by the context factory, which knows how the browser was launched).
+        self.screencast = True
         self._attach: list[Callable[[BrowserContext], object]] = []
         self._before_close: list[Callable[[], object]] = []
 
@@ -115,11 +119,17 @@ def paywitness_capture(
 def new_context(
     new_context: ContextFactory,
     browser_type_launch_args: dict[str, Any],
+    connect_options: dict[str, Any] | None,
     paywitness_run: RunContext,
     request: pytest.FixtureRequest,
 ) -> Iterator[ContextFactory]:
     """pytest-playwright's context factory; a witnessed test's contexts are also traced."""
     contexts = browser_contexts(request.node)
+    # A remote browser's binary is not known here: its traces keep the screencast.
+    contexts.screencast = bool(connect_options) or not paints_unwatched(
+        browser_type_launch_args.get("executable_path"),
+        browser_type_launch_args.get("headless", True) is not False,
+    )
 
     def factory(**kwargs: Any) -> BrowserContext:
         context = new_context(**kwargs)

@@ -273,7 +273,7 @@ def witness(
     # Every browser context of this test, made before or after this point: traced, its
     # client channels observed, and what the browser itself requested recorded (coverage).
     contexts = browser_contexts(request.node)
-    contexts.on_context(observers.add_context)
+    contexts.on_context(lambda c: observers.add_context(c, screencast=contexts.screencast))
     contexts.before_close(observers.before_close)  # storage, then traces, before they close
     try:
         yield w

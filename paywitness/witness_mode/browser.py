@@ -14,7 +14,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from paywitness.browser import CHROMIUM_ARGS, browser_version, find_chromium
+from paywitness.browser import CHROMIUM_ARGS, browser_version, find_chromium, paints_unwatched
 from paywitness.browser_observers import BrowserObservers
 from paywitness.errors import ConfigError
 from paywitness.evidence.capture import StepCapture
@@ -104,7 +104,9 @@ class _BrowserWitness:
         self.capture.mask_trace = lambda path: mask_trace(path, recording.redactor)
         self.capture.planted = recording.redactor.planted_values
         self.observers = BrowserObservers(recording.book, data.scan, self.capture)
-        self.observers.add_context(context)
+        # The info's executable is the binary launched (a headed window paints by itself).
+        paints = paints_unwatched(info.get("executable"), session.options.headless)
+        self.observers.add_context(context, screencast=not paints)
         # Dialogs are dismissed and recorded, as Playwright dismissed them unheard before.
         screens = session.output / "seamless" / _TEST_ID
         self.probe = ContinuityProbe(context, recording.book, session.profile, screens_dir=screens)

@@ -49,3 +49,30 @@ def test_playwrights_own_browser_wins_and_an_explicit_path_wins_over_all(
     assert browser.find_chromium(headless=True) is None  # Playwright launches its own
     explicit = str(machine / "chromium")
     assert browser.find_chromium(explicit, headless=True) == machine / "chromium"
+
+
+@pytest.mark.parametrize(
+    ("executable", "headless", "paints"),
+    [
+        ("/usr/lib/chromium/chromium-headless-shell", True, True),  # Debian's shell
+        ("/ms-playwright/chrome-linux/headless_shell", True, True),
+        ("/ms-playwright/chrome-linux/chrome-headless-shell", True, True),
+        ("/usr/bin/chromium", True, False),  # the full browser's headless mode needs a screencast
+        ("/usr/bin/chromium", False, True),  # a window paints
+        ("/usr/lib/chromium/chromium-headless-shell", False, True),
+    ],
+)
+def test_only_a_browser_known_to_paint_unwatched_is_traced_without_the_screencast(
+    executable: str, headless: bool, paints: bool
+) -> None:
+    assert browser.paints_unwatched(executable, headless) is paints
+
+
+def test_playwrights_own_headless_launch_paints_unwatched_from_1_49(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No binary given: Playwright picks its own, its headless shell from 1.49 on.
+    monkeypatch.setattr(browser, "_playwright_version", lambda: (1, 48))
+    assert not browser.paints_unwatched(None, True)
+    monkeypatch.setattr(browser, "_playwright_version", lambda: (1, 49))
+    assert browser.paints_unwatched(None, True)
