@@ -20,9 +20,10 @@ confirm, open the invoice), then the context is closed. Variants, interleaved ro
 * bare-proxy: through mitmproxy with one addon, the host map that routes the demo's names to its
               servers: no recording, no analyser (`_services.start_mapped_proxy`). The floor of
               any intercepting proxy on this purchase, which the harness's figures stand on. In
-              a process of its own: two mitmproxy masters on threads of one process share
-              mitmproxy's global `ctx`, and the first one's recorder then saw none of its flows
-              (tried).
+              a process of its own, so that its CPU never competes with this process's GIL
+              (two masters on threads of one process once shared mitmproxy's global `ctx`, and
+              the first one's recorder saw none of its flows; `paywitness.proxy` now keeps
+              that `ctx` per thread, see tests/addons/test_two_proxies_one_process.py).
 """
 
 from __future__ import annotations

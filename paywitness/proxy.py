@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import logging
 import threading
+import types
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,58 @@ def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.wait(pending, timeout=_STOP_TIMEOUT))
 
 
+_CTX_NAMES = ("master", "options", "log")
+_CTX_LOCAL = threading.local()
+
+
+class _PerThreadCtx(types.ModuleType):
+    """`mitmproxy.ctx` with its master, options and log kept per thread.
+
+    mitmproxy keeps the running master in these module globals and gives every new client
+    connection the master found there, so a second in-process proxy took the first one's
+    connections (its addons saw every flow; the first's recorder none). Each `ProxyRunner` runs
+    its master on a thread of its own, which is where the master sets and reads them; a thread
+    that never set one (a helper thread) reads the last value set anywhere, as before.
+    """
+
+
+def _per_thread(name: str) -> property:
+    fallback = f"_paywitness_last_{name}"
+
+    def get(module: types.ModuleType) -> Any:
+        try:
+            return getattr(_CTX_LOCAL, name)
+        except AttributeError:
+            pass
+        try:
+            return module.__dict__[fallback]
+        except KeyError:
+            raise AttributeError(f"module 'mitmproxy.ctx' has no attribute {name!r}") from None
+
+    def set_(module: types.ModuleType, value: Any) -> None:
+        setattr(_CTX_LOCAL, name, value)
+        module.__dict__[fallback] = value
+
+    return property(get, set_)
+
+
+for _name in _CTX_NAMES:
+    setattr(_PerThreadCtx, _name, _per_thread(_name))
+
+
+def _ctx_per_thread() -> None:
+    """Make `mitmproxy.ctx` per thread (once a process; the module object stays the same, so
+    every `from mitmproxy import ctx` already made sees it)."""
+    import mitmproxy.ctx as mctx
+
+    if isinstance(mctx, _PerThreadCtx):
+        return
+    for name in _CTX_NAMES:  # a master made before: the value other threads keep reading
+        if name in mctx.__dict__:
+            mctx.__dict__[f"_paywitness_last_{name}"] = mctx.__dict__.pop(name)
+    mctx.__class__ = _PerThreadCtx
+
+
 class _ErrorCollector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
@@ -153,6 +206,7 @@ class ProxyRunner:
         )
         from mitmproxy.master import Master
 
+        _ctx_per_thread()  # before the master sets it: each proxy its own
         if not is_loopback(self.listen_host) and not self.options.get("proxyauth"):
             # Anyone on the network could use an open proxy (and move the run's steps).
             raise ConfigError(
