@@ -35,9 +35,12 @@ def demo_profile() -> Profile:
 
 
 @pytest.fixture(scope="session")
-def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
-    """The session's `paywitness demo` runs, each started once and shared by every test."""
-    return DemoRuns(_shared(tmp_path_factory) / "demo-runs")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuns]:
+    """The session's `paywitness demo` runs, each started once and shared by every test (each
+    forked from a warm interpreter: tests/demo_zygote.py)."""
+    runs = DemoRuns(_shared(tmp_path_factory) / "demo-runs", warm=True)
+    yield runs
+    runs.close()
 
 
 @pytest.fixture(scope="session")
