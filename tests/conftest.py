@@ -35,12 +35,9 @@ def demo_profile() -> Profile:
 
 
 @pytest.fixture(scope="session")
-def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuns]:
-    """The session's `paywitness demo` runs, each started once and shared by every test (each
-    forked from a warm interpreter: tests/demo_zygote.py)."""
-    runs = DemoRuns(_shared(tmp_path_factory) / "demo-runs", warm=True)
-    yield runs
-    runs.close()
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
+    """The session's `paywitness demo` runs, each started once and shared by every test."""
+    return DemoRuns(_shared(tmp_path_factory) / "demo-runs")
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,10 @@ tap, a real but self-inflicted difference (see docs/seamless.md).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -142,99 +139,12 @@ class DemoRun:
         return f"exit {self.returncode}\n{self.stdout[-3000:]}\n{self.stderr[-3000:]}"
 
 
-class _Zygote:
-    """This process's warm interpreter (tests/demo_zygote.py), which forks each demo run."""
-
-    def __init__(self) -> None:
-        self._proc: subprocess.Popen[str] | None = None
-        self.broken: str | None = None
-
-    def run(self, args: list[str], stdout: Path, stderr: Path, timeout: float) -> int | None:
-        """The run's exit code (-1: timed out, killed); None when it could not be started here
-        (the asker then starts it as a plain subprocess)."""
-        if self.broken is not None:
-            return None
-        proc = self._started()
-        assert proc.stdin is not None
-        request = {"args": args, "stdout": str(stdout), "stderr": str(stderr)}
-        try:
-            proc.stdin.write(json.dumps(request) + "\n")
-            proc.stdin.flush()
-            started = self._read(proc, 60.0)
-        except (OSError, ValueError) as e:
-            self._give_up(f"the warm interpreter is gone: {e}")
-            return None
-        if started is None or "pid" not in started:
-            why = started.get("error") if started else "no answer"
-            self._give_up(f"the warm interpreter did not start the run: {why}")
-            return None
-        ended = self._read(proc, timeout)
-        if ended is None:  # still running: stopped as subprocess.run's timeout would
-            with contextlib.suppress(OSError):
-                os.kill(int(started["pid"]), signal.SIGKILL)
-            self._read(proc, 30.0)  # its end, so the next request's answers line up
-            return -1
-        return int(ended["code"])
-
-    def _started(self) -> subprocess.Popen[str]:
-        if self._proc is None or self._proc.poll() is not None:
-            path = os.pathsep.join(p for p in (str(_TESTS), os.environ.get("PYTHONPATH")) if p)
-            # OpenBLAS (numpy, imported by paywitness) starts no thread of its own: the warm
-            # interpreter must have only one when it forks.
-            env = {**os.environ, "PYTHONPATH": path, "OPENBLAS_NUM_THREADS": "1"}
-            self._proc = subprocess.Popen(
-                [sys.executable, str(_TESTS / "demo_zygote.py")],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-        return self._proc
-
-    @staticmethod
-    def _read(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any] | None:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
-        if not ready:
-            return None
-        line = proc.stdout.readline()
-        if not line:
-            raise ValueError("closed")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    def _give_up(self, why: str) -> None:
-        self.broken = why
-        self.close()
-
-    def close(self) -> None:
-        if self._proc is not None:
-            with contextlib.suppress(OSError):
-                if self._proc.stdin is not None:
-                    self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-
-
 class DemoRuns:
-    """Demo runs stored under `root`, each started once whichever process asks first.
+    """Demo runs stored under `root`, each started once whichever process asks first."""
 
-    `warm`: start each run by forking a warm interpreter (tests/demo_zygote.py) instead of a new
-    `python -m paywitness.cli` (the same run, without its 1.3 s of imports)."""
-
-    def __init__(self, root: Path, *, warm: bool = False) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self._zygote = _Zygote() if warm else None
-
-    def close(self) -> None:
-        """Stop the warm interpreter, if any."""
-        if self._zygote is not None:
-            self._zygote.close()
 
     def get(self, *args: str) -> DemoRun:
         """The run of `paywitness demo --output DIR *args`, started now if no one has yet."""
@@ -289,31 +199,14 @@ class DemoRuns:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _run(self, args: tuple[str, ...], output: Path, result: Path) -> None:
-        argv = ["demo", "--output", str(output), *args]
-        warm = self._warm(argv, result) if self._zygote is not None else None
-        if warm is not None:
-            code, out, err = warm
-        else:
-            cmd = [sys.executable, "-m", "paywitness.cli", *argv]
-            # tests/ on the path: a run may load a test helper plugin (-p cookie_journal).
-            path = os.pathsep.join(p for p in (str(_TESTS), os.environ.get("PYTHONPATH")) if p)
-            code, out, err = run_bounded(cmd, TIMEOUT_S, env={**os.environ, "PYTHONPATH": path})
+    @staticmethod
+    def _run(args: tuple[str, ...], output: Path, result: Path) -> None:
+        cmd = [sys.executable, "-m", "paywitness.cli", "demo", "--output", str(output), *args]
+        # tests/ on the path: a run may load a test helper plugin (-p cookie_journal).
+        path = os.pathsep.join(p for p in (str(_TESTS), os.environ.get("PYTHONPATH")) if p)
+        code, out, err = run_bounded(cmd, TIMEOUT_S, env={**os.environ, "PYTHONPATH": path})
         partial = result.with_suffix(".partial")
         partial.write_text(
             json.dumps({"returncode": code, "stdout": out, "stderr": err}), encoding="utf-8"
         )
         os.replace(partial, result)  # readers see the whole result or none
-
-    def _warm(self, argv: list[str], result: Path) -> tuple[int, str, str] | None:
-        """The run started by the warm interpreter: (exit code, output, errors), or None."""
-        assert self._zygote is not None
-        stdout, stderr = result.with_suffix(".stdout"), result.with_suffix(".stderr")
-        code = self._zygote.run(argv, stdout, stderr, TIMEOUT_S)
-        if code is None:
-            return None
-        out = stdout.read_text(encoding="utf-8", errors="replace")
-        err = stderr.read_text(encoding="utf-8", errors="replace")
-        if code == -1:
-            err += f"\ntimed out after {TIMEOUT_S:g} s"
-        return code, out, err

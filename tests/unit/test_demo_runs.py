@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -85,24 +84,3 @@ def test_the_run_whose_timings_must_pass_is_known_as_timed_and_is_the_matrix_com
     monkeypatch.setattr(DemoRuns, "get", lambda self, *args: asked.append(args))
     DemoRuns(tmp_path).matrix(COMPLIANT)
     assert asked == [full]
-
-
-def test_a_warm_run_is_the_cold_runs_output_and_exit_code(tmp_path: Path) -> None:
-    # The warm interpreter forks `paywitness.cli.main` (tests/demo_zygote.py); what it gives
-    # back must be what `python -m paywitness.cli` gives, output and exit code alike.
-    zygote = demo_runs._Zygote()
-    try:
-        for n, argv in enumerate((["demo", "--list-violations"], ["demo", "--no-such-option"])):
-            out, err = tmp_path / f"{n}.out", tmp_path / f"{n}.err"
-            code = zygote.run(argv, out, err, 60.0)
-            cold = subprocess.run(
-                [sys.executable, "-m", "paywitness.cli", *argv],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert zygote.broken is None
-            assert (code, out.read_text()) == (cold.returncode, cold.stdout), argv
-            assert err.read_text() == cold.stderr
-    finally:
-        zygote.close()
