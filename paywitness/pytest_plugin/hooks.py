@@ -109,8 +109,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_XdistHooks(), "paywitness.xdist")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`payment_method` runs once per method the profile's flow describes."""
+    """`payment_method` runs once per method the profile's flow describes.
+
+    Last, after pytest-playwright's `browser_name`: a scenario's id (`[chromium-desktop-id-ID-
+    card]`), from which its seed is derived, must not depend on the order pytest happened to
+    register the two plugins in (that order follows `sys.path`: started from the project folder,
+    an editable install's entry point came first, and `--seed 1` bought with other buyers)."""
     _parametrize_combinations(metafunc)
     if "payment_method" not in metafunc.fixturenames:
         return
