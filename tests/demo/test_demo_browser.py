@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 from paywitness.demo import DemoShop
+from paywitness.flow import _fill_verified
 
 BUYER = {
     "name": "Sari Widodo",
@@ -16,6 +17,11 @@ BUYER = {
     "phone": "+62 812 5550 1234",
     "address": "Jl. Melati No. 7, Bandung 40115",
 }
+
+
+# Fields are typed as a buyer types them (`_fill_verified`): read back, and retyped where a frame
+# still initialising dropped the value (CI run of 2026-11-29: the checkout's name field came out
+# empty, "Lengkapi data: name.", and the purchase never confirmed).
 
 
 def open_checkout(page: Page) -> FrameLocator:
@@ -26,19 +32,19 @@ def open_checkout(page: Page) -> FrameLocator:
     checkout = page.frame_locator("[data-testid=checkout-frame]")
     expect(checkout.locator("[data-testid=pay-button]")).to_be_visible()
     for field, value in BUYER.items():
-        checkout.locator(f"input[name={field}]").fill(value)
+        _fill_verified(checkout.locator(f"input[name={field}]"), value)
     return checkout
 
 
 def pay_by_card(page: Page, number: str, *, otp: str | None = None) -> FrameLocator:
     checkout = open_checkout(page)
     card = checkout.frame_locator("iframe[data-testid=card-frame]")
-    card.locator("input[name=card_number]").fill(number)
-    card.locator("input[name=expiry]").fill("12/34")
-    card.locator("input[name=cvc]").fill("123")
+    _fill_verified(card.locator("input[name=card_number]"), number)
+    _fill_verified(card.locator("input[name=expiry]"), "12/34")
+    _fill_verified(card.locator("input[name=cvc]"), "123")
     checkout.locator("[data-testid=pay-button]").click()
     if otp is not None:
-        card.locator("input[name=otp]").fill(otp)
+        _fill_verified(card.locator("input[name=otp]"), otp)
         card.locator("[data-testid=otp-submit]").click()
     return checkout
 
@@ -142,7 +148,7 @@ def test_declined_card_shows_a_clear_error_and_nothing_is_paid(
     assert order["paid_at"] is None
     # The buyer can correct the card and pay: a new order, so a new idempotency key.
     card = checkout.frame_locator("iframe[data-testid=card-frame]")
-    card.locator("input[name=card_number]").fill(make_card("424242"))
+    _fill_verified(card.locator("input[name=card_number]"), make_card("424242"))
     checkout.locator("[data-testid=pay-button]").click()
     new_order, _ = confirmed_order(demo_page, checkout)
     assert new_order != order_id
