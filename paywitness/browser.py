@@ -9,7 +9,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from paywitness.errors import ConfigError
 
@@ -20,8 +22,10 @@ __all__ = [
     "ensure_chromium",
     "ensure_xvfb",
     "find_chromium",
+    "launched_headless",
     "paints_unwatched",
     "playwright_chromium",
+    "screencast_needed",
 ]
 
 SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -147,6 +151,18 @@ def paints_unwatched(executable: str | os.PathLike[str] | None, headless: bool) 
     return _playwright_version() >= _PLAYWRIGHT_SHELL_FROM
 
 
+def launched_headless(launch_args: Mapping[str, Any]) -> bool:
+    """Whether Playwright launch args start a headless browser (Playwright's default)."""
+    return launch_args.get("headless", True) is not False
+
+
+def screencast_needed(launch_args: Mapping[str, Any]) -> bool:
+    """Whether a trace of a browser launched with these Playwright args needs the screencast."""
+    executable = launch_args.get("executable_path")
+    return not paints_unwatched(executable, launched_headless(launch_args))
+
+
+@functools.cache
 def _playwright_version() -> tuple[int, int]:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -29,7 +29,7 @@ from paywitness.analysers.control import (
     CONTROL_RUN,
     CONTROL_SUFFIX,
 )
-from paywitness.browser import CHROMIUM_ARGS, paints_unwatched
+from paywitness.browser import CHROMIUM_ARGS, screencast_needed
 from paywitness.classify import MARKER_HOST
 from paywitness.ledger import FlowRecord, LedgerWriter
 from paywitness.proxy import spki_sha256_b64
@@ -251,9 +251,7 @@ class ControlRun:
         args = control_launch_args(launch_args, target)
         self._launch = lambda: browser_type.launch(**args)
         # The same binary and headless mode as the run: the same trace as its contexts.
-        self._screencast = not paints_unwatched(
-            args.get("executable_path"), args.get("headless", True) is not False
-        )
+        self._screencast = screencast_needed(args)
         flags = [a for a in args["args"] if a.startswith(("--host-resolver", _SPKI_FLAG))]
         self._note(None, probe=CONTROL_RUN, available=True, reason="", flags=flags)
 

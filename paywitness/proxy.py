@@ -99,8 +99,13 @@ class _PerThreadCtx(types.ModuleType):
     """
 
 
+def _last_set(name: str) -> str:
+    """Where the module keeps the value last set from any thread (what other threads read)."""
+    return f"_paywitness_last_{name}"
+
+
 def _per_thread(name: str) -> property:
-    fallback = f"_paywitness_last_{name}"
+    fallback = _last_set(name)
 
     def get(module: types.ModuleType) -> Any:
         try:
@@ -132,7 +137,7 @@ def _ctx_per_thread() -> None:
         return
     for name in _CTX_NAMES:  # a master made before: the value other threads keep reading
         if name in mctx.__dict__:
-            mctx.__dict__[f"_paywitness_last_{name}"] = mctx.__dict__.pop(name)
+            mctx.__dict__[_last_set(name)] = mctx.__dict__.pop(name)
     mctx.__class__ = _PerThreadCtx
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext
 
-from paywitness.browser import paints_unwatched
+from paywitness.browser import screencast_needed
 from paywitness.evidence.allure_evidence import AllureEvidence
 from paywitness.evidence.capture import StepCapture
 from paywitness.evidence.runmeta import record_browser
@@ -126,10 +126,7 @@ def new_context(
     """pytest-playwright's context factory; a witnessed test's contexts are also traced."""
     contexts = browser_contexts(request.node)
     # A remote browser's binary is not known here: its traces keep the screencast.
-    contexts.screencast = bool(connect_options) or not paints_unwatched(
-        browser_type_launch_args.get("executable_path"),
-        browser_type_launch_args.get("headless", True) is not False,
-    )
+    contexts.screencast = bool(connect_options) or screencast_needed(browser_type_launch_args)
 
     def factory(**kwargs: Any) -> BrowserContext:
         context = new_context(**kwargs)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from paywitness.browser import CHROMIUM_ARGS, find_chromium
+from paywitness.browser import CHROMIUM_ARGS, find_chromium, launched_headless
 from paywitness.browser_observers import BrowserObservers
 from paywitness.canaries import Canary, CanarySet
 from paywitness.client_channels import ClientChannels
@@ -147,7 +147,7 @@ def browser_type_launch_args(
             try:
                 path = find_chromium(
                     pytestconfig.getoption("--paywitness-browser"),
-                    headless=args.get("headless", True) is not False,
+                    headless=launched_headless(args),
                 )
             except ConfigError as e:
                 raise pytest.UsageError(f"paywitness: {e}") from e

@@ -19,11 +19,6 @@ BUYER = {
 }
 
 
-# Fields are typed as a buyer types them (`_fill_verified`): read back, and retyped where a frame
-# still initialising dropped the value (CI run of 2026-11-29: the checkout's name field came out
-# empty, "Lengkapi data: name.", and the purchase never confirmed).
-
-
 def open_checkout(page: Page) -> FrameLocator:
     page.goto("https://shop.social.test/")
     cards = page.locator("[data-testid=product-card]")
@@ -31,6 +26,9 @@ def open_checkout(page: Page) -> FrameLocator:
     cards.first.locator("[data-testid=buy-button]").click()
     checkout = page.frame_locator("[data-testid=checkout-frame]")
     expect(checkout.locator("[data-testid=pay-button]")).to_be_visible()
+    # Typed as a buyer types (`_fill_verified`, here and below): read back, and retyped where a
+    # frame still initialising dropped the value (CI run of 2026-11-29: the name field came out
+    # empty, "Lengkapi data: name.", and the purchase never confirmed).
     for field, value in BUYER.items():
         _fill_verified(checkout.locator(f"input[name={field}]"), value)
     return checkout

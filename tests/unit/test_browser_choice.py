@@ -76,3 +76,11 @@ def test_playwrights_own_headless_launch_paints_unwatched_from_1_49(
     assert not browser.paints_unwatched(None, True)
     monkeypatch.setattr(browser, "_playwright_version", lambda: (1, 49))
     assert browser.paints_unwatched(None, True)
+
+
+def test_the_launch_args_decide_the_screencast_as_the_binary_and_mode_do() -> None:
+    shell, full = "/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium"
+    assert not browser.screencast_needed({"executable_path": shell})  # headless by default
+    assert browser.screencast_needed({"executable_path": full})
+    assert browser.screencast_needed({"executable_path": full, "headless": True})
+    assert not browser.screencast_needed({"executable_path": full, "headless": False})
