@@ -101,6 +101,12 @@ _SNAPSHOT = """() => {
           sessionStorage: dump("sessionStorage"), cookie: cookie};
 }"""
 
+# The same read, given the frame's root element (as `Locator.evaluate` calls it).
+_SNAPSHOT_ROOT = f"(_root) => ({_SNAPSHOT})()"
+# How long a step's end waits for a frame to have a document to read (a loaded frame answers in
+# milliseconds; one whose navigation hangs is read at the next step instead).
+_SNAPSHOT_WAIT_MS = 2_000
+
 Scan = Callable[[str, str], list[CanaryHit]]
 # One line of a V8 stack trace: "at fn (https://host/path:12:5)" or "at https://host/path:12:5".
 _STACK_LINE = re.compile(
@@ -204,9 +210,12 @@ class ClientChannels:
                     self._snapshot_frame(frame)
 
     def _snapshot_frame(self, frame: Frame) -> None:
+        # Through a locator, which takes a timeout: `frame.evaluate` waits for a document as
+        # long as the frame's navigation hangs (a server or proxy that never answers kept a
+        # step's end waiting 30 s, until Chromium gave up on the request).
         try:
-            state: Any = frame.evaluate(_SNAPSHOT)
-        except Error as e:  # a frame navigating away: its next snapshot will tell
+            state: Any = frame.locator(":root").evaluate(_SNAPSHOT_ROOT, timeout=_SNAPSHOT_WAIT_MS)
+        except Error as e:  # a frame navigating away or still loading: its next snapshot tells
             log.debug("paywitness: no storage snapshot of %s: %s", frame.url, e.message)
             return
         if not isinstance(state, dict):

@@ -1,0 +1,55 @@
+"""A step's end reads every frame's storage, and a frame whose navigation hangs does not hold it.
+
+In the crash-safety run whose proxy stops mid-checkout, the card frame's request was never
+answered; the storage snapshot at the step's end waited on that frame's document until Chromium
+gave up on the request, 30 s later (1 run in ~4 under load). A server that never answers does the
+same to a user's run. Pages are served in the browser itself (no network, no proxy); the card
+frame's route is never fulfilled, so its navigation hangs until the shop removes the frame, 20 s
+after loading. A snapshot that waits on the frame returns only once it is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Route
+
+from paywitness.client_channels import ClientChannels
+
+SHOP = """<script>localStorage.setItem("cart", "BTK-001")</script>
+<iframe id=card src="https://pay.example/fields"></iframe>
+<script>setTimeout(() => document.getElementById("card").remove(), 20000)</script>"""
+
+
+def test_a_frame_that_never_loads_does_not_hold_the_snapshot(
+    watched_context: Callable[..., Any],
+) -> None:
+    hung: list[Route] = []
+
+    def serve(route: Route) -> None:
+        if route.request.url == "https://shop.example/":
+            route.fulfill(body=SHOP, content_type="text/html")
+        else:
+            hung.append(route)  # never answered, as by a proxy that has gone
+
+    context, book, _ = watched_context(serve)
+    channels = ClientChannels(book, lambda text, where: [])
+    try:
+        channels.attach(context)
+        page = context.new_page()
+        page.goto("https://shop.example/", wait_until="domcontentloaded")
+        for _ in range(200):
+            if hung:
+                break
+            page.wait_for_timeout(50)
+        assert hung, "the card frame never asked for its page"
+        card = page.frames[1]
+        channels.snapshot()
+        # Skipped after the snapshot's own short wait, while its navigation still hangs.
+        assert not card.is_detached(), "the snapshot waited until the hung frame was removed"
+        stores = [n for n in book.notes if n["kind"] == "client"]
+        assert [n["method"] for n in stores] == ["localStorage"], book.notes
+        assert stores[0]["url"] == "https://shop.example/"
+    finally:
+        context.close()
