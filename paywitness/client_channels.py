@@ -23,6 +23,7 @@ from playwright.sync_api import BrowserContext, Error, Frame
 from paywitness.attribution import frame_of
 from paywitness.canaries import CanaryHit
 from paywitness.records import RecordBook
+from paywitness.untraced import untraced
 
 __all__ = ["BINDING", "INIT_SCRIPT", "ClientChannels"]
 
@@ -198,6 +199,10 @@ class ClientChannels:
 
     def snapshot(self) -> None:
         """Read storage and cookies of every frame's origin; record what changed since last."""
+        with untraced():  # the harness's reads: no trace actions, no DOM snapshots
+            self._snapshot_all()
+
+    def _snapshot_all(self) -> None:
         for context in self.contexts:
             try:
                 pages = list(context.pages)

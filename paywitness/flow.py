@@ -24,6 +24,7 @@ import paywitness.moments as moments
 from paywitness.errors import ConfigError, PaywitnessError
 from paywitness.flow_spec import FlowStep, WaitSpec, render
 from paywitness.profile import Action, FlowHints, Profile
+from paywitness.untraced import untraced
 
 if TYPE_CHECKING:
     from paywitness.buyers import Buyer, TestCard
@@ -220,15 +221,21 @@ def _fill_verified(box: Locator, value: str) -> None:
     that already holds it is left alone (as a buyer would).
     """
     for attempt in range(_CHECK_ATTEMPTS):
-        if box.input_value() == value:
+        if _value_of(box) == value:
             return
         if attempt == 0:
             # A buyer taps into a field before typing: a real input event for the page (its
             # Web Vitals stop counting paints as loading once the buyer interacts).
             box.click()
         box.fill(value)
-    if box.input_value() != value:
+    if _value_of(box) != value:
         raise AssertionError("the field does not keep the value typed into it")
+
+
+def _value_of(box: Locator) -> str:
+    """What the field holds: the harness's own read, kept out of the trace (`untraced`)."""
+    with untraced():
+        return box.input_value()
 
 
 #: How long a click may fail only Playwright's hit-target check before the spot is pressed.
@@ -267,12 +274,20 @@ _ON_TOP = """el => {
 
 
 def _on_top_in_its_frame(handle: ElementHandle) -> bool:
-    return bool(handle.evaluate(_ON_TOP))
+    with untraced():
+        return bool(handle.evaluate(_ON_TOP))
 
 
 def _arrived(handle: ElementHandle) -> bool:
     """Whether the armed element got its click (waits up to 1 s for the event to land)."""
-    return bool(handle.evaluate(_CLICK_ARRIVED))
+    with untraced():
+        return bool(handle.evaluate(_CLICK_ARRIVED))
+
+
+def _shown(target: Locator) -> bool:
+    """Whether an optional step's element is there (a read, kept out of the trace)."""
+    with untraced():
+        return target.is_visible()
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -420,7 +435,7 @@ class StepRunner:
             self.chain = []
         elif verb in ("click", "tap"):
             target = self._loc(str(getattr(step, verb)))
-            if step.optional and not target.is_visible():
+            if step.optional and not _shown(target):
                 return
             if double:
                 target.dblclick(timeout=timeout)
@@ -578,7 +593,7 @@ class StepRunner:
             return None
         target = self._loc(str(getattr(step, step.verb)))
         try:
-            if step.optional and not target.is_visible():
+            if step.optional and not _shown(target):
                 return None
         except PlaywrightError:
             return None
@@ -587,8 +602,9 @@ class StepRunner:
     @staticmethod
     def _arm(target: Locator, timeout: float | None) -> ElementHandle | None:
         try:
-            handle = target.element_handle(timeout=timeout)
-            handle.evaluate(_ARM_CLICK)
+            with untraced():  # the harness listening, not the buyer acting
+                handle = target.element_handle(timeout=timeout)
+                handle.evaluate(_ARM_CLICK)
         except PlaywrightError:
             return None  # not there (yet) or gone: the click itself reports that
         return handle
@@ -912,6 +928,10 @@ def run_purchase(
     def on_moment(moment: str, scope: Page | FrameLocator) -> None:
         if moment != moments.CONFIRMATION:
             return
+        with untraced():  # what the confirmation says, read by the harness
+            read(scope)
+
+    def read(scope: Page | FrameLocator) -> None:
         if how.expect == "payment_error":
             if hints.payment_error:
                 seen["message"] = scope.locator(hints.payment_error).first.inner_text().strip()

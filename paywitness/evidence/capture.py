@@ -11,6 +11,7 @@ from pathlib import Path
 from playwright.sync_api import BrowserContext, Error, Page
 
 from paywitness.screen_masks import screenshot_masks
+from paywitness.untraced import untraced
 
 __all__ = [
     "SCREENSHOTS_DIR",
@@ -90,8 +91,9 @@ class StepCapture:
         path = self.output / SCREENSHOTS_DIR / self.slug / f"{index:02d}-{step}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            masks = screenshot_masks(page, self.planted())
-            page.screenshot(path=str(path), timeout=_SCREENSHOT_TIMEOUT_MS, mask=masks)
+            with untraced():  # the step's picture, taken by the harness: not a trace action
+                masks = screenshot_masks(page, self.planted())
+                page.screenshot(path=str(path), timeout=_SCREENSHOT_TIMEOUT_MS, mask=masks)
         except Error as e:  # a crashed or closed page must not hide the step's own outcome
             log.warning("paywitness: no screenshot for step %s: %s", step, e.message)
             return None

@@ -32,6 +32,7 @@ from paywitness.profile import DisplaySpec, Profile
 from paywitness.records import RecordBook
 from paywitness.redact import redact_url
 from paywitness.screen_masks import screenshot_masks
+from paywitness.untraced import untraced
 
 __all__ = ["BINDING", "ContinuityProbe", "origin_of", "probe_script"]
 
@@ -226,6 +227,10 @@ class ContinuityProbe:
                 self._screenshot(name, page)
 
     def _screenshot(self, name: str, page: Page) -> None:
+        with untraced():  # the harness's picture, not a buyer's action
+            self._screenshot_now(name, page)
+
+    def _screenshot_now(self, name: str, page: Page) -> None:
         assert self.screens_dir is not None
         self.screens_dir.mkdir(parents=True, exist_ok=True)
         path = self.screens_dir / f"{self.run}-{name}.png"
@@ -275,7 +280,8 @@ class ContinuityProbe:
             for d in displays
         ]
         try:
-            shown = page.evaluate(_DISPLAYS_JS, specs)
+            with untraced():
+                shown = page.evaluate(_DISPLAYS_JS, specs)
         except PlaywrightError as e:
             self.write("probe-error", url=page.url, text=_short(str(e)))
             return
