@@ -234,13 +234,6 @@ class ContinuityProbe:
         assert self.screens_dir is not None
         self.screens_dir.mkdir(parents=True, exist_ok=True)
         path = self.screens_dir / f"{self.run}-{name}.png"
-        # What the buyer typed and any planted value shown are covered on both sides alike.
-        masks = screenshot_masks(page, self.book.planted_values())
-        for m in self.profile.seamless.mask:
-            scope: Any = page
-            for sel in m.frames:
-                scope = scope.frame_locator(sel)
-            masks.append(scope.locator(m.selector))
         try:
             page.wait_for_function(_IMAGES_IN_VIEW_LOADED, timeout=_SETTLE_TIMEOUT_MS)
         except PlaywrightTimeoutError:
@@ -255,12 +248,36 @@ class ContinuityProbe:
                 self.write("probe-error", url=frame.url, text=f"{name}: a frame still loading")
             except PlaywrightError:
                 continue  # detached while we waited: it is no longer on the screen
-        # One pixel per CSS pixel: the layout the buyer is given, not how a device's 3x pixels
-        # anti-alias a cross-site frame's text (iPhone 14 checkout: 2.57% -> 1.37% differing).
-        page.screenshot(path=path, mask=masks, animations="disabled", caret="hide", scale="css")
+        # The masks are taken from the frames on the screen now, after the waits, and again if
+        # a frame came or went during the picture: a mask bound to a frame that was replaced
+        # covers nothing (A/A run, 2026-11-29: one side's typed fields bare, 9.3% differing).
+        for _ in range(2):
+            frames = list(page.frames)
+            # One pixel per CSS pixel: the layout the buyer is given, not how a device's 3x
+            # pixels anti-alias a cross-site frame's text (iPhone 14 checkout: 2.57% -> 1.37%).
+            page.screenshot(
+                path=path,
+                mask=self._masks(page),
+                animations="disabled",
+                caret="hide",
+                scale="css",
+            )
+            if list(page.frames) == frames:
+                break
         self.screens[name] = path
         # `dir` relative to the bundle, so a merged or lent copy still finds the picture.
         self.write("screen", name=name, file=path.name, dir=f"seamless/{self.screens_dir.name}")
+
+    def _masks(self, page: Page) -> list[Any]:
+        """What the buyer typed and any planted value shown, covered on both sides alike, with
+        the regions the profile masks."""
+        masks: list[Any] = screenshot_masks(page, self.book.planted_values())
+        for m in self.profile.seamless.mask:
+            scope: Any = page
+            for sel in m.frames:
+                scope = scope.frame_locator(sel)
+            masks.append(scope.locator(m.selector))
+        return masks
 
     def step_ended(self, step: str) -> None:
         """Capture the merchant displays the buyer's first page shows at the end of a step."""
