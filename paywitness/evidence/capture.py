@@ -11,7 +11,6 @@ from pathlib import Path
 from playwright.sync_api import BrowserContext, Error, Page
 
 from paywitness.screen_masks import screenshot_masks
-from paywitness.untraced import untraced
 
 __all__ = [
     "SCREENSHOTS_DIR",
@@ -91,9 +90,11 @@ class StepCapture:
         path = self.output / SCREENSHOTS_DIR / self.slug / f"{index:02d}-{step}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with untraced():  # the step's picture, taken by the harness: not a trace action
-                masks = screenshot_masks(page, self.planted())
-                page.screenshot(path=str(path), timeout=_SCREENSHOT_TIMEOUT_MS, mask=masks)
+            # A traced call, unlike the harness's other reads (`untraced`): untraced, the masks
+            # drawn into a cross-site frame were missing from a seamless screen in 2 of 40 A/A
+            # runs, and here a missing mask would show what the buyer typed.
+            masks = screenshot_masks(page, self.planted())
+            page.screenshot(path=str(path), timeout=_SCREENSHOT_TIMEOUT_MS, mask=masks)
         except Error as e:  # a crashed or closed page must not hide the step's own outcome
             log.warning("paywitness: no screenshot for step %s: %s", step, e.message)
             return None

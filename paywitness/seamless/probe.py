@@ -227,30 +227,17 @@ class ContinuityProbe:
                 self._screenshot(name, page)
 
     def _screenshot(self, name: str, page: Page) -> None:
-        with untraced():  # the harness's picture, not a buyer's action
-            self._screenshot_now(name, page)
-
-    def _screenshot_now(self, name: str, page: Page) -> None:
         assert self.screens_dir is not None
         self.screens_dir.mkdir(parents=True, exist_ok=True)
         path = self.screens_dir / f"{self.run}-{name}.png"
-        try:
-            page.wait_for_function(_IMAGES_IN_VIEW_LOADED, timeout=_SETTLE_TIMEOUT_MS)
-        except PlaywrightTimeoutError:
-            self.write("probe-error", url=page.url, text=f"{name}: images still loading")
-        # A frame still loading (the card form inside the checkout frame) would picture which
-        # side's load happened to be quicker, not the screen the buyer is given (Pixel 7: the
-        # old shop's card form blank at checkout-ready, 5% of the pixels).
-        for frame in page.frames:
-            try:
-                frame.wait_for_load_state("load", timeout=_SETTLE_TIMEOUT_MS)
-            except PlaywrightTimeoutError:
-                self.write("probe-error", url=frame.url, text=f"{name}: a frame still loading")
-            except PlaywrightError:
-                continue  # detached while we waited: it is no longer on the screen
+        with untraced():  # the harness waiting for the screen to settle: no trace actions
+            self._settle(name, page)
         # The masks are taken from the frames on the screen now, after the waits, and again if
-        # a frame came or went during the picture: a mask bound to a frame that was replaced
-        # covers nothing (A/A run, 2026-11-29: one side's typed fields bare, 9.3% differing).
+        # a frame came or went during the picture (a mask bound to a frame that was replaced
+        # covers nothing). The picture itself stays a traced call: untraced (without the trace's
+        # snapshot of every frame just before it), the masks drawn into the cross-site checkout
+        # frame were missing from the picture in 2 of 40 A/A runs (2026-11-29: one side's typed
+        # fields bare at checkout-ready, 9.3% differing).
         for _ in range(2):
             frames = list(page.frames)
             # One pixel per CSS pixel: the layout the buyer is given, not how a device's 3x
@@ -267,6 +254,23 @@ class ContinuityProbe:
         self.screens[name] = path
         # `dir` relative to the bundle, so a merged or lent copy still finds the picture.
         self.write("screen", name=name, file=path.name, dir=f"seamless/{self.screens_dir.name}")
+
+    def _settle(self, name: str, page: Page) -> None:
+        """Wait for the images in view and every frame's load (each said when it times out)."""
+        try:
+            page.wait_for_function(_IMAGES_IN_VIEW_LOADED, timeout=_SETTLE_TIMEOUT_MS)
+        except PlaywrightTimeoutError:
+            self.write("probe-error", url=page.url, text=f"{name}: images still loading")
+        # A frame still loading (the card form inside the checkout frame) would picture which
+        # side's load happened to be quicker, not the screen the buyer is given (Pixel 7: the
+        # old shop's card form blank at checkout-ready, 5% of the pixels).
+        for frame in page.frames:
+            try:
+                frame.wait_for_load_state("load", timeout=_SETTLE_TIMEOUT_MS)
+            except PlaywrightTimeoutError:
+                self.write("probe-error", url=frame.url, text=f"{name}: a frame still loading")
+            except PlaywrightError:
+                continue  # detached while we waited: it is no longer on the screen
 
     def _masks(self, page: Page) -> list[Any]:
         """What the buyer typed and any planted value shown, covered on both sides alike, with
