@@ -2,13 +2,16 @@
 
 A Playwright trace records every API call as an action and takes a DOM snapshot of the page (each
 frame) before and after it. The harness reads the page far more often than the buyer acts on it:
-at every step's end the storage of every frame, the displays the profile names, a screenshot; after
+at every step's end the storage of every frame and the displays the profile names; after
 every fill the value typed, around every click whether it landed. In a demo purchase those reads
 were half the trace's actions and 47 % of its ~900 frame snapshots, and they buried the buyer's own
 clicks in the trace viewer.
 
 `untraced()` marks the calls made inside it as Playwright's own internal calls, which the tracer
-neither lists nor snapshots, as Playwright does for the calls its own helpers make. That is a
+neither lists nor snapshots, as Playwright does for the calls its own helpers make. Screenshots
+stay traced calls: untraced, the masks drawn into a cross-site frame were missing from the
+picture in 2 of 40 A/A runs (docs/seamless.md), and a mask missing from a step's picture would
+show what the buyer typed. That is a
 private part of the Playwright client; where the installed version lacks it, the calls are made
 and traced as before (`UNTRACED_SUPPORTED` says which), never changed in what they do.
 """

@@ -1,11 +1,12 @@
 """The harness's own reads stay out of the buyer's trace, and behave as the same calls outside.
 
-A traced demo purchase listed ~140 actions with ~900 DOM snapshots of every frame, half of them
-the harness reading the page (storage at each step's end, each typed value read back, whether a
-click landed, the displays, the screenshots); the buyer's clicks were lost among them and the
-snapshots cost ~1.2 s of CPU a purchase. `untraced()` marks those reads as Playwright's internal
-calls. It relies on a private part of the Playwright client: the first test fails on an installed
-Playwright that lacks it (the reads would be traced again, correctly but at that cost).
+A traced demo purchase listed ~140 actions with ~900 DOM snapshots of every frame, half of
+them the harness reading the page (storage at each step's end, each typed value read back,
+whether a click landed, the displays, the waits before a picture); the buyer's clicks were lost
+among them and the snapshots cost ~1.2 s of CPU a purchase. `untraced()` marks those reads as
+Playwright's internal calls. It relies on a private part of the Playwright client: the first test
+fails on an installed Playwright that lacks it (the reads would be traced again, correctly but at
+that cost).
 """
 
 from __future__ import annotations
