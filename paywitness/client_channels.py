@@ -22,6 +22,7 @@ from playwright.sync_api import BrowserContext, Error, Frame
 
 from paywitness.attribution import frame_of
 from paywitness.canaries import CanaryHit
+from paywitness.frame_reads import READ_WAIT_MS
 from paywitness.records import RecordBook
 from paywitness.untraced import untraced
 
@@ -104,9 +105,6 @@ _SNAPSHOT = """() => {
 
 # The same read, given the frame's root element (as `Locator.evaluate` calls it).
 _SNAPSHOT_ROOT = f"(_root) => ({_SNAPSHOT})()"
-# How long a step's end waits for a frame to have a document to read (a loaded frame answers in
-# milliseconds; one whose navigation hangs is read at the next step instead).
-_SNAPSHOT_WAIT_MS = 2_000
 
 Scan = Callable[[str, str], list[CanaryHit]]
 # One line of a V8 stack trace: "at fn (https://host/path:12:5)" or "at https://host/path:12:5".
@@ -215,11 +213,10 @@ class ClientChannels:
                     self._snapshot_frame(frame)
 
     def _snapshot_frame(self, frame: Frame) -> None:
-        # Through a locator, which takes a timeout: `frame.evaluate` waits for a document as
-        # long as the frame's navigation hangs (a server or proxy that never answers kept a
-        # step's end waiting 30 s, until Chromium gave up on the request).
+        # Through a locator, which takes a timeout (see `paywitness.frame_reads`): the wait for
+        # a document and the read in one call.
         try:
-            state: Any = frame.locator(":root").evaluate(_SNAPSHOT_ROOT, timeout=_SNAPSHOT_WAIT_MS)
+            state: Any = frame.locator(":root").evaluate(_SNAPSHOT_ROOT, timeout=READ_WAIT_MS)
         except Error as e:  # a frame navigating away or still loading: its next snapshot tells
             log.debug("paywitness: no storage snapshot of %s: %s", frame.url, e.message)
             return

@@ -20,6 +20,7 @@ from paywitness.errors import ConfigError
 from paywitness.evidence.capture import StepCapture
 from paywitness.evidence.runmeta import record_browser
 from paywitness.evidence.trace_mask import mask_trace
+from paywitness.frame_reads import has_document
 from paywitness.seamless.probe import ContinuityProbe
 from paywitness.witness_mode.overlay import overlay_script
 from paywitness.witness_mode.session import PROXY_USER, STEPS, WitnessSession
@@ -131,6 +132,8 @@ class _BrowserWitness:
         if page is None or page.is_closed() or hints is None or not hints.invoice_link:
             return
         for frame in page.frames:
+            if not has_document(frame):  # its navigation hangs: it shows nothing yet
+                continue
             try:
                 hrefs = frame.locator(hints.invoice_link).evaluate_all(
                     # Shown means on screen with a real address (not a hidden "#" placeholder).

@@ -13,18 +13,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import Route
+from builders import NoteBook
+from playwright.sync_api import BrowserContext, Page, Route
 
 from paywitness.client_channels import ClientChannels
+from paywitness.frame_reads import has_document
 
 SHOP = """<script>localStorage.setItem("cart", "BTK-001")</script>
 <iframe id=card src="https://pay.example/fields"></iframe>
 <script>setTimeout(() => document.getElementById("card").remove(), 20000)</script>"""
 
 
-def test_a_frame_that_never_loads_does_not_hold_the_snapshot(
-    watched_context: Callable[..., Any],
-) -> None:
+def _open_shop(watched_context: Callable[..., Any]) -> tuple[BrowserContext, NoteBook, Page]:
+    """The shop open in a new page, its card frame's navigation hanging."""
     hung: list[Route] = []
 
     def serve(route: Route) -> None:
@@ -34,16 +35,23 @@ def test_a_frame_that_never_loads_does_not_hold_the_snapshot(
             hung.append(route)  # never answered, as by a proxy that has gone
 
     context, book, _ = watched_context(serve)
+    page = context.new_page()
+    page.goto("https://shop.example/", wait_until="domcontentloaded")
+    for _ in range(200):
+        if hung:
+            break
+        page.wait_for_timeout(50)
+    assert hung, "the card frame never asked for its page"
+    return context, book, page
+
+
+def test_a_frame_that_never_loads_does_not_hold_the_snapshot(
+    watched_context: Callable[..., Any],
+) -> None:
+    context, book, page = _open_shop(watched_context)
     channels = ClientChannels(book, lambda text, where: [])
     try:
         channels.attach(context)
-        page = context.new_page()
-        page.goto("https://shop.example/", wait_until="domcontentloaded")
-        for _ in range(200):
-            if hung:
-                break
-            page.wait_for_timeout(50)
-        assert hung, "the card frame never asked for its page"
         card = page.frames[1]
         channels.snapshot()
         # Skipped after the snapshot's own short wait, while its navigation still hangs.
@@ -51,5 +59,20 @@ def test_a_frame_that_never_loads_does_not_hold_the_snapshot(
         stores = [n for n in book.notes if n["kind"] == "client"]
         assert [n["method"] for n in stores] == ["localStorage"], book.notes
         assert stores[0]["url"] == "https://shop.example/"
+    finally:
+        context.close()
+
+
+def test_a_frame_that_never_loads_has_no_document_to_read(
+    watched_context: Callable[..., Any],
+) -> None:
+    """The check witness mode makes before it looks for invoice links in each frame
+    (`Locator.evaluate_all` takes no timeout and waited as long as the navigation hung)."""
+    context, _, page = _open_shop(watched_context)
+    try:
+        top, card = page.frames
+        assert has_document(top)
+        assert not has_document(card)
+        assert not card.is_detached()  # answered while the navigation still hangs
     finally:
         context.close()
