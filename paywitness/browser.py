@@ -24,6 +24,7 @@ __all__ = [
     "find_chromium",
     "launched_headless",
     "paints_unwatched",
+    "playwright_browsers_dir",
     "playwright_chromium",
     "screencast_needed",
 ]
@@ -57,13 +58,61 @@ CHROMIUM_ARGS = (
 )
 
 
+def _playwright_env(name: str) -> str | None:
+    """An environment setting as Playwright's driver reads it (npm's config forms too)."""
+    for key in (name, f"npm_config_{name.lower()}", f"npm_package_config_{name.lower()}"):
+        if key in os.environ:
+            return os.environ[key]
+    return None
+
+
+def playwright_browsers_dir() -> Path | None:
+    """The folder `playwright install` puts browsers in, computed as Playwright's driver does
+    (its registry: PLAYWRIGHT_BROWSERS_PATH, "0" for inside the package, else the platform's
+    cache folder + ms-playwright); None on a platform Playwright does not know."""
+    chosen = _playwright_env("PLAYWRIGHT_BROWSERS_PATH")
+    if chosen == "0":
+        import playwright
+
+        return Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers"
+    if chosen:
+        return Path(os.environ.get("INIT_CWD") or os.getcwd()) / chosen
+    home = Path.home()
+    if sys.platform.startswith("linux"):
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
+    elif sys.platform == "darwin":
+        cache = home / "Library" / "Caches"
+    elif sys.platform == "win32":
+        cache = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    else:
+        return None
+    return cache / "ms-playwright"
+
+
+def _no_playwright_chromium_on_disk() -> bool:
+    """Certainly no Playwright Chromium: its browsers folder holds no `chromium*` entry.
+
+    Asking the driver costs a Node process (0.3-0.4 s of CPU, every run) for an answer the
+    folder gives where nothing was installed, as on machines whose browser is the system's."""
+    folder = playwright_browsers_dir()
+    if folder is None:
+        return False
+    try:
+        return not any(entry.name.startswith("chromium") for entry in folder.iterdir())
+    except OSError:
+        return True  # no such folder: nothing was ever installed there
+
+
 @functools.cache
 def playwright_chromium() -> Path | None:
     """Playwright's own Chromium, if `playwright install chromium` put one on this machine
-    (asked once per process: the answer starts Playwright's driver)."""
+    (asked once per process; where its browsers folder holds a Chromium the answer starts
+    Playwright's driver, which knows which of them this Playwright launches)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
+        return None
+    if _no_playwright_chromium_on_disk():
         return None
     try:
         with sync_playwright() as pw:

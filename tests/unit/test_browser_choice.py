@@ -4,6 +4,8 @@ full browser, which headed windows always get."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,79 @@ def test_the_launch_args_decide_the_screencast_as_the_binary_and_mode_do() -> No
     assert browser.screencast_needed({"executable_path": full})
     assert browser.screencast_needed({"executable_path": full, "headless": True})
     assert not browser.screencast_needed({"executable_path": full, "headless": False})
+
+
+class _FakeDriver:
+    """Stands in for `sync_playwright()`: counts starts, reports `executable`."""
+
+    def __init__(self, executable: Path) -> None:
+        self.starts = 0
+        self.chromium = type("Chromium", (), {"executable_path": str(executable)})()
+
+    def __call__(self) -> _FakeDriver:
+        self.starts += 1
+        return self
+
+    def __enter__(self) -> _FakeDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.fixture
+def fresh_lookup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("PLAYWRIGHT_BROWSERS_PATH", raising=False)
+    browser.playwright_chromium.cache_clear()
+    yield
+    browser.playwright_chromium.cache_clear()
+
+
+def test_no_chromium_in_playwrights_folder_is_known_without_starting_its_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_lookup: None
+) -> None:
+    import playwright.sync_api
+
+    own = tmp_path / "chromium-1" / "chrome-linux64" / "chrome"
+    driver = _FakeDriver(own)
+    monkeypatch.setattr(playwright.sync_api, "sync_playwright", driver)
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
+    (tmp_path / "ffmpeg-1011").mkdir()  # another browser's folder is no Chromium
+    assert browser.playwright_chromium() is None
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "never-made"))
+    browser.playwright_chromium.cache_clear()
+    assert browser.playwright_chromium() is None
+    assert driver.starts == 0
+    # With a Chromium there, the driver says which one this Playwright launches.
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
+    own.parent.mkdir(parents=True)
+    own.write_text("")
+    browser.playwright_chromium.cache_clear()
+    assert browser.playwright_chromium() == own
+    assert driver.starts == 1
+
+
+@pytest.mark.parametrize("setting", ["absolute", "relative", "cache-folder"])
+def test_playwrights_browsers_folder_is_where_its_driver_looks(
+    setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_lookup: None
+) -> None:
+    """Pinned against the installed Playwright: the driver's own Chromium path lies in the
+    folder paywitness looks in before asking it."""
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INIT_CWD", raising=False)
+    if setting == "absolute":
+        monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "abs"))
+    elif setting == "relative":
+        monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", "rel")
+    elif sys.platform.startswith("linux"):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    else:
+        pytest.skip("the cache folder is set by XDG_CACHE_HOME on Linux only")
+    folder = browser.playwright_browsers_dir()
+    with sync_playwright() as pw:
+        reported = Path(pw.chromium.executable_path)
+    assert folder is not None
+    assert folder.is_relative_to(tmp_path)
+    assert reported.relative_to(folder).parts[0].startswith("chromium")
