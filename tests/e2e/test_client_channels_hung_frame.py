@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from builders import NoteBook
-from playwright.sync_api import BrowserContext, Page, Route
+from playwright.sync_api import BrowserContext, Frame, Page, Route
 
 from paywitness.client_channels import ClientChannels
 from paywitness.frame_reads import has_document
+
+SHOP_WITH_BLANKS = """<script>localStorage.setItem("cart", "BTK-001")</script>
+<iframe></iframe><iframe srcdoc="<p>terms</p>"></iframe>"""
 
 SHOP = """<script>localStorage.setItem("cart", "BTK-001")</script>
 <iframe id=card src="https://pay.example/fields"></iframe>
@@ -74,5 +78,48 @@ def test_a_frame_that_never_loads_has_no_document_to_read(
         assert has_document(top)
         assert not has_document(card)
         assert not card.is_detached()  # answered while the navigation still hangs
+    finally:
+        context.close()
+
+
+def test_frames_without_an_address_of_their_own_are_read_through_their_maker(
+    watched_context: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An about:blank or srcdoc frame shares the storage of the page that made it: that page's
+    read records it, and the frame itself is not read again (a round trip each)."""
+
+    def serve(route: Route) -> None:
+        route.fulfill(body=SHOP_WITH_BLANKS, content_type="text/html")
+
+    context, book, _ = watched_context(serve)
+    read: list[str] = []
+    snapshot_frame = ClientChannels._snapshot_frame
+
+    def counting(self: ClientChannels, frame: Frame) -> None:
+        read.append(frame.url)
+        snapshot_frame(self, frame)
+
+    monkeypatch.setattr(ClientChannels, "_snapshot_frame", counting)
+    channels = ClientChannels(book, lambda text, where: [])
+    try:
+        channels.attach(context)
+        page = context.new_page()
+        page.goto("https://shop.example/")
+        assert sorted(f.url for f in page.frames) == [
+            "about:blank",
+            "about:srcdoc",
+            "https://shop.example/",
+        ]
+        channels.snapshot()
+        assert read == ["https://shop.example/"]
+        stores = [n for n in book.notes if n["kind"] == "client"]
+        assert [(n["method"], n["url"]) for n in stores] == [
+            ("localStorage", "https://shop.example/")
+        ]
+        # What the blank frame writes is its maker's storage, recorded at the next read.
+        page.frames[1].evaluate("localStorage.setItem('seen', 'yes')")
+        channels.snapshot()
+        latest = [n for n in book.notes if n["kind"] == "client"][-1]
+        assert latest["extra"]["entries"] == 2
     finally:
         context.close()
