@@ -4,6 +4,7 @@ full browser, which headed windows always get."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,14 +139,20 @@ def test_no_chromium_in_playwrights_folder_is_known_without_starting_its_driver(
     assert driver.starts == 1
 
 
+_ASK_DRIVER = """
+from playwright.sync_api import sync_playwright
+with sync_playwright() as pw:
+    print(pw.chromium.executable_path)
+"""
+
+
 @pytest.mark.parametrize("setting", ["absolute", "relative", "cache-folder"])
 def test_playwrights_browsers_folder_is_where_its_driver_looks(
     setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_lookup: None
 ) -> None:
     """Pinned against the installed Playwright: the driver's own Chromium path lies in the
-    folder paywitness looks in before asking it."""
-    from playwright.sync_api import sync_playwright
-
+    folder paywitness looks in before asking it (asked in a process of its own: a test
+    session may already run Playwright's sync API)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("INIT_CWD", raising=False)
     if setting == "absolute":
@@ -157,8 +164,11 @@ def test_playwrights_browsers_folder_is_where_its_driver_looks(
     else:
         pytest.skip("the cache folder is set by XDG_CACHE_HOME on Linux only")
     folder = browser.playwright_browsers_dir()
-    with sync_playwright() as pw:
-        reported = Path(pw.chromium.executable_path)
+    asked = subprocess.run(
+        [sys.executable, "-c", _ASK_DRIVER],
+        capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    reported = Path(asked.stdout.strip())
     assert folder is not None
     assert folder.is_relative_to(tmp_path)
     assert reported.relative_to(folder).parts[0].startswith("chromium")
