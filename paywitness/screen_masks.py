@@ -29,7 +29,11 @@ def screenshot_masks(page: Page, planted: Iterable[str] = ()) -> list[Locator]:
     values = sorted({v.strip() for v in planted if len(v.strip()) >= _MIN_SHOWN})
     masks: list[Locator] = []
     for frame in page.frames:
-        if frame.is_detached():
+        # A frame with no address yet has nothing on the screen (its first navigation is still
+        # under way), and a mask there would hold the whole picture: Playwright waits for the
+        # frame's document, for as long as that navigation hangs (a card frame whose server or
+        # proxy never answers), and the step's screenshot then failed after 5 s, no picture.
+        if frame.is_detached() or not frame.url:
             continue
         # One locator a frame (`or_`): Playwright resolves it in one query, not one per value.
         mask = frame.locator(_TYPED)

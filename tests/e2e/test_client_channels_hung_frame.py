@@ -6,11 +6,16 @@ gave up on the request, 30 s later (1 run in ~4 under load). A server that never
 same to a user's run. Pages are served in the browser itself (no network, no proxy); the card
 frame's route is never fulfilled, so its navigation hangs until the shop removes the frame, 20 s
 after loading. A snapshot that waits on the frame returns only once it is gone.
+
+The step's screenshot had the same trouble: its masks cover typed-into controls in every frame,
+and a mask in the hung frame made Playwright wait for that frame's document until the picture
+timed out (5 s, no picture of the very step that went wrong).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +23,7 @@ from builders import NoteBook
 from playwright.sync_api import BrowserContext, Frame, Page, Route
 
 from paywitness.client_channels import ClientChannels
+from paywitness.evidence.capture import StepCapture
 from paywitness.frame_reads import has_document
 
 SHOP_WITH_BLANKS = """<script>localStorage.setItem("cart", "BTK-001")</script>
@@ -121,5 +127,20 @@ def test_frames_without_an_address_of_their_own_are_read_through_their_maker(
         channels.snapshot()
         latest = [n for n in book.notes if n["kind"] == "client"][-1]
         assert latest["extra"]["entries"] == 2
+    finally:
+        context.close()
+
+
+def test_a_frame_that_never_loads_does_not_cost_the_step_its_picture(
+    watched_context: Callable[..., Any], tmp_path: Path
+) -> None:
+    context, _, page = _open_shop(watched_context)
+    capture = StepCapture(tmp_path, "shop::hung", trace=False)
+    capture.add_context(context)
+    try:
+        picture = capture.screenshot("checkout", 1)
+        assert picture is not None, "no picture: the masks waited on the hung frame"
+        assert picture.stat().st_size > 0
+        assert not page.frames[1].is_detached()
     finally:
         context.close()
