@@ -1,4 +1,7 @@
-"""A step's end reads every frame's storage, and a frame whose navigation hangs does not hold it.
+"""A frame whose navigation hangs holds none of what the harness does at a step's end.
+
+A step's end reads every frame's storage, pictures the screen and (witness mode) looks for the
+invoice links shown in every frame.
 
 In the crash-safety run whose proxy stops mid-checkout, the card frame's request was never
 answered; the storage snapshot at the step's end waited on that frame's document until Chromium
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -142,5 +146,41 @@ def test_a_frame_that_never_loads_does_not_cost_the_step_its_picture(
         assert picture is not None, "no picture: the masks waited on the hung frame"
         assert picture.stat().st_size > 0
         assert not page.frames[1].is_detached()
+    finally:
+        context.close()
+
+
+def test_witness_mode_looks_for_links_without_waiting_on_a_frame_with_no_address(
+    watched_context: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invoice links shown are looked for in each frame that has a document; a frame still
+    on its first navigation has none and is not asked (`has_document` waits up to 2 s)."""
+    from paywitness.witness_mode import browser as witness_browser
+
+    context, _, page = _open_shop(watched_context)
+    page.evaluate(
+        "document.body.insertAdjacentHTML('beforeend', "
+        "'<a data-testid=invoice-link href=\"https://shop.example/invoice/1\">Faktur</a>')"
+    )
+    asked: list[str] = []
+    has_document = witness_browser.has_document
+
+    def watched(frame: Frame, timeout_ms: float = 2_000) -> bool:
+        asked.append(frame.url)
+        return has_document(frame, timeout_ms)
+
+    monkeypatch.setattr(witness_browser, "has_document", watched)
+    links: list[tuple[str, str]] = []
+    witness = witness_browser._BrowserWitness.__new__(witness_browser._BrowserWitness)
+    witness.session = SimpleNamespace(  # type: ignore[assignment]
+        profile=SimpleNamespace(flow=SimpleNamespace(invoice_link="[data-testid=invoice-link]")),
+        recording=SimpleNamespace(book=SimpleNamespace(link=lambda k, u: links.append((k, u)))),
+    )
+    witness._links = set()
+    try:
+        witness._note_links(page)
+        assert links == [("invoice", "https://shop.example/invoice/1")]
+        assert asked == ["https://shop.example/"]
+        assert page.frames[1].url == ""  # the card frame: still on its first navigation
     finally:
         context.close()
