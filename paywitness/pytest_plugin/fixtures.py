@@ -9,6 +9,7 @@ own seam: `browser_type_launch_args` gains `proxy`, the trusted CA and the quiet
 
 from __future__ import annotations
 
+import gc
 import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ __all__ = [
     "paywitness_seed",
     "paywitness_session",
     "paywitness_target",
+    "settle_heap",
     "witness",
 ]
 
@@ -74,6 +76,19 @@ def paywitness_profile(paywitness_run: RunContext) -> Profile:
     return paywitness_run.profile
 
 
+def settle_heap() -> None:
+    """Collect once, then leave what is alive now to the end of the run (`gc.freeze`).
+
+    Once the session is up, nearly everything in memory lives as long as the run: the modules
+    (mitmproxy, Playwright, pydantic, the plugin), the proxy and the shop. Python's collector
+    still walked all of it in every full collection, and pytest collects several times more as
+    it ends; in the permanent generation it is walked no more. A one-purchase demo run cost
+    5.63 s of CPU instead of 6.09 (5 interleaved pairs, 2026-11-29). Garbage is collected
+    first, so nothing that could be freed is kept."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def paywitness_session(pytestconfig: pytest.Config) -> Iterator[RecordingSession]:
     """The run's recording session: target, intercepting proxy (its CA, one addon chain), ledger."""
@@ -82,6 +97,7 @@ def paywitness_session(pytestconfig: pytest.Config) -> Iterator[RecordingSession
         session.start()
     except ConfigError as e:
         raise pytest.UsageError(f"paywitness: {e}") from e
+    settle_heap()
     try:
         yield session
     finally:
