@@ -212,7 +212,8 @@ class ClientChannels:
                 for frame in page.frames:
                     # An about:blank, srcdoc or blob: frame's storage and cookies are those of
                     # the document that made it, read in that frame (a data: frame has none);
-                    # a frame still on its first about:blank has no document of its own yet.
+                    # a frame with no address yet (its first navigation under way) has no
+                    # document to read.
                     # Each read is a round trip to its renderer: 4 of the 24 in a demo purchase.
                     if frame.url.startswith(("http://", "https://")):
                         self._snapshot_frame(frame)
