@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 from playwright.sync_api import Locator, Page
 
+from paywitness.frame_reads import has_address
+
 __all__ = ["screenshot_masks"]
 
 # The controls a buyer types into (buttons, boxes and pickers show nothing typed).
@@ -29,11 +31,9 @@ def screenshot_masks(page: Page, planted: Iterable[str] = ()) -> list[Locator]:
     values = sorted({v.strip() for v in planted if len(v.strip()) >= _MIN_SHOWN})
     masks: list[Locator] = []
     for frame in page.frames:
-        # A frame with no address yet has nothing on the screen (its first navigation is still
-        # under way), and a mask there would hold the whole picture: Playwright waits for the
-        # frame's document, for as long as that navigation hangs (a card frame whose server or
-        # proxy never answers), and the step's screenshot then failed after 5 s, no picture.
-        if frame.is_detached() or not frame.url:
+        # A mask in a frame with no address would hold the whole picture until it timed out
+        # (5 s, no picture of the step that went wrong); such a frame shows nothing anyway.
+        if frame.is_detached() or not has_address(frame):
             continue
         # One locator a frame (`or_`): Playwright resolves it in one query, not one per value.
         mask = frame.locator(_TYPED)

@@ -132,9 +132,7 @@ class _BrowserWitness:
         if page is None or page.is_closed() or hints is None or not hints.invoice_link:
             return
         for frame in page.frames:
-            # No address yet, or no document within the read's wait: its navigation hangs, and
-            # it shows nothing yet (a frame still on its first navigation is not waited on).
-            if not frame.url or not has_document(frame):
+            if not has_document(frame):  # its navigation hangs: it shows nothing yet
                 continue
             try:
                 hrefs = frame.locator(hints.invoice_link).evaluate_all(
